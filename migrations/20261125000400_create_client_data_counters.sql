@@ -34,18 +34,30 @@ begin
              group by o.client_id, o.table_name) d
      where s.client_id = d.client_id and s.table_name = d.table_name;
   elsif tg_op = 'UPDATE' then
-    -- Only a change of client_id or table_name moves counts; the net change per group.
+    -- Only a change of client_id or table_name moves counts: the net change per group is taken
+    -- from the groups rows left and added (upserted) to the groups rows joined. The two sets of
+    -- groups are disjoint, so the CTE's UPDATE and the INSERT never touch the same row.
+    with moves as (
+      select m.client_id, m.table_name, sum(m.delta) as delta
+        from (select n.client_id, n.table_name, 1 as delta from new_rows n
+              union all
+              select o.client_id, o.table_name, -1 from old_rows o) m
+       group by m.client_id, m.table_name
+      having sum(m.delta) <> 0
+    ), left_groups as (
+      update public.client_schemas s
+         set row_count = greatest(s.row_count + g.delta, 0),
+             data_stored = s.row_count + g.delta > 0
+        from moves g
+       where g.delta < 0 and s.client_id = g.client_id and s.table_name = g.table_name
+    )
     insert into public.client_schemas as s (client_id, table_name, row_count, data_stored)
-    select g.client_id, g.table_name, greatest(g.delta, 0), g.delta > 0
-      from (select m.client_id, m.table_name, sum(m.delta) as delta
-              from (select n.client_id, n.table_name, 1 as delta from new_rows n
-                    union all
-                    select o.client_id, o.table_name, -1 from old_rows o) m
-             group by m.client_id, m.table_name) g
-     where g.delta <> 0
+    select g.client_id, g.table_name, g.delta, true
+      from moves g
+     where g.delta > 0
     on conflict (client_id, table_name) do update
-      set row_count = greatest(s.row_count + excluded.row_count, 0),
-          data_stored = s.row_count + excluded.row_count > 0;
+      set row_count = s.row_count + excluded.row_count,
+          data_stored = true;
   elsif tg_op = 'TRUNCATE' then
     update public.client_schemas
        set row_count = 0, data_stored = false

@@ -1,0 +1,137 @@
+-- The shape of the database and who may touch what, read from the catalog: RLS on every table,
+-- the policies per command, every function security invoker with a fixed search_path, and
+-- nothing at all for anon.
+begin;
+select plan(40);
+
+select tables_are('public', array['clients', 'client_schemas', 'client_data'],
+                  'public has exactly the three tables');
+select views_are('public', array['client_data_summary'], 'public has exactly the summary view');
+
+-- RLS on, for every table
+select ok((select relrowsecurity from pg_class where oid = 'public.clients'::regclass), 'RLS is enabled on clients');
+select ok((select relrowsecurity from pg_class where oid = 'public.client_schemas'::regclass), 'RLS is enabled on client_schemas');
+select ok((select relrowsecurity from pg_class where oid = 'public.client_data'::regclass), 'RLS is enabled on client_data');
+
+-- Policies: per command, all to authenticated only
+select policies_are('public', 'clients', array['clients_select_own'], 'clients: one policy, select own');
+select policies_are('public', 'client_schemas',
+                    array['client_schemas_select_own', 'client_schemas_insert_own', 'client_schemas_update_own'],
+                    'client_schemas: select/insert/update own');
+select policies_are('public', 'client_data',
+                    array['client_data_select_own', 'client_data_insert_own'],
+                    'client_data: select/insert own');
+select is((select count(*)::int from pg_policies
+            where schemaname = 'public' and roles <> '{authenticated}'), 0,
+          'every policy applies to authenticated only');
+select is((select count(*)::int from pg_policies
+            where schemaname = 'public' and cmd = 'ALL'), 0,
+          'no catch-all policy: one per command');
+select is((select count(*)::int from pg_policies
+            where schemaname = 'public'
+              and coalesce(qual, with_check) not like '%( SELECT auth.uid() AS uid)%'), 0,
+          'every policy reads auth.uid() through a sub-select (an initPlan, not a call per row)');
+
+-- Keys and the case-insensitive email
+select col_is_pk('public', 'client_data', array['client_id', 'id'], 'client_data primary key is (client_id, id)');
+select col_is_pk('public', 'client_schemas', array['client_id', 'table_name'], 'client_schemas is unique per (client_id, table_name)');
+select is((select attidentity::text from pg_attribute where attrelid = 'public.client_data'::regclass and attname = 'id'),
+          'a', 'client_data.id is generated always as identity');
+select index_is_unique('public', 'clients', 'clients_email_lower_key', 'email is unique (on lower(email))');
+select col_not_null('public', 'clients', 'auth_user_id', 'auth_user_id is not null');
+select fk_ok('public', 'client_data', 'client_id', 'public', 'clients', 'client_id', 'client_data references clients');
+select fk_ok('public', 'client_schemas', 'client_id', 'public', 'clients', 'client_id', 'client_schemas references clients');
+
+-- The view runs as the caller
+select ok((select 'security_invoker=true' = any(reloptions) from pg_class where oid = 'public.client_data_summary'::regclass),
+          'client_data_summary is security_invoker');
+
+-- Functions: security invoker, search_path = '', stable when read-only
+select functions_are('public', array['get_client_data_filtered', 'get_client_data_count', 'create_client_with_data',
+                                     'append_client_data', 'get_client_schemas', 'get_client_credentials',
+                                     'migrate_legacy_data_uploads'] || array(
+                       -- pgTAP's own functions live in public too; leave them out of the comparison
+                       select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
+                        where p.pronamespace = 'public'::regnamespace),
+                     'public has exactly the contract''s functions (besides pgTAP)');
+select is(array(select p.proname::text from pg_proc p
+                 where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                   and not coalesce('search_path=""' = any(p.proconfig), false)
+                 order by 1),
+          '{}'::text[], 'every function of ours pins search_path to ''''');
+select is(array(select p.proname::text from pg_proc p
+                 where p.pronamespace = 'public'::regnamespace and p.prosecdef
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')),
+          '{}'::text[], 'no public function is security definer');
+select is(array(select p.proname::text from pg_proc p
+                 where p.pronamespace = 'public'::regnamespace and p.provolatile = 's'
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                 order by 1),
+          array['get_client_credentials', 'get_client_data_count', 'get_client_data_filtered', 'get_client_schemas'],
+          'the read-only functions are stable');
+select ok((select prosecdef from pg_proc where oid = 'private.sync_client_schema_counts()'::regprocedure),
+          'the counts trigger function is the one security definer (it writes counts clients may not)');
+
+-- Who may execute what
+select is(array(select p.oid::regprocedure::text from pg_proc p
+                 where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                   and has_function_privilege('anon', p.oid, 'execute')),
+          '{}'::text[], 'anon may execute none of our functions');
+select is(array(select p.oid::regprocedure::text from pg_proc p
+                 where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                   and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
+          array['append_client_data(uuid,text,jsonb,jsonb,text)', 'get_client_data_count(uuid,text,jsonb)',
+                'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
+                'get_client_schemas(uuid)'],
+          'authenticated may execute exactly the client-facing functions');
+select is(array(select p.oid::regprocedure::text from pg_proc p
+                 where p.pronamespace = 'public'::regnamespace
+                   and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                   and has_function_privilege('service_role', p.oid, 'execute') order by 1),
+          array['append_client_data(uuid,text,jsonb,jsonb,text)',
+                'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)',
+                'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
+                'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
+                'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()'],
+          'service_role may execute every public function');
+select ok(not has_schema_privilege('authenticated', 'private', 'usage')
+          and not has_schema_privilege('anon', 'private', 'usage')
+          and not has_schema_privilege('service_role', 'private', 'usage'),
+          'no API role can reach the private schema');
+select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),
+          'clients cannot call the counts trigger function directly');
+
+-- Table privileges
+select is(array(select c.relname::text from pg_class c
+                 where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'S')
+                   and not exists (select from pg_depend d where d.objid = c.oid and d.deptype = 'e')
+                   and (has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger')
+                        or (c.relkind = 'S' and has_sequence_privilege('anon', c.oid, 'usage,select,update')))),
+          '{}'::text[], 'anon has no privilege on any table, view or sequence');
+select ok(not has_column_privilege('authenticated', 'public.clients', 'password_hash', 'select'),
+          'authenticated cannot select clients.password_hash');
+select ok(has_column_privilege('authenticated', 'public.clients', 'email', 'select'),
+          'authenticated can select the other client columns');
+select ok(not has_table_privilege('authenticated', 'public.clients', 'insert,update,delete,truncate'),
+          'authenticated cannot write clients');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'insert,update')
+          and not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'insert,update'),
+          'authenticated cannot write row_count or data_stored');
+select ok(not has_table_privilege('authenticated', 'public.client_schemas', 'delete,truncate'),
+          'authenticated cannot delete or truncate client_schemas');
+select ok(not has_table_privilege('authenticated', 'public.client_data', 'update,delete,truncate'),
+          'authenticated cannot update, delete or truncate client_data');
+select ok(has_table_privilege('authenticated', 'public.client_data', 'select')
+          and has_column_privilege('authenticated', 'public.client_data', 'data', 'insert'),
+          'authenticated can read and insert client_data (RLS limits it to its own)');
+select ok(not has_table_privilege('service_role', 'public.client_data', 'truncate'),
+          'not even service_role may truncate client_data');
+select ok((select rolbypassrls from pg_roles where rolname = 'service_role'), 'service_role bypasses RLS');
+select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'usage,select,update'),
+          'authenticated cannot touch the identity sequence');
+
+select * from finish();
+rollback;
