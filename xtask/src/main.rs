@@ -1,1 +1,79 @@
-fn main() {}
+//! `cargo xtask`: the project's dev tooling — install what is missing, bring the local stack
+//! (PostgreSQL 15, the `hybrid-data-api`, the Worker in `wrangler dev`) up and down, apply
+//! migrations, and run every test suite against a throwaway stack.
+//!
+//! Design decision: xtask drives the real tools (`psql`, `pg_ctl`, `pg_prove`, `cargo`,
+//! `wrangler`) through `std::process` instead of linking client libraries, so it compiles in
+//! seconds and every step it takes is a command a person could type and re-run by hand.
+
+mod build;
+mod error;
+mod http;
+mod keys;
+mod migrate;
+mod proc;
+mod setup;
+mod signals;
+mod stack;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use error::{Error, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup          install what is missing (apt packages, wasm32 target, worker-build,
+                 wasm-bindgen CLI matching Cargo.lock, npm packages)
+  build-worker   build the Worker for workerd into build/ (worker-build --release, offline)
+  up             start PostgreSQL, the data API and the Worker; write .local/stack.env
+  down           stop everything `up` started (data is kept in .local/stack/)
+  dev            up, then follow the logs; Ctrl-C stops the stack
+  migrate [--db-url URL]
+                 apply pending migrations/*.sql (default: the `up` stack's database)
+  test           run every test suite against a throwaway stack on free ports
+";
+
+/// The repository root: xtask lives in `<root>/xtask`.
+pub fn repo_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = repo_root();
+    let outcome = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(&root),
+        Some("build-worker") => setup::worker_tools(&root).and_then(|()| build::worker(&root)),
+        Some("up") => stack::up(&root).map(|_| ()),
+        Some("down") => stack::down(&root),
+        Some("dev") => stack::dev(&root),
+        Some("migrate") => migrate::command(&root, &args[1..]),
+        Some("test") => match test::run(&root) {
+            Ok(true) => Ok(()),
+            // The summary has already said what failed; its closing line must stay last.
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Error::new(
+            "unknown_command",
+            format!("unknown command `{other}`\n\n{USAGE}"),
+        )),
+        None => Err(Error::new("missing_command", USAGE.trim_end().to_string())),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `cargo xtask test`: every suite against a throwaway stack on free ports in
+//! `.local/test-<pid>/`. Every stage runs even when an earlier one failed (so one run shows
+//! everything that is broken); stages that need a part that did not come up fail without
+//! running. The stack is torn down on success, failure and Ctrl-C alike.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::stack::{Ports, Stack};
+use crate::{build, http, migrate, proc, setup, signals, Error, Result};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+struct StageResult {
+    name: &'static str,
+    outcome: Outcome,
+    elapsed: Duration,
+    note: String,
+}
+
+/// Stops the throwaway stack however `run` ends (including a panic).
+struct Teardown<'a> {
+    stack: &'a Stack,
+    keep_logs: bool,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        println!("\n==> tearing down the test stack");
+        self.stack.stop_all();
+        // The cluster is large and worthless afterwards; logs help when something failed.
+        let _ = fs::remove_dir_all(self.stack.pgdata());
+        if self.keep_logs {
+            println!("logs kept in {}", self.stack.logs().display());
+        } else {
+            let _ = fs::remove_dir_all(&self.stack.dir);
+        }
+    }
+}
+
+struct Runner {
+    results: Vec<StageResult>,
+}
+
+impl Runner {
+    /// Runs one stage unless interrupted; a stage's error is printed and recorded, never fatal.
+    fn stage(&mut self, name: &'static str, body: impl FnOnce() -> Result<Option<String>>) -> bool {
+        println!("\n==> [{name}]");
+        let started = Instant::now();
+        let (outcome, note) = if signals::interrupted() {
+            (Outcome::Failed, "interrupted".to_string())
+        } else {
+            match body() {
+                Ok(None) => (Outcome::Passed, String::new()),
+                Ok(Some(reason)) => (Outcome::Skipped, reason),
+                Err(e) => {
+                    eprintln!("{e}");
+                    (Outcome::Failed, e.code.to_string())
+                }
+            }
+        };
+        self.results.push(StageResult {
+            name,
+            outcome,
+            elapsed: started.elapsed(),
+            note,
+        });
+        outcome != Outcome::Failed
+    }
+
+    /// Records a stage that cannot run because a part it needs is not there.
+    fn blocked(&mut self, name: &'static str, missing: &str) {
+        println!("\n==> [{name}] not run: {missing} did not come up");
+        self.results.push(StageResult {
+            name,
+            outcome: Outcome::Failed,
+            elapsed: Duration::ZERO,
+            note: format!("needs {missing}"),
+        });
+    }
+
+    fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    fn print_summary(&self) {
+        println!("\n{:<14} {:<8} {:>8}  note", "stage", "result", "time");
+        for r in &self.results {
+            let result = match r.outcome {
+                Outcome::Passed => "passed",
+                Outcome::Failed => "FAILED",
+                Outcome::Skipped => "skipped",
+            };
+            println!(
+                "{:<14} {:<8} {:>7.1}s  {}",
+                r.name,
+                result,
+                r.elapsed.as_secs_f64(),
+                r.note
+            );
+        }
+        let skipped = self.count(Outcome::Skipped);
+        let mut line = format!(
+            "{} passed, {} failed",
+            self.count(Outcome::Passed),
+            self.count(Outcome::Failed)
+        );
+        if skipped > 0 {
+            line.push_str(&format!(", {skipped} skipped"));
+        }
+        // The plain closing line CI reads: alone on its line, last.
+        println!("\n{line}");
+    }
+}
+
+/// Runs `cmd` in the foreground; Ok when it exits 0.
+fn run_checked(cmd: &mut Command, code: &'static str) -> Result<Option<String>> {
+    proc::run(cmd, code).map(|()| None)
+}
+
+fn free_ports() -> Result<Ports> {
+    let port = || http::free_port().map_err(|e| Error::io("no_free_port", "picking a free port", e));
+    let mut picked: Vec<u16> = Vec::new();
+    // Four distinct ports: the OS may hand the same one out twice once the probe socket closes.
+    while picked.len() < 4 {
+        let p = port()?;
+        if !picked.contains(&p) {
+            picked.push(p);
+        }
+    }
+    Ok(Ports {
+        postgres: picked[0],
+        data_api: picked[1],
+        worker: picked[2],
+        inspector: Some(picked[3]),
+    })
+}
+
+fn sql_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn node_test_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.ends_with(".test.mjs") || n.ends_with(".test.js"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// `cargo xtask test`: Ok(true) when every stage passed. Failures are reported by the summary
+/// (whose closing line must stay last), not as an error.
+pub fn run(root: &Path) -> Result<bool> {
+    signals::install();
+    let started = Instant::now();
+    let mut runner = Runner {
+        results: Vec::new(),
+    };
+    if !runner.stage("setup", || setup::run(root).map(|()| None)) {
+        runner.print_summary();
+        return Ok(false);
+    }
+    let dir = root.join(".local").join(format!("test-{}", std::process::id()));
+    let stack = Stack::create(root, dir, free_ports()?, true)?;
+    let mut teardown = Teardown {
+        stack: &stack,
+        keep_logs: true,
+    };
+    let cargo = build::cargo();
+    let superuser_url = format!("postgresql://postgres@127.0.0.1:{}/postgres", stack.ports.postgres);
+
+    let database_up = runner.stage("database", || {
+        stack.start_database()?;
+        Ok(None)
+    });
+
+    runner.stage("unit", || {
+        run_checked(
+            Command::new(&cargo)
+                .current_dir(root)
+                .args(["test", "--workspace", "--exclude", "e2e"])
+                .env("DATA_API_TEST_DB_URL", &superuser_url),
+            "unit_tests_failed",
+        )
+    });
+
+    if database_up {
+        runner.stage("pgtap", || {
+            let files = sql_files(&root.join("tests").join("database"));
+            if files.is_empty() {
+                return Ok(Some("no tests/database/*.sql".to_string()));
+            }
+            proc::output(
+                migrate::psql(&superuser_url).args(["-c", "create extension if not exists pgtap"]),
+                "pgtap_missing",
+            )?;
+            run_checked(
+                Command::new("pg_prove")
+                    .current_dir(root)
+                    .args(["--psql-bin"])
+                    .arg(proc::pg_bin("psql"))
+                    .args(["-h", "127.0.0.1", "-p"])
+                    .arg(stack.ports.postgres.to_string())
+                    .args(["-U", "postgres", "-d", "postgres"])
+                    .args(&files),
+                "pgtap_failed",
+            )
+        });
+    } else {
+        runner.blocked("pgtap", "the database");
+    }
+
+    let services_up = database_up
+        && runner.stage("services", || {
+            let binary = build::data_api(root, false)?;
+            build::worker(root)?;
+            stack.start_data_api(&binary)?;
+            stack.start_worker()?;
+            stack.write_env_file(&stack.dir.join("stack.env"))?;
+            Ok(None)
+        });
+    if !database_up {
+        runner.blocked("services", "the database");
+    }
+
+    let postgrest_js = root.join("tests").join("postgrest-js");
+    if services_up {
+        runner.stage("e2e", || {
+            run_checked(
+                Command::new(&cargo)
+                    .current_dir(root)
+                    .args(["test", "--package", "e2e"])
+                    .envs(stack.env()),
+                "e2e_failed",
+            )
+        });
+        if postgrest_js.is_dir() {
+            runner.stage("postgrest-js", || {
+                let files = node_test_files(&postgrest_js);
+                if files.is_empty() {
+                    return Ok(Some("no tests/postgrest-js/*.test.mjs".to_string()));
+                }
+                run_checked(
+                    Command::new("node")
+                        .current_dir(root)
+                        .arg("--test")
+                        .args(&files)
+                        .envs(stack.env()),
+                    "postgrest_js_failed",
+                )
+            });
+        }
+    } else {
+        runner.blocked("e2e", "the stack");
+        if postgrest_js.is_dir() {
+            runner.blocked("postgrest-js", "the stack");
+        }
+    }
+
+    let failed = runner.count(Outcome::Failed);
+    teardown.keep_logs = failed > 0;
+    drop(teardown);
+    println!("\ncargo xtask test took {:.0}s", started.elapsed().as_secs_f64());
+    runner.print_summary();
+    Ok(failed == 0)
+}
