@@ -1,0 +1,652 @@
+//! From header + cells to a typed table: clean keys, type inference on the first
+//! `sample_rows` rows, cleaning of every cell, and per-column statistics of what was stored.
+//!
+//! Design decision: types are fixed after the sample so rows can stream out, and the statistics
+//! are taken from what was *stored*, not from the sample, so a column that later meets a value
+//! that does not fit reports itself as `mixed` instead of claiming a type it no longer has.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::Value;
+
+use crate::classify::classify;
+use crate::decode::TextEncoding;
+use crate::error::{ErrorCode, IngestError};
+use crate::model::*;
+use crate::options::{DateOrder, Format, IngestOptions};
+use crate::values::*;
+
+/// One cell as read from the source.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// Text to be recognised (every cell of CSV and XLSX strings, JSON strings).
+    Text(String),
+    /// A value whose type the source already stated (JSON numbers, booleans, objects, null).
+    Json(Value),
+}
+
+/// Clean, unique snake_case keys for header names; `column_N` (1-based position) for empty ones.
+pub fn clean_keys(names: &[String]) -> Vec<String> {
+    let mut used = HashSet::new();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let base = snake_case(n);
+            let base = if base.is_empty() { format!("column_{}", i + 1) } else { base };
+            let mut key = base.clone();
+            let mut k = 2;
+            while !used.insert(key.clone()) {
+                key = format!("{base}_{k}");
+                k += 1;
+            }
+            key
+        })
+        .collect()
+}
+
+fn fold_latin(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+        'ç' | 'Ç' => "c",
+        'ñ' | 'Ñ' => "n",
+        'ß' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        '%' => "pct",
+        '#' => "num",
+        '€' => "eur",
+        '$' => "usd",
+        _ => return None,
+    })
+}
+
+/// `Order ID` → `order_id`, `unitPrice` → `unit_price`, `Prix (€)` → `prix_eur`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else if let Some(s) = fold_latin(c) {
+            if matches!(c, '%' | '#' | '€' | '$') && !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push_str(s);
+            prev_lower = true;
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// How one column's cells are turned into stored values; fixed after the sample.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    ty: ColumnType,
+    semantic: Option<SemanticType>,
+    decimal: char,
+    date_order: DateOrder,
+    bool_digits: bool,
+    currency: Option<(&'static str, &'static str)>,
+    format: ColumnFormat,
+}
+
+enum Cleaned {
+    Null(Option<String>),
+    Fits(Value),
+    /// Stored as it came, with the reason it did not fit.
+    Kept(Value, String),
+}
+
+const BOOL_NAME_HINTS: &[&str] = &["active", "enabled", "disabled", "verified", "deleted", "paid", "subscribed", "flag", "valid", "archived", "approved", "completed", "done", "visible", "published"];
+
+fn boolean_name(key: &str) -> bool {
+    key.starts_with("is_") || key.starts_with("has_") || key.starts_with("can_") || key.ends_with("_flag") || BOOL_NAME_HINTS.iter().any(|h| key == *h || key.ends_with(&format!("_{h}")))
+}
+
+fn text_of(cell: &Cell) -> Option<&str> {
+    match cell {
+        Cell::Text(s) => Some(s.as_str()),
+        Cell::Json(_) => None,
+    }
+}
+
+fn is_null_cell(cell: &Cell) -> bool {
+    match cell {
+        Cell::Text(s) => is_null_token(s.trim()),
+        Cell::Json(v) => v.is_null(),
+    }
+}
+
+/// A number in a column: plain, with a currency marker, or with `%`.
+fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<(&'static str, &'static str)>, bool)> {
+    if let Some(n) = parse_number(t, dec) {
+        return Some((n, None, false));
+    }
+    if let Some((sym, code, rest)) = split_currency(t) {
+        return parse_number(&rest, dec).map(|n| (n, Some((sym, code)), false));
+    }
+    if let Some(rest) = split_percent(t) {
+        return parse_number(rest, dec).map(|n| (n, None, true));
+    }
+    None
+}
+
+/// Decides a column's plan from its sample cells.
+pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Plan {
+    let mut plan = Plan { ty: ColumnType::String, semantic: None, decimal: '.', date_order: opts.ambiguous_date_order, bool_digits: false, currency: None, format: ColumnFormat::default() };
+    let values: Vec<&Cell> = cells.iter().copied().filter(|c| !is_null_cell(c)).collect();
+    if values.is_empty() {
+        plan.ty = ColumnType::Empty;
+        return plan;
+    }
+    let n = values.len();
+    let texts: Vec<&str> = values.iter().filter_map(|c| text_of(c)).map(str::trim).collect();
+    let json_count = |f: &dyn Fn(&Value) -> bool| values.iter().filter(|c| matches!(c, Cell::Json(v) if f(v))).count();
+
+    // Nested JSON wins outright: objects and arrays are stored as they came.
+    let nested = json_count(&|v| v.is_object() || v.is_array());
+    if nested > 0 {
+        plan.ty = if nested == n { ColumnType::Json } else { ColumnType::Mixed };
+        return plan;
+    }
+
+    // Candidates, most specific first; each counts how many values it can store exactly.
+    let mut candidates: Vec<(ColumnType, usize, Plan)> = Vec::new();
+
+    // Boolean: words, and 1/0 only when the column is clearly boolean.
+    let words = texts.iter().filter(|t| is_bool_word(t)).count();
+    let json_bools = json_count(&|v| v.is_boolean());
+    let digits = texts.iter().filter(|t| **t == "1" || **t == "0").count();
+    let bool_digits = (words > 0 || json_bools > 0 || boolean_name(key)) && digits > 0;
+    if words > 0 || json_bools > 0 || (bool_digits && digits == texts.len()) {
+        let fits = words + json_bools + if bool_digits { digits } else { 0 };
+        let mut p = plan.clone();
+        p.ty = ColumnType::Boolean;
+        p.bool_digits = bool_digits;
+        p.format.boolean_digits = bool_digits;
+        candidates.push((ColumnType::Boolean, fits, p));
+    }
+
+    // Numbers: pick the decimal convention the column's values agree with.
+    let dot = texts.iter().filter(|t| parse_numeric(t, '.').is_some()).count();
+    let comma = texts.iter().filter(|t| parse_numeric(t, ',').is_some()).count();
+    let dec = if comma > dot { ',' } else { '.' };
+    let parsed: Vec<_> = texts.iter().filter_map(|t| parse_numeric(t, dec)).collect();
+    let leading_zero = parsed.iter().any(|(n, _, _)| n.leading_zero && n.is_int);
+    let too_big = parsed.iter().any(|(n, _, _)| n.too_big);
+    let json_ints = json_count(&|v| v.is_i64() || v.is_u64());
+    let json_nums = json_count(&|v| v.is_number());
+    if !leading_zero && !too_big && (!parsed.is_empty() || json_nums > 0) {
+        let currencies: BTreeSet<&str> = parsed.iter().filter_map(|(_, c, _)| c.map(|c| c.1)).collect();
+        let percents = parsed.iter().filter(|(_, _, p)| *p).count();
+        let plain_ints = parsed.iter().filter(|(n, c, p)| n.is_int && c.is_none() && !p).count();
+        let plain = parsed.iter().filter(|(_, c, p)| c.is_none() && !p).count();
+        let mut base = plan.clone();
+        base.decimal = dec;
+        base.format.decimal_separator = parsed.iter().any(|(n, _, _)| !n.is_int).then_some(dec);
+        if parsed.iter().any(|(n, _, _)| n.grouped) {
+            base.format.thousands_separator = texts.iter().flat_map(|t| t.chars()).find(|c| if dec == '.' { ",'\u{a0} ".contains(*c) } else { ".'\u{a0} ".contains(*c) });
+        }
+        let mut p = base.clone();
+        p.ty = ColumnType::Integer;
+        candidates.push((ColumnType::Integer, plain_ints + json_ints, p));
+        let mut p = base.clone();
+        p.ty = ColumnType::Number;
+        candidates.push((ColumnType::Number, plain + json_nums, p));
+        if currencies.len() == 1 {
+            let marker = parsed.iter().find_map(|(_, c, _)| *c);
+            let mut p = base.clone();
+            p.ty = ColumnType::Number;
+            p.semantic = Some(SemanticType::Currency);
+            p.currency = marker;
+            p.format.currency_symbol = marker.map(|m| m.0.to_string());
+            p.format.currency_code = marker.map(|m| m.1.to_string());
+            let with = parsed.iter().filter(|(_, c, p)| !p && c.is_some()).count();
+            candidates.push((ColumnType::Number, plain + with + json_nums, p));
+        }
+        if percents > 0 {
+            let mut p = base.clone();
+            p.ty = ColumnType::Number;
+            p.semantic = Some(SemanticType::Percent);
+            candidates.push((ColumnType::Number, plain + percents + json_nums, p));
+        }
+    }
+
+    // Dates: the order is decided by values that only one order can read.
+    let parts: Vec<_> = texts.iter().filter_map(|t| numeric_date_parts(t.split_whitespace().next().unwrap_or(""))).collect();
+    if texts.iter().any(|t| parse_date(t, DateOrder::Dmy).is_some() || parse_date(t, DateOrder::Mdy).is_some() || parse_datetime(t, DateOrder::Dmy).is_some() || parse_datetime(t, DateOrder::Mdy).is_some()) {
+        let dmy_evidence = parts.iter().filter(|(a, b, _, _)| *a > 12 && *b <= 12).count();
+        let mdy_evidence = parts.iter().filter(|(a, b, _, _)| *b > 12 && *a <= 12).count();
+        let mut base = plan.clone();
+        if !parts.is_empty() {
+            let (order, assumed) = if dmy_evidence > mdy_evidence {
+                (DateOrder::Dmy, false)
+            } else if mdy_evidence > dmy_evidence {
+                (DateOrder::Mdy, false)
+            } else if parts.iter().all(|p| p.3 == '.') {
+                (DateOrder::Dmy, false) // d.m.Y is the only order anyone writes with dots
+            } else {
+                (opts.ambiguous_date_order, true)
+            };
+            base.date_order = order;
+            base.format.date_order = Some(order);
+            base.format.date_order_assumed = assumed;
+        }
+        let dates = texts.iter().filter(|t| parse_date(t, base.date_order).is_some()).count();
+        let datetimes = texts.iter().filter(|t| parse_datetime(t, base.date_order).is_some()).count();
+        let mut p = base.clone();
+        p.ty = ColumnType::Date;
+        candidates.push((ColumnType::Date, dates, p));
+        let mut p = base;
+        p.ty = ColumnType::Datetime;
+        candidates.push((ColumnType::Datetime, dates + datetimes, p));
+    }
+    let times = texts.iter().filter(|t| parse_time(t).is_some()).count();
+    if times > 0 {
+        let mut p = plan.clone();
+        p.ty = ColumnType::Time;
+        candidates.push((ColumnType::Time, times, p));
+    }
+
+    // A full fit wins in the order above; else the best fit if at most 1 in 10 values is off.
+    if let Some((_, _, p)) = candidates.iter().find(|(_, fits, _)| *fits == n) {
+        return p.clone();
+    }
+    if let Some((_, fits, p)) = candidates.iter().max_by_key(|(_, fits, _)| *fits) {
+        if n >= 10 && *fits * 10 >= n * 9 {
+            return p.clone();
+        }
+    }
+
+    // Text. Name what it is when nearly all values agree.
+    let share = |f: fn(&str) -> bool| texts.iter().filter(|t| f(t)).count() * 10 >= n * 9 && !texts.is_empty();
+    plan.semantic = if leading_zero && texts.iter().all(|t| t.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit())) {
+        Some(SemanticType::Code)
+    } else if too_big && texts.iter().all(|t| t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())) {
+        Some(SemanticType::BigInteger)
+    } else if share(is_email) {
+        Some(SemanticType::Email)
+    } else if share(is_url) {
+        Some(SemanticType::Url)
+    } else if share(is_uuid) {
+        Some(SemanticType::Uuid)
+    } else if share(is_ipv4) {
+        Some(SemanticType::Ipv4)
+    } else if share(is_phone) {
+        Some(SemanticType::Phone)
+    } else {
+        None
+    };
+    plan
+}
+
+impl Plan {
+    pub(crate) fn string() -> Plan {
+        Plan { ty: ColumnType::String, semantic: None, decimal: '.', date_order: DateOrder::Mdy, bool_digits: false, currency: None, format: ColumnFormat::default() }
+    }
+
+    fn clean(&self, cell: Cell) -> Cleaned {
+        let text = match cell {
+            Cell::Json(Value::Null) => return Cleaned::Null(None),
+            Cell::Json(v) => {
+                let fits = match self.ty {
+                    ColumnType::Integer => v.is_i64() || v.is_u64(),
+                    ColumnType::Number => v.is_number(),
+                    ColumnType::Boolean => v.is_boolean(),
+                    ColumnType::Json | ColumnType::Mixed => true,
+                    _ => false,
+                };
+                return if fits { Cleaned::Fits(v) } else { Cleaned::Kept(v, format!("a JSON value in a {} column, kept as it came", self.ty.as_str())) };
+            }
+            Cell::Text(s) => s,
+        };
+        let t = text.trim();
+        if is_null_token(t) {
+            return Cleaned::Null(Some(t.to_string()));
+        }
+        let converted: Result<Value, &str> = match self.ty {
+            ColumnType::String | ColumnType::Empty | ColumnType::Mixed => return Cleaned::Fits(Value::String(text)),
+            ColumnType::Json => Err("not JSON"),
+            ColumnType::Boolean => parse_bool(t, self.bool_digits).map(Value::Bool).ok_or("not a boolean"),
+            ColumnType::Integer => match parse_number(t, self.decimal) {
+                Some(n) if n.leading_zero => Err("leading zeros would be lost"),
+                Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
+                Some(n) if n.is_int => Ok(n.value),
+                _ => Err("not an integer"),
+            },
+            ColumnType::Number => {
+                let parsed = match (self.semantic, parse_numeric(t, self.decimal)) {
+                    (_, Some((n, None, false))) => Some(n),
+                    (Some(SemanticType::Currency), Some((n, Some(c), false))) if Some(c.1) == self.currency.map(|c| c.1) => Some(n),
+                    (Some(SemanticType::Percent), Some((n, None, true))) => Some(n),
+                    _ => None,
+                };
+                match parsed {
+                    Some(n) if n.leading_zero && n.is_int => Err("leading zeros would be lost"),
+                    Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
+                    Some(n) => Ok(n.value),
+                    None if self.semantic == Some(SemanticType::Currency) => Err("not an amount in the column's currency"),
+                    None => Err("not a number (or not exactly representable)"),
+                }
+            }
+            ColumnType::Date => parse_date(t, self.date_order).map(|d| Value::String(iso_date(d))).ok_or("not a date"),
+            ColumnType::Datetime => parse_datetime(t, self.date_order)
+                .or_else(|| parse_date(t, self.date_order).map(iso_date))
+                .map(Value::String)
+                .ok_or("not a date-time"),
+            ColumnType::Time => parse_time(t).map(Value::String).ok_or("not a time of day"),
+        };
+        match converted {
+            Ok(v) => Cleaned::Fits(v),
+            Err(reason) => Cleaned::Kept(Value::String(text), reason.to_string()),
+        }
+    }
+}
+
+/// Statistics of the values actually stored in one column.
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    null_count: u64,
+    non_null: u64,
+    nonconforming: u64,
+    distinct: HashSet<String>,
+    distinct_overflow: bool,
+    min: Option<Value>,
+    max: Option<Value>,
+    samples: Vec<Value>,
+    null_tokens: BTreeSet<String>,
+}
+
+fn less(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64().unwrap_or(0.0) < y.as_f64().unwrap_or(0.0),
+        (Value::String(x), Value::String(y)) => x < y,
+        _ => false,
+    }
+}
+
+impl Stats {
+    fn record(&mut self, v: &Value, conforming: bool, cap: usize) {
+        self.non_null += 1;
+        if !conforming {
+            self.nonconforming += 1;
+        }
+        let key = v.to_string();
+        if !self.distinct_overflow && !self.distinct.contains(&key) {
+            if self.distinct.len() >= cap {
+                self.distinct_overflow = true;
+            } else {
+                if self.samples.len() < 5 {
+                    self.samples.push(v.clone());
+                }
+                self.distinct.insert(key);
+            }
+        }
+        if conforming && (v.is_number() || v.is_string()) {
+            if self.min.as_ref().is_none_or(|m| less(v, m)) {
+                self.min = Some(v.clone());
+            }
+            if self.max.as_ref().is_none_or(|m| less(m, v)) {
+                self.max = Some(v.clone());
+            }
+        }
+    }
+}
+
+struct ColumnState {
+    key: String,
+    name: String,
+    plan: Option<Plan>,
+    stats: Stats,
+}
+
+struct Pending {
+    row: u64,
+    line: Option<u64>,
+    cells: Vec<Cell>,
+}
+
+/// Turns records into typed rows; shared by every format.
+pub(crate) struct TableBuilder {
+    opts: IngestOptions,
+    columns: Vec<ColumnState>,
+    sample: Vec<Pending>,
+    typed: bool,
+    pub(crate) issues: IssueLog,
+    row_count: u64,
+}
+
+impl TableBuilder {
+    pub(crate) fn new(names: Vec<String>, opts: &IngestOptions, mut issues: IssueLog, has_header: bool) -> Result<Self, IngestError> {
+        if names.len() > opts.max_columns {
+            return Err(IngestError::new(ErrorCode::TooManyColumns, format!("{} columns; the limit is {}", names.len(), opts.max_columns)));
+        }
+        let keys = clean_keys(&names);
+        let mut seen = HashSet::new();
+        for (i, (name, key)) in names.iter().zip(&keys).enumerate() {
+            if !has_header {
+                continue;
+            }
+            if name.trim().is_empty() {
+                let mut is = Issue::new(IssueKind::EmptyHeader, format!("column {} has no header; named {key}", i + 1));
+                is.column = Some(key.clone());
+                issues.push(is);
+            } else if !seen.insert(snake_case(name)) {
+                let mut is = Issue::new(IssueKind::DuplicateHeader, format!("header {name:?} appears more than once; this one is {key}"));
+                is.column = Some(key.clone());
+                is.original = Some(name.clone());
+                issues.push(is);
+            }
+        }
+        let columns = names.into_iter().zip(keys).map(|(name, key)| ColumnState { key, name, plan: None, stats: Stats::default() }).collect();
+        Ok(TableBuilder { opts: opts.clone(), columns, sample: Vec::new(), typed: false, issues, row_count: 0 })
+    }
+
+    /// Column keys so far (extra columns from ragged rows are appended).
+    pub(crate) fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Adds one record; rows that are ready (after the sample) are appended to `out`.
+    pub(crate) fn push(&mut self, mut cells: Vec<Cell>, line: Option<u64>, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        self.row_count += 1;
+        let row = self.row_count;
+        if row > self.opts.max_rows {
+            return Err(IngestError::new(ErrorCode::TooManyRows, format!("more than {} data rows", self.opts.max_rows)).at_row(row));
+        }
+        let width = self.columns.len();
+        for (i, c) in cells.iter().enumerate() {
+            if let Cell::Text(s) = c {
+                if s.len() > self.opts.max_cell_bytes {
+                    let col = self.columns.get(i).map(|c| c.key.clone()).unwrap_or_else(|| format!("column_{}", i + 1));
+                    return Err(IngestError::new(ErrorCode::CellTooLarge, format!("a cell of {} bytes; the limit is {}", s.len(), self.opts.max_cell_bytes)).at_row(row).at_column(col));
+                }
+            }
+        }
+        if cells.len() != width {
+            let got = cells.len();
+            if got > width {
+                while cells.len() > width && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty()) {
+                    cells.pop();
+                }
+            }
+            if cells.len() > width {
+                for i in width..cells.len() {
+                    if self.columns.len() >= self.opts.max_columns {
+                        return Err(IngestError::new(ErrorCode::TooManyColumns, format!("row has {} fields; the limit is {} columns", cells.len(), self.opts.max_columns)).at_row(row));
+                    }
+                    let mut key = format!("column_{}", i + 1);
+                    while self.columns.iter().any(|c| c.key == key) {
+                        key.push_str("_extra");
+                    }
+                    // Rows already seen had no value here: count them as nulls.
+                    let stats = Stats { null_count: self.row_count - 1 - self.sample.len() as u64, ..Default::default() };
+                    let plan = self.typed.then(Plan::string);
+                    self.columns.push(ColumnState { key, name: String::new(), plan, stats });
+                }
+            }
+            let mut is = Issue::new(IssueKind::RaggedRow, if got < width {
+                format!("row has {got} fields, the header has {width}; the missing cells are stored as null")
+            } else if cells.len() > width {
+                format!("row has {got} fields, the header has {width}; the extra values are kept in new columns")
+            } else {
+                format!("row has {got} fields, the header has {width}; the extra fields were empty and are ignored")
+            });
+            is.row = Some(row);
+            is.line = line;
+            self.issues.push(is);
+        }
+        if self.typed {
+            out.push(self.clean_row(row, line, cells));
+        } else {
+            self.sample.push(Pending { row, line, cells });
+            if self.sample.len() >= self.opts.sample_rows {
+                self.fix_types(out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides the column types from the rows held so far and releases them.
+    pub(crate) fn fix_types(&mut self, out: &mut Vec<Row>) {
+        if self.typed {
+            return;
+        }
+        for (i, col) in self.columns.iter_mut().enumerate() {
+            let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
+            let plan = infer_plan(&col.key, &cells, &self.opts);
+            if plan.format.date_order_assumed {
+                let mut is = Issue::new(IssueKind::AmbiguousDateOrder, format!("no date in {} decides day/month order; read as {:?}", col.key, plan.date_order));
+                is.column = Some(col.key.clone());
+                self.issues.push(is);
+            }
+            col.plan = Some(plan);
+        }
+        self.typed = true;
+        for p in std::mem::take(&mut self.sample) {
+            let row = self.clean_row(p.row, p.line, p.cells);
+            out.push(row);
+        }
+    }
+
+    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<Cell>) -> Row {
+        let mut out = Row::new();
+        let mut cells = cells.into_iter();
+        for col in self.columns.iter_mut() {
+            let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
+            let plan = col.plan.get_or_insert_with(Plan::string);
+            let value = match plan.clean(cell) {
+                Cleaned::Null(token) => {
+                    col.stats.null_count += 1;
+                    if let Some(t) = token.filter(|t| !t.is_empty()) {
+                        if col.stats.null_tokens.len() < 10 {
+                            col.stats.null_tokens.insert(t);
+                        }
+                    }
+                    Value::Null
+                }
+                Cleaned::Fits(v) => {
+                    col.stats.record(&v, true, self.opts.distinct_cap);
+                    v
+                }
+                Cleaned::Kept(v, reason) => {
+                    col.stats.record(&v, false, self.opts.distinct_cap);
+                    let mut is = Issue::new(IssueKind::ValueNotConverted, format!("{reason}; stored as the original value"));
+                    is.row = Some(row);
+                    is.line = line;
+                    is.column = Some(col.key.clone());
+                    is.original = Some(match &v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                    self.issues.push(is);
+                    v
+                }
+            };
+            out.insert(col.key.clone(), value);
+        }
+        out
+    }
+
+    /// Ends the table: types are fixed if the sample never filled, statistics become columns.
+    pub(crate) fn finish(mut self, out: &mut Vec<Row>, format: Format, encoding: Option<TextEncoding>, dialect: Option<Dialect>, sheet: Option<String>) -> Table {
+        self.fix_types(out);
+        let columns: Vec<Column> = self
+            .columns
+            .into_iter()
+            .enumerate()
+            .map(|(position, c)| {
+                let plan = c.plan.unwrap_or_else(Plan::string);
+                let s = c.stats;
+                let ty = if s.non_null == 0 {
+                    ColumnType::Empty
+                } else if s.nonconforming > 0 {
+                    ColumnType::Mixed
+                } else if plan.ty == ColumnType::Empty {
+                    ColumnType::String
+                } else {
+                    plan.ty
+                };
+                let inferred_type = if plan.ty == ColumnType::Empty && s.non_null > 0 { ColumnType::String } else { plan.ty };
+                Column {
+                    key: c.key,
+                    name: c.name,
+                    position,
+                    ty,
+                    inferred_type,
+                    semantic_type: plan.semantic,
+                    nullable: s.null_count > 0,
+                    null_count: s.null_count,
+                    non_null_count: s.non_null,
+                    nonconforming_count: s.nonconforming,
+                    distinct_count: s.distinct.len() as u64,
+                    distinct_exact: !s.distinct_overflow,
+                    min: if matches!(ty, ColumnType::Boolean | ColumnType::Json | ColumnType::Empty) { None } else { s.min },
+                    max: if matches!(ty, ColumnType::Boolean | ColumnType::Json | ColumnType::Empty) { None } else { s.max },
+                    samples: s.samples,
+                    null_tokens: s.null_tokens.into_iter().collect(),
+                    format: plan.format,
+                }
+            })
+            .collect();
+        let (data_type, data_type_evidence) = classify(&columns);
+        Table {
+            sheet,
+            format,
+            encoding,
+            dialect,
+            columns,
+            data_type,
+            data_type_evidence,
+            row_count: self.row_count,
+            rows: Vec::new(),
+            issue_counts: self.issues.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            issues: self.issues.kept,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_snake_case_unique_and_named_when_empty() {
+        let names: Vec<String> = ["Order ID", "unitPrice", "", "Order ID", "Prix (€)", "Straße", "  "].iter().map(|s| s.to_string()).collect();
+        assert_eq!(clean_keys(&names), ["order_id", "unit_price", "column_3", "order_id_2", "prix_eur", "strasse", "column_7"]);
+    }
+}

@@ -1,0 +1,449 @@
+//! Recognisers for single cell texts: null tokens, numbers in both decimal conventions,
+//! currency, percent, booleans, dates, date-times and times.
+//!
+//! Every recogniser answers "what exact typed value is this text?" or "none". A number is
+//! accepted only when the JSON number it becomes is numerically identical to the text (checked
+//! by comparing canonical decimal digits), so no conversion ever rounds.
+
+use crate::options::DateOrder;
+
+/// Texts that mean "no value" (compared after trimming, case-insensitively).
+pub(crate) fn is_null_token(t: &str) -> bool {
+    matches!(
+        t.to_ascii_lowercase().as_str(),
+        "" | "na" | "n/a" | "n.a." | "null" | "nil" | "none" | "-" | "--" | "nan" | "#n/a" | "(null)" | "(blank)" | "missing"
+    )
+}
+
+/// A number recognised in a text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Num {
+    pub value: serde_json::Value,
+    pub is_int: bool,
+    /// `007`, `00.5`: converting would change what the text says.
+    pub leading_zero: bool,
+    /// The integer is beyond ±2^53 (exact in PostgreSQL, not in JavaScript): kept as text.
+    pub too_big: bool,
+    pub grouped: bool,
+}
+
+const MAX_SAFE_INT: i64 = 9_007_199_254_740_992; // 2^53
+
+/// Parses a plain number with `dec` as decimal separator (`.` or `,`). Thousands separators are
+/// accepted only in well-formed groups of three.
+pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
+    let t = t.trim();
+    let (neg, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    // Exponent form (Excel writes 1.2E+20): only with the dot convention and no grouping.
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) if dec == '.' => (&body[..i], Some(body[i + 1..].parse::<i32>().ok()?)),
+        Some(_) => return None,
+        None => (body, None),
+    };
+    let (int_part, frac_part) = match mantissa.find(dec) {
+        Some(i) => (&mantissa[..i], Some(&mantissa[i + dec.len_utf8()..])),
+        None => (mantissa, None),
+    };
+    let group_seps: &[char] = if dec == '.' { &[',', ' ', '\u{a0}', '\u{202f}', '\''] } else { &['.', ' ', '\u{a0}', '\u{202f}', '\''] };
+    let mut int_digits = String::with_capacity(int_part.len());
+    let grouped = int_part.contains(group_seps);
+    if grouped {
+        if exp.is_some() {
+            return None;
+        }
+        let sep = int_part.chars().find(|c| group_seps.contains(c))?;
+        let groups: Vec<&str> = int_part.split(sep).collect();
+        if groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3) {
+            return None;
+        }
+        for g in &groups {
+            if !g.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            int_digits.push_str(g);
+        }
+    } else {
+        if !int_part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        int_digits.push_str(int_part);
+    }
+    let frac = frac_part.unwrap_or("");
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || (int_digits.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    if frac_part.is_some() && frac.is_empty() && exp.is_none() {
+        return None; // "12." is more likely a typo or an abbreviation than a number
+    }
+    let leading_zero = int_digits.len() > 1 && int_digits.starts_with('0');
+    let is_int = frac_part.is_none() && exp.is_none();
+    if is_int {
+        let digits = int_digits.trim_start_matches('0');
+        let too_big = digits.len() > 16 || digits.parse::<i64>().map(|v| v > MAX_SAFE_INT).unwrap_or(true);
+        if too_big {
+            return Some(Num { value: serde_json::Value::Null, is_int, leading_zero, too_big, grouped });
+        }
+        let v: i64 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let v = if neg { -v } else { v };
+        return Some(Num { value: v.into(), is_int, leading_zero, too_big: false, grouped });
+    }
+    // Decimal: canonical digits/exponent of the text must equal those of the f64.
+    let canon_in = canonical(&int_digits, frac, exp.unwrap_or(0));
+    let plain = format!("{}{}.{}e{}", if neg { "-" } else { "" }, if int_digits.is_empty() { "0" } else { &int_digits }, if frac.is_empty() { "0" } else { frac }, exp.unwrap_or(0));
+    let f: f64 = plain.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    let shown = format!("{:e}", f.abs()); // shortest round-trip digits, e.g. 1.2345e3
+    let (m, e) = shown.split_once('e')?;
+    let (mi, mf) = m.split_once('.').unwrap_or((m, ""));
+    let canon_f = canonical(mi, mf, e.parse().ok()?);
+    if canon_in != canon_f {
+        return None;
+    }
+    let value = serde_json::Number::from_f64(f).map(serde_json::Value::Number)?;
+    Some(Num { value, is_int: false, leading_zero, too_big: false, grouped })
+}
+
+/// (significant digits, exponent of the first digit); zero is ("", 0).
+fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
+    let all = format!("{int}{frac}");
+    let lead = all.len() - all.trim_start_matches('0').len();
+    let sig = all.trim_start_matches('0').trim_end_matches('0').to_string();
+    if sig.is_empty() {
+        return (sig, 0);
+    }
+    (sig, int.len() as i32 - lead as i32 + exp)
+}
+
+/// Currency symbols and the ISO code each usually means.
+const SYMBOLS: &[(&str, &str)] = &[
+    ("US$", "USD"), ("R$", "BRL"), ("C$", "CAD"), ("A$", "AUD"), ("$", "USD"), ("€", "EUR"),
+    ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("₽", "RUB"), ("₺", "TRY"), ("₪", "ILS"),
+];
+const CODES: &[&str] = &[
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "INR", "BRL", "SEK", "NOK", "DKK",
+    "PLN", "CZK", "HUF", "MXN", "ZAR", "SGD", "HKD", "KRW", "RUB", "TRY", "ILS", "AED",
+];
+
+/// The currency marker of a text and the number text left when it is removed.
+pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, String)> {
+    let t = t.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, t),
+    };
+    let sign = if neg { "-" } else { "" };
+    for (sym, code) in SYMBOLS {
+        if let Some(rest) = body.strip_prefix(sym) {
+            return Some((sym, code, format!("{sign}{}", rest.trim())));
+        }
+        if let Some(rest) = body.strip_suffix(sym) {
+            return Some((sym, code, format!("{sign}{}", rest.trim())));
+        }
+    }
+    for code in CODES {
+        if let Some(rest) = body.strip_prefix(code) {
+            if rest.starts_with([' ', '\u{a0}']) || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                return Some((code, code, format!("{sign}{}", rest.trim())));
+            }
+        }
+        if let Some(rest) = body.strip_suffix(code) {
+            if rest.ends_with([' ', '\u{a0}']) || rest.ends_with(|c: char| c.is_ascii_digit()) {
+                return Some((code, code, format!("{sign}{}", rest.trim())));
+            }
+        }
+    }
+    None
+}
+
+pub(crate) fn split_percent(t: &str) -> Option<&str> {
+    let t = t.trim();
+    t.strip_suffix('%').map(|r| r.trim_end())
+}
+
+/// `Some(true|false)` for boolean words; `1`/`0` only when `allow_digits`.
+pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "t" => Some(true),
+        "false" | "no" | "n" | "f" => Some(false),
+        "1" if allow_digits => Some(true),
+        "0" if allow_digits => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_bool_word(t: &str) -> bool {
+    parse_bool(t, false).is_some()
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+fn month_from_name(w: &str) -> Option<u32> {
+    let w = w.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    let full = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    for (i, m) in MONTHS.iter().enumerate() {
+        if w == *m || w == full[i] || (w == "sept" && i == 8) {
+            return Some(i as u32 + 1);
+        }
+    }
+    None
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn valid_ymd(y: i32, m: u32, d: u32) -> Option<(i32, u32, u32)> {
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m) && (1000..=9999).contains(&y)).then_some((y, m, d))
+}
+
+fn num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
+    (s.len() >= min_len && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+}
+
+/// A numeric date whose order is not written in it: `a{sep}b{sep}yyyy`.
+pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
+    let t = t.trim();
+    let sep = t.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
+    let parts: Vec<&str> = t.split(sep).collect();
+    if parts.len() != 3 || parts[0].len() > 2 {
+        return None;
+    }
+    Some((num(parts[0], 1, 2)?, num(parts[1], 1, 2)?, num(parts[2], 4, 4)? as i32, sep))
+}
+
+/// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
+pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
+    let t = t.trim();
+    if t.len() < 8 || t.len() > 30 {
+        return None;
+    }
+    let b = t.as_bytes();
+    if b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/' | b'.') {
+        let parts: Vec<&str> = t.split(b[4] as char).collect();
+        if parts.len() != 3 {
+            return None;
+        }
+        return valid_ymd(num(parts[0], 4, 4)? as i32, num(parts[1], 1, 2)?, num(parts[2], 1, 2)?);
+    }
+    if let Some((a, bb, y, _)) = numeric_date_parts(t) {
+        let (d, m) = match order {
+            DateOrder::Dmy => (a, bb),
+            DateOrder::Mdy => (bb, a),
+        };
+        return valid_ymd(y, m, d);
+    }
+    // Month names: 15 Jan 2024, 15-Jan-2024, Jan 15, 2024, January 15 2024.
+    let words: Vec<&str> = t.split([' ', ',', '-', '/']).filter(|w| !w.is_empty()).collect();
+    if words.len() != 3 {
+        return None;
+    }
+    let y = num(words[2], 4, 4)? as i32;
+    if let Some(m) = month_from_name(words[1]) {
+        return valid_ymd(y, m, num(words[0].trim_end_matches('.'), 1, 2)?);
+    }
+    let m = month_from_name(words[0])?;
+    valid_ymd(y, m, num(words[1], 1, 2)?)
+}
+
+/// A time of day as `HH:MM:SS[.fff]`; accepts `9:05`, `09:05:30.25`, `9:05 PM`.
+pub(crate) fn parse_time(t: &str) -> Option<String> {
+    let t = t.trim();
+    let lower = t.to_ascii_lowercase();
+    let (clock, pm) = if let Some(r) = lower.strip_suffix("pm") {
+        (r.trim_end().to_string(), Some(true))
+    } else if let Some(r) = lower.strip_suffix("am") {
+        (r.trim_end().to_string(), Some(false))
+    } else {
+        (lower, None)
+    };
+    let parts: Vec<&str> = clock.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    let mut h = num(parts[0], 1, 2)?;
+    let m = num(parts[1], 2, 2)?;
+    let (s, frac) = match parts.get(2) {
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+            if !frac.bytes().all(|b| b.is_ascii_digit()) || (sec.contains('.') && frac.is_empty()) {
+                return None;
+            }
+            (num(whole, 2, 2)?, frac)
+        }
+        None => (0, ""),
+    };
+    if let Some(pm) = pm {
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        h = match (pm, h) {
+            (false, 12) => 0,
+            (true, 12) => 12,
+            (true, h) => h + 12,
+            (false, h) => h,
+        };
+    }
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    Some(format!("{h:02}:{m:02}:{s:02}{frac}"))
+}
+
+/// A time zone suffix: `Z`, `UTC`, `+02:00`, `+0200`, `+02`.
+fn split_zone(t: &str) -> (&str, Option<String>) {
+    let t = t.trim_end();
+    if let Some(r) = t.strip_suffix('Z').or_else(|| t.strip_suffix(" UTC")).or_else(|| t.strip_suffix(" GMT")) {
+        return (r.trim_end(), Some("Z".into()));
+    }
+    if let Some(i) = t.rfind(['+', '-']) {
+        let (clock, zone) = (&t[..i], &t[i + 1..]);
+        if clock.contains(':') && !clock.trim().is_empty() {
+            let digits: String = zone.chars().filter(|c| *c != ':').collect();
+            if digits.len() == 4 || digits.len() == 2 {
+                if let (Some(h), Some(m)) = (num(&digits[..2], 2, 2), num(if digits.len() == 4 { &digits[2..] } else { "00" }, 2, 2)) {
+                    if h <= 14 && m <= 59 {
+                        return (clock.trim_end(), Some(format!("{}{h:02}:{m:02}", &t[i..=i])));
+                    }
+                }
+            }
+        }
+    }
+    (t, None)
+}
+
+/// A date with a time of day, rendered as ISO 8601 (`2024-01-15T10:30:00`, zone kept if given).
+pub(crate) fn parse_datetime(t: &str, order: DateOrder) -> Option<String> {
+    let t = t.trim();
+    let (date_part, time_part) = if t.len() > 11 && t.as_bytes().get(10) == Some(&b'T') {
+        (&t[..10], &t[11..])
+    } else {
+        // The time is the last word (or the last two with AM/PM, or three with a zone name).
+        let words: Vec<&str> = t.split_whitespace().collect();
+        if words.len() < 2 {
+            return None;
+        }
+        let mut take = 1;
+        let last = words[words.len() - 1].to_ascii_lowercase();
+        if (last == "am" || last == "pm" || last == "utc" || last == "gmt") && words.len() >= 3 {
+            take = 2;
+            let before = words[words.len() - 2].to_ascii_lowercase();
+            if (last == "utc" || last == "gmt") && (before == "am" || before == "pm") && words.len() >= 4 {
+                take = 3;
+            }
+        }
+        let split_at = t.len() - words[words.len() - take..].join(" ").len();
+        let date_part = t[..split_at].trim_end().trim_end_matches(',');
+        let time_start = t.len() - (t.len() - split_at);
+        (date_part, t[time_start..].trim())
+    };
+    let (y, m, d) = parse_date(date_part, order)?;
+    let (clock, zone) = split_zone(time_part);
+    let time = parse_time(clock)?;
+    Some(format!("{y:04}-{m:02}-{d:02}T{time}{}", zone.unwrap_or_default()))
+}
+
+pub(crate) fn iso_date((y, m, d): (i32, u32, u32)) -> String {
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub(crate) fn is_email(t: &str) -> bool {
+    let t = t.trim();
+    let Some((local, domain)) = t.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !t.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+pub(crate) fn is_url(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://")).or_else(|| t.strip_prefix("www."));
+    matches!(rest, Some(r) if r.contains('.') && !r.contains(char::is_whitespace) && r.len() > 3)
+}
+
+pub(crate) fn is_uuid(t: &str) -> bool {
+    let t = t.trim();
+    let b = t.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+pub(crate) fn is_phone(t: &str) -> bool {
+    let t = t.trim();
+    let digits = t.bytes().filter(u8::is_ascii_digit).count();
+    let ok_chars = t.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c) || c == 'x');
+    let has_shape = t.starts_with('+') || t.contains([' ', '-', '(', '.']);
+    ok_chars && has_shape && (7..=15).contains(&digits) && !t.contains("..")
+}
+
+pub(crate) fn is_ipv4(t: &str) -> bool {
+    let parts: Vec<&str> = t.trim().split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok() && !(p.len() > 1 && p.starts_with('0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_convert_only_when_exact() {
+        assert_eq!(parse_number("1,234.56", '.').unwrap().value, json!(1234.56));
+        assert_eq!(parse_number("1.234,56", ',').unwrap().value, json!(1234.56));
+        assert_eq!(parse_number("1 234,5", ',').unwrap().value, json!(1234.5));
+        assert!(parse_number("1,23,4", '.').is_none());
+        assert_eq!(parse_number("-42", '.').unwrap().value, json!(-42));
+        assert!(parse_number("007", '.').unwrap().leading_zero);
+        assert!(parse_number("9007199254740993", '.').unwrap().too_big);
+        assert_eq!(parse_number("1.5E+3", '.').unwrap().value, json!(1500.0));
+        // 17 significant digits that an f64 cannot hold: not a number.
+        assert!(parse_number("0.12345678901234567891", '.').is_none());
+        assert!(parse_number("12abc", '.').is_none());
+    }
+
+    #[test]
+    fn dates_times_and_zones() {
+        assert_eq!(parse_date("2024-02-29", DateOrder::Mdy), Some((2024, 2, 29)));
+        assert_eq!(parse_date("2023-02-29", DateOrder::Mdy), None);
+        assert_eq!(parse_date("03/04/2024", DateOrder::Dmy), Some((2024, 4, 3)));
+        assert_eq!(parse_date("03/04/2024", DateOrder::Mdy), Some((2024, 3, 4)));
+        assert_eq!(parse_date("Jan 15, 2024", DateOrder::Mdy), Some((2024, 1, 15)));
+        assert_eq!(parse_date("15-Sep-2024", DateOrder::Mdy), Some((2024, 9, 15)));
+        assert_eq!(parse_time("9:05 PM").as_deref(), Some("21:05:00"));
+        assert_eq!(parse_datetime("2024-01-15T10:30:00Z", DateOrder::Mdy).as_deref(), Some("2024-01-15T10:30:00Z"));
+        assert_eq!(parse_datetime("2024-01-15 10:30:00+0200", DateOrder::Mdy).as_deref(), Some("2024-01-15T10:30:00+02:00"));
+        assert_eq!(parse_datetime("15.01.2024 08:00", DateOrder::Dmy).as_deref(), Some("2024-01-15T08:00:00"));
+    }
+
+    #[test]
+    fn currency_and_semantic_shapes() {
+        assert_eq!(split_currency("$1,234.50").map(|c| (c.1, c.2)), Some(("USD", "1,234.50".to_string())));
+        assert_eq!(split_currency("12 EUR").map(|c| (c.1, c.2)), Some(("EUR", "12".to_string())));
+        assert_eq!(split_currency("-€12").map(|c| c.2), Some("-12".to_string()));
+        assert!(split_currency("DEUTSCHLAND").is_none());
+        assert!(is_email("a.b@example.co.uk") && !is_email("a@b"));
+        assert!(is_uuid("123e4567-e89b-12d3-a456-426614174000"));
+        assert!(is_phone("+1 (555) 010-9999") && !is_phone("12345"));
+    }
+}
