@@ -2,16 +2,17 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(40);
+select plan(42);
 
-select tables_are('public', array['clients', 'client_schemas', 'client_data'],
-                  'public has exactly the three tables');
+select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions'],
+                  'public has exactly the four tables');
 select views_are('public', array['client_data_summary'], 'public has exactly the summary view');
 
 -- RLS on, for every table
 select ok((select relrowsecurity from pg_class where oid = 'public.clients'::regclass), 'RLS is enabled on clients');
 select ok((select relrowsecurity from pg_class where oid = 'public.client_schemas'::regclass), 'RLS is enabled on client_schemas');
 select ok((select relrowsecurity from pg_class where oid = 'public.client_data'::regclass), 'RLS is enabled on client_data');
+select ok((select relrowsecurity from pg_class where oid = 'public.client_schema_versions'::regclass), 'RLS is enabled on client_schema_versions');
 
 -- Policies: per command, all to authenticated only
 select policies_are('public', 'clients', array['clients_select_own'], 'clients: one policy, select own');
@@ -21,6 +22,8 @@ select policies_are('public', 'client_schemas',
 select policies_are('public', 'client_data',
                     array['client_data_select_own', 'client_data_insert_own'],
                     'client_data: select/insert own');
+select policies_are('public', 'client_schema_versions', array['client_schema_versions_select_own'],
+                    'client_schema_versions: select own (only the trigger writes it)');
 select is((select count(*)::int from pg_policies
             where schemaname = 'public' and roles <> '{authenticated}'), 0,
           'every policy applies to authenticated only');
@@ -49,7 +52,7 @@ select ok((select 'security_invoker=true' = any(reloptions) from pg_class where 
 -- Functions: security invoker, search_path = '', stable when read-only
 select functions_are('public', array['get_client_data_filtered', 'get_client_data_count', 'create_client_with_data',
                                      'append_client_data', 'get_client_schemas', 'get_client_credentials',
-                                     'migrate_legacy_data_uploads'] || array(
+                                     'migrate_legacy_data_uploads', 'get_client_schema_versions'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -68,10 +71,15 @@ select is(array(select p.proname::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace and p.provolatile = 's'
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                  order by 1),
-          array['get_client_credentials', 'get_client_data_count', 'get_client_data_filtered', 'get_client_schemas'],
+          array['get_client_credentials', 'get_client_data_count', 'get_client_data_filtered', 'get_client_schema_versions',
+                'get_client_schemas'],
           'the read-only functions are stable');
-select ok((select prosecdef from pg_proc where oid = 'private.sync_client_schema_counts()'::regprocedure),
-          'the counts trigger function is the one security definer (it writes counts clients may not)');
+select is(array(select p.oid::regprocedure::text from pg_proc p
+                 where p.prosecdef and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+                   and p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                 order by 1),
+          array['private.record_client_schema_version()', 'private.sync_client_schema_counts()'],
+          'the only security definer functions are the two trigger functions writing derived data clients may not');
 
 -- Who may execute what
 select is(array(select p.oid::regprocedure::text from pg_proc p
@@ -85,7 +93,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                    and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
           array['append_client_data(uuid,text,jsonb,jsonb,text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schemas(uuid)'],
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)'],
           'authenticated may execute exactly the client-facing functions');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace
@@ -95,7 +103,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)',
                 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()'],
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()'],
           'service_role may execute every public function');
 select ok(not has_schema_privilege('authenticated', 'private', 'usage')
           and not has_schema_privilege('anon', 'private', 'usage')
