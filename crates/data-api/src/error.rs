@@ -86,11 +86,18 @@ impl ApiError {
     }
 
     /// Any failure talking to PostgreSQL: a database error keeps its SQLSTATE; a lost or refused
-    /// connection is PostgREST's PGRST001 (503) so clients know to retry.
+    /// connection is PostgREST's PGRST001 (503) so clients know to retry; anything else
+    /// (a client-side conversion failure) is a 500.
     pub fn from_pg(err: &tokio_postgres::Error, anonymous: bool) -> Self {
         match err.as_db_error() {
             Some(db) => ApiError::from_db(db, anonymous),
-            None => ApiError::postgrest(StatusCode::SERVICE_UNAVAILABLE, "PGRST001", "Database client error. Retrying the connection.")
+            None if err.is_closed() || is_io(err) => ApiError::postgrest(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "PGRST001",
+                "Database client error. Retrying the connection.",
+            )
+            .with_details(err.to_string()),
+            None => ApiError::postgrest(StatusCode::INTERNAL_SERVER_ERROR, "PGRST001", "Database client error.")
                 .with_details(err.to_string()),
         }
     }
@@ -107,6 +114,10 @@ impl ApiError {
                 .with_details(other.to_string()),
         }
     }
+}
+
+fn is_io(err: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(err).is_some_and(|source| source.is::<std::io::Error>())
 }
 
 /// PostgREST's table "HTTP Status Codes" (docs.postgrest.org, references/errors). Anything not

@@ -110,7 +110,8 @@ pub fn build_call(function: &Function, args: &Args, whole_body: bool) -> Result<
         }
     };
     let sql = match (function.returns, function.returns_set) {
-        (Returns::Void, _) => select_scalar(&format!("{call}, null::text"), from_args.as_deref()),
+        // A void value cannot be read as text: call it in a subquery and answer NULL (→ 204).
+        (Returns::Void, _) => select_scalar(&format!("(select null::text from (select {call}) as _v)"), from_args.as_deref()),
         (Returns::Scalar, false) => select_scalar(&format!("to_json({call})::text"), from_args.as_deref()),
         (Returns::Composite, false) => {
             format!("select row_to_json(_r)::text, 1::int8 from {}", from_items(from_args.as_deref(), &call, "_r"))
