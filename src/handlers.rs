@@ -1,0 +1,367 @@
+//! One request: parse (route, query) → authorize (verify the JWT) → execute (the only upstream
+//! I/O) → render. Every failure on the way is an [`ApiError`] rendered by [`render_error`].
+//!
+//! Bodies are read after authorization, so an anonymous caller cannot make the Worker buffer a
+//! large upload. A client asking for someone else's `client_id` gets 404 `client_not_found`:
+//! RLS hides the other tenant's rows *and* its schema entries, so "not yours" and "does not exist"
+//! look the same, and the answer does not reveal which ids exist.
+
+use serde_json::{json, Value};
+use worker::{console_error, console_warn, Env, Headers, Request, Response};
+
+use crate::auth;
+use crate::clients::{self, NewClient};
+use crate::config::Config;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::jwt::{self, Principal};
+use crate::openapi;
+use crate::password::{self, PhcHash};
+use crate::postgrest::{rpc, Upstream};
+use crate::query::{self, DataQuery};
+use crate::routes::{self, Route};
+
+/// A successful answer before it becomes a `Response`.
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Reply {
+        Reply {
+            status: 200,
+            body: body.to_string(),
+        }
+    }
+}
+
+pub async fn handle(req: Request, env: &Env) -> Response {
+    match respond(req, env).await {
+        Ok(reply) => render(reply.status, reply.body, None),
+        Err(e) => render_error(&e),
+    }
+}
+
+async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
+    let method = req.method();
+    let route = routes::route(method.as_ref(), &req.path())?;
+    match &route {
+        Route::Health => return Ok(Reply::ok(json!({"status": "ok"}))),
+        Route::OpenApi => {
+            return Ok(Reply {
+                status: 200,
+                body: openapi::DOCUMENT.to_owned(),
+            })
+        }
+        _ => {}
+    }
+    // `.dev.vars` and `wrangler secret` values arrive as secrets, `[vars]` as vars.
+    let config = Config::from_lookup(|name| {
+        env.secret(name)
+            .or_else(|_| env.var(name))
+            .ok()
+            .map(|v| v.to_string())
+    })?;
+    match route {
+        Route::Health | Route::OpenApi => unreachable!("answered above"),
+        Route::Login => {
+            let body = read_body(&mut req).await?;
+            login(&config, clients::parse_login(&body)?).await
+        }
+        Route::DataRows { client_id } => {
+            let q = DataQuery::parse(&query_pairs(&req))?;
+            let principal = authorize(&config, &req).await?;
+            data_rows(&config, &principal, &client_id, &q).await
+        }
+        Route::DataCount { client_id } => {
+            let q = DataQuery::parse(&query_pairs(&req))?;
+            if q.cursor.is_some() {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "cursor does not apply to a count",
+                ));
+            }
+            let principal = authorize(&config, &req).await?;
+            data_count(&config, &principal, &client_id, &q).await
+        }
+        Route::DataSchema { client_id } => {
+            let principal = authorize(&config, &req).await?;
+            let tables = schemas(&config, upstream_for(&principal)?, &client_id).await?;
+            if tables.is_empty() {
+                return Err(ApiError::client_not_found(&client_id));
+            }
+            Ok(Reply::ok(json!({"client_id": client_id, "tables": tables})))
+        }
+        Route::CreateClient => {
+            match authorize(&config, &req).await? {
+                Principal::Superadmin => {}
+                Principal::Client { .. } => {
+                    return Err(ApiError::forbidden("only a superadmin may create clients"))
+                }
+                Principal::Anonymous => return Err(not_a_user()),
+            }
+            let body = read_body(&mut req).await?;
+            create_client(&config, clients::parse_new_client(&body)?).await
+        }
+    }
+}
+
+fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    query::query_pairs(&req.inner().url())
+}
+
+async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    req.bytes()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_body", format!("could not read the body: {e}")))
+}
+
+fn not_a_user() -> ApiError {
+    ApiError::new(
+        401,
+        "not_authenticated",
+        "the token does not identify a client or a superadmin",
+    )
+}
+
+async fn authorize(config: &Config, req: &Request) -> Result<Principal, ApiError> {
+    let header = req.headers().get("authorization").ok().flatten();
+    let token = jwt::bearer(header.as_deref())?.ok_or_else(ApiError::missing_token)?;
+    auth::verify(config, token).await
+}
+
+/// Who the database sees for a data route: the client itself, or the service role for a
+/// superadmin (checked just before, in `authorize`).
+fn upstream_for(principal: &Principal) -> Result<Upstream<'_>, ApiError> {
+    match principal {
+        Principal::Superadmin => Ok(Upstream::AsService),
+        Principal::Client { token, .. } => Ok(Upstream::AsClient { token }),
+        Principal::Anonymous => Err(not_a_user()),
+    }
+}
+
+async fn schemas(
+    config: &Config,
+    who: Upstream<'_>,
+    client_id: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let answer = rpc(
+        config,
+        who,
+        "get_client_schemas",
+        &json!({"p_client_id": client_id}),
+    )
+    .await?;
+    as_rows(answer, "get_client_schemas")
+}
+
+fn as_rows(answer: Value, function: &str) -> Result<Vec<Value>, ApiError> {
+    match answer {
+        Value::Array(rows) => Ok(rows),
+        other => Err(ApiError::upstream_unavailable(format!(
+            "rpc {function} answered {other} instead of rows"
+        ))),
+    }
+}
+
+async fn data_rows(
+    config: &Config,
+    principal: &Principal,
+    client_id: &str,
+    q: &DataQuery,
+) -> Result<Reply, ApiError> {
+    let who = upstream_for(principal)?;
+    let answer = rpc(
+        config,
+        who,
+        "get_client_data_filtered",
+        &q.rows_args(client_id),
+    )
+    .await?;
+    let rows = as_rows(answer, "get_client_data_filtered")?;
+    // Only an empty page needs telling apart from "not your client".
+    if rows.is_empty() && schemas(config, who, client_id).await?.is_empty() {
+        return Err(ApiError::client_not_found(client_id));
+    }
+    Ok(Reply::ok(query::render_page(rows, q.limit)?))
+}
+
+async fn data_count(
+    config: &Config,
+    principal: &Principal,
+    client_id: &str,
+    q: &DataQuery,
+) -> Result<Reply, ApiError> {
+    let who = upstream_for(principal)?;
+    let answer = rpc(
+        config,
+        who,
+        "get_client_data_count",
+        &q.count_args(client_id),
+    )
+    .await?;
+    let count = answer
+        .as_i64()
+        .or_else(|| answer.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::upstream_unavailable(format!("get_client_data_count answered {answer}"))
+        })?;
+    if count == 0 && schemas(config, who, client_id).await?.is_empty() {
+        return Err(ApiError::client_not_found(client_id));
+    }
+    Ok(Reply::ok(json!({ "count": count })))
+}
+
+async fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = crypto::random_bytes(password::SALT_BYTES)?;
+    let hash = crypto::pbkdf2_sha256(
+        password.as_bytes(),
+        &salt,
+        password::NEW_HASH_ITERATIONS,
+        password::HASH_BYTES,
+    )
+    .await?;
+    Ok(PhcHash {
+        iterations: password::NEW_HASH_ITERATIONS,
+        salt,
+        hash,
+    }
+    .format())
+}
+
+async fn create_client(config: &Config, new: NewClient) -> Result<Reply, ApiError> {
+    let password_hash = match &new.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let schema = clients::summarize_schema(&new.rows);
+    let args = json!({
+        "p_company_name": new.company_name,
+        "p_email": new.email,
+        "p_password_hash": password_hash,
+        "p_data_type": new.data_type,
+        "p_table_name": new.table_name,
+        "p_schema_def": schema,
+        "p_rows": new.rows,
+    });
+    let created = rpc(
+        config,
+        Upstream::AsService,
+        "create_client_with_data",
+        &args,
+    )
+    .await?;
+    let field = |k: &str| created.get(k).cloned().unwrap_or(Value::Null);
+    Ok(Reply {
+        status: 201,
+        body: json!({
+            "client": {
+                "client_id": field("client_id"),
+                "auth_user_id": field("auth_user_id"),
+                "company_name": field("company_name"),
+                "email": field("email"),
+                "data_type": field("data_type"),
+                "created_at": field("created_at"),
+            },
+            "table_name": field("table_name"),
+            "schema": schema,
+            "rows_stored": field("rows_stored"),
+            "rows_rejected": [],
+        })
+        .to_string(),
+    })
+}
+
+/// Verified against when the email is unknown, so both failures cost the same PBKDF2 work.
+fn decoy_hash() -> PhcHash {
+    PhcHash {
+        iterations: password::NEW_HASH_ITERATIONS,
+        salt: b"hybrid-store-decoy".to_vec(),
+        hash: vec![0; password::HASH_BYTES],
+    }
+}
+
+async fn login(config: &Config, login: clients::Login) -> Result<Reply, ApiError> {
+    let answer = rpc(
+        config,
+        Upstream::AsService,
+        "get_client_credentials",
+        &json!({"p_email": login.email.trim()}),
+    )
+    .await?;
+    let account = as_rows(answer, "get_client_credentials")?
+        .into_iter()
+        .find_map(|row| {
+            let hash = row.get("password_hash")?.as_str()?.to_owned();
+            let auth_user_id = row.get("auth_user_id")?.as_str()?.to_owned();
+            let client_id = row.get("client_id")?.as_str()?.to_owned();
+            Some((hash, auth_user_id, client_id))
+        });
+    let stored = match &account {
+        Some((hash, _, client_id)) => PhcHash::parse(hash).or_else(|| {
+            console_warn!("client {client_id} has a password_hash that is not pbkdf2-sha256 PHC");
+            None
+        }),
+        None => None,
+    };
+    let (reference, genuine) = match stored {
+        Some(h) => (h, true),
+        None => (decoy_hash(), false),
+    };
+    let derived = crypto::pbkdf2_sha256(
+        login.password.as_bytes(),
+        &reference.salt,
+        reference.iterations,
+        reference.hash.len(),
+    )
+    .await?;
+    let matches = password::constant_time_eq(&derived, &reference.hash);
+    let Some((_, auth_user_id, client_id)) = account.filter(|_| matches && genuine) else {
+        return Err(ApiError::new(
+            401,
+            "invalid_credentials",
+            "email or password is wrong",
+        ));
+    };
+    let token = auth::mint_login_token(config, &auth_user_id, &client_id).await?;
+    Ok(Reply::ok(json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": config.token_ttl_seconds,
+    })))
+}
+
+fn render(status: u16, body: String, www_authenticate: Option<&str>) -> Response {
+    let headers = Headers::new();
+    let mut ok = headers
+        .set("content-type", "application/json; charset=utf-8")
+        .is_ok();
+    if let Some(v) = www_authenticate {
+        ok &= headers.set("www-authenticate", v).is_ok();
+    }
+    if !ok {
+        console_error!("could not set response headers");
+    }
+    Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
+}
+
+/// The single place an error becomes HTTP. 5xx causes are logged here and never sent.
+pub fn render_error(e: &ApiError) -> Response {
+    if e.status >= 500 {
+        console_error!(
+            "{} {}: {}",
+            e.status,
+            e.code,
+            e.internal.as_deref().unwrap_or(&e.message)
+        );
+    }
+    render(
+        e.status,
+        e.body().to_string(),
+        e.www_authenticate().as_deref(),
+    )
+}

@@ -1,0 +1,143 @@
+//! Routing: method + path → [`Route`], as a pure function over strings.
+//!
+//! [`ROUTES`] lists every (method, path template) the router accepts; the OpenAPI document is
+//! checked against it in tests, so a route cannot be added without documenting it.
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    Login,
+    DataRows { client_id: String },
+    DataCount { client_id: String },
+    DataSchema { client_id: String },
+    CreateClient,
+}
+
+/// Every route as (method, OpenAPI path template).
+pub const ROUTES: [(&str, &str); 7] = [
+    ("GET", "/health"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/auth/login"),
+    ("GET", "/api/data/{client_id}"),
+    ("GET", "/api/data/{client_id}/count"),
+    ("GET", "/api/data/{client_id}/schema"),
+    ("POST", "/api/superadmin/clients"),
+];
+
+/// Client ids are UUIDs; checking here turns a typo into a 400 instead of a database error.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let candidate = match segments.as_slice() {
+        ["health"] => Some(("GET", Route::Health)),
+        ["api", "openapi.json"] => Some(("GET", Route::OpenApi)),
+        ["api", "auth", "login"] => Some(("POST", Route::Login)),
+        ["api", "superadmin", "clients"] => Some(("POST", Route::CreateClient)),
+        ["api", "data", id, rest @ ..] => {
+            if !is_uuid(id) {
+                return Err(ApiError::bad_request(
+                    "invalid_client_id",
+                    format!("client id `{id}` is not a UUID"),
+                ));
+            }
+            let client_id = id.to_ascii_lowercase();
+            match rest {
+                [] => Some(("GET", Route::DataRows { client_id })),
+                ["count"] => Some(("GET", Route::DataCount { client_id })),
+                ["schema"] => Some(("GET", Route::DataSchema { client_id })),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match candidate {
+        Some((m, r)) if m == method => Ok(r),
+        Some((m, _)) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}; use {m}"),
+        )),
+        None => Err(
+            ApiError::new(404, "route_not_found", format!("no route {method} {path}"))
+                .with_details(ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect())
+                .with_hint("GET /api/openapi.json describes every route"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0b6a4c1e-7f2d-4a9b-8c3e-1d2f3a4b5c6d";
+
+    #[test]
+    fn every_listed_route_is_routed() {
+        for (method, template) in ROUTES {
+            let path = template.replace("{client_id}", ID);
+            assert!(route(method, &path).is_ok(), "{method} {template}");
+        }
+    }
+
+    #[test]
+    fn data_routes_carry_the_client_id() {
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}")).unwrap(),
+            Route::DataRows {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{}/count/", ID.to_uppercase())).unwrap(),
+            Route::DataCount {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/schema")).unwrap(),
+            Route::DataSchema {
+                client_id: ID.into()
+            }
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let e = route("GET", "/api/data/not-a-uuid").unwrap_err();
+        assert_eq!((e.status, e.code), (400, "invalid_client_id"));
+        let e = route("DELETE", "/health").unwrap_err();
+        assert_eq!((e.status, e.code), (405, "method_not_allowed"));
+        let e = route("GET", "/api/auth/login").unwrap_err();
+        assert_eq!(e.status, 405);
+        let e = route("GET", "/nope").unwrap_err();
+        assert_eq!((e.status, e.code), (404, "route_not_found"));
+        assert!(e
+            .details
+            .unwrap()
+            .to_string()
+            .contains("GET /api/data/{client_id}/count"));
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/other"))
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn uuid_check() {
+        assert!(is_uuid(ID));
+        assert!(!is_uuid("0b6a4c1e-7f2d-4a9b-8c3e-1d2f3a4b5c6"));
+        assert!(!is_uuid("0b6a4c1e07f2d-4a9b-8c3e-1d2f3a4b5c6d"));
+    }
+}
