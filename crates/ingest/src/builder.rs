@@ -266,7 +266,8 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
     if let Some((_, _, p)) = candidates.iter().find(|(_, fits, _)| *fits == n) {
         return p.clone();
     }
-    if let Some((_, fits, p)) = candidates.iter().max_by_key(|(_, fits, _)| *fits) {
+    // `rev` so that among equal fits the most specific (earliest) candidate wins.
+    if let Some((_, fits, p)) = candidates.iter().rev().max_by_key(|(_, fits, _)| *fits) {
         if n >= 10 && *fits * 10 >= n * 9 {
             return p.clone();
         }
@@ -424,6 +425,8 @@ struct Pending {
 pub(crate) struct TableBuilder {
     opts: IngestOptions,
     columns: Vec<ColumnState>,
+    /// Columns named by the header; rows are ragged when they differ from it.
+    header_width: usize,
     sample: Vec<Pending>,
     typed: bool,
     pub(crate) issues: IssueLog,
@@ -452,8 +455,9 @@ impl TableBuilder {
                 issues.push(is);
             }
         }
+        let keys_len = keys.len();
         let columns = names.into_iter().zip(keys).map(|(name, key)| ColumnState { key, name, plan: None, stats: Stats::default() }).collect();
-        Ok(TableBuilder { opts: opts.clone(), columns, sample: Vec::new(), typed: false, issues, row_count: 0 })
+        Ok(TableBuilder { opts: opts.clone(), header_width: keys_len, columns, sample: Vec::new(), typed: false, issues, row_count: 0 })
     }
 
     /// Column keys so far (extra columns from ragged rows are appended).
@@ -468,7 +472,6 @@ impl TableBuilder {
         if row > self.opts.max_rows {
             return Err(IngestError::new(ErrorCode::TooManyRows, format!("more than {} data rows", self.opts.max_rows)).at_row(row));
         }
-        let width = self.columns.len();
         for (i, c) in cells.iter().enumerate() {
             if let Cell::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
@@ -477,15 +480,16 @@ impl TableBuilder {
                 }
             }
         }
-        if cells.len() != width {
+        if cells.len() != self.header_width {
             let got = cells.len();
+            let width = self.header_width;
             if got > width {
-                while cells.len() > width && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty()) {
+                while cells.len() > self.columns.len().max(width) && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty()) {
                     cells.pop();
                 }
             }
-            if cells.len() > width {
-                for i in width..cells.len() {
+            if cells.len() > self.columns.len() {
+                for i in self.columns.len()..cells.len() {
                     if self.columns.len() >= self.opts.max_columns {
                         return Err(IngestError::new(ErrorCode::TooManyColumns, format!("row has {} fields; the limit is {} columns", cells.len(), self.opts.max_columns)).at_row(row));
                     }

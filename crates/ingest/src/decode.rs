@@ -41,7 +41,7 @@ pub struct EncodingProblem {
 }
 
 /// Bytes needed before the encoding is decided when there is no BOM.
-const DETECT_BYTES: usize = 64 * 1024;
+const DETECT_BYTES: usize = 16 * 1024;
 
 /// Windows-1252 0x80..=0x9F; the five undefined bytes map to the C1 controls (as WHATWG does).
 const CP1252_HIGH: [char; 32] = [
@@ -82,11 +82,37 @@ pub fn detect(sample: &[u8], is_complete: bool) -> (TextEncoding, usize) {
             return (TextEncoding::Utf16Be, 0);
         }
     }
-    match std::str::from_utf8(sample) {
-        Ok(_) => (TextEncoding::Utf8, 0),
-        // A sequence cut by the end of an incomplete sample is not evidence of anything.
-        Err(e) if e.error_len().is_none() && !is_complete => (TextEncoding::Utf8, 0),
-        Err(_) => (TextEncoding::Windows1252, 0),
+    // UTF-8 unless invalid bytes outnumber valid multi-byte characters: a UTF-8 file with one
+    // stray Latin-1 byte stays UTF-8 (the byte is reported), a Latin-1 file does not.
+    let (mut valid_multibyte, mut invalid, mut pos) = (0usize, 0usize, 0usize);
+    while pos < sample.len() {
+        match std::str::from_utf8(&sample[pos..]) {
+            Ok(s) => {
+                valid_multibyte += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let good = &sample[pos..pos + e.valid_up_to()];
+                valid_multibyte += std::str::from_utf8(good).map_or(0, |s| s.chars().filter(|c| !c.is_ascii()).count());
+                match e.error_len() {
+                    Some(n) => {
+                        invalid += 1;
+                        pos += e.valid_up_to() + n;
+                    }
+                    // A sequence cut by the end of an incomplete sample is not evidence of anything.
+                    None if !is_complete => break,
+                    None => {
+                        invalid += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if invalid > valid_multibyte {
+        (TextEncoding::Windows1252, 0)
+    } else {
+        (TextEncoding::Utf8, 0)
     }
 }
 
@@ -108,7 +134,7 @@ impl Decoder {
         Decoder { max_problems, ..Default::default() }
     }
 
-    /// The encoding, once decided (after the BOM or the first 64 KiB, or at `last`).
+    /// The encoding, once decided (after the BOM or the first 16 KiB, or at `last`).
     pub fn encoding(&self) -> Option<TextEncoding> {
         self.encoding
     }

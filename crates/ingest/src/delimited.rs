@@ -13,7 +13,7 @@ use crate::values::{is_null_token, parse_date, parse_number};
 use crate::options::DateOrder;
 
 /// Decoded text read before the dialect is decided.
-const SNIFF_BYTES: usize = 64 * 1024;
+const SNIFF_BYTES: usize = 16 * 1024;
 const CANDIDATE_DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -295,7 +295,7 @@ pub struct StreamEnd {
 /// Push parser for delimited text: `feed` chunks as they arrive, get cleaned rows back once the
 /// column types are fixed (after `sample_rows` rows), then `finish`.
 ///
-/// Memory is bounded by the sample (64 KiB of text and `sample_rows` rows) plus one chunk.
+/// Memory is bounded by the sample (16 KiB of text and `sample_rows` rows) plus one chunk.
 pub struct DelimitedStream {
     opts: IngestOptions,
     decoder: Decoder,

@@ -86,7 +86,7 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
     let is_int = frac_part.is_none() && exp.is_none();
     if is_int {
         let digits = int_digits.trim_start_matches('0');
-        let too_big = digits.len() > 16 || digits.parse::<i64>().map(|v| v > MAX_SAFE_INT).unwrap_or(true);
+        let too_big = !digits.is_empty() && (digits.len() > 16 || digits.parse::<i64>().map(|v| v > MAX_SAFE_INT).unwrap_or(true));
         if too_big {
             return Some(Num { value: serde_json::Value::Null, is_int, leading_zero, too_big, grouped });
         }
