@@ -52,7 +52,9 @@ select ok((select 'security_invoker=true' = any(reloptions) from pg_class where 
 -- Functions: security invoker, search_path = '', stable when read-only
 select functions_are('public', array['get_client_data_filtered', 'get_client_data_count', 'create_client_with_data',
                                      'append_client_data', 'get_client_schemas', 'get_client_credentials',
-                                     'migrate_legacy_data_uploads', 'get_client_schema_versions'] || array(
+                                     'migrate_legacy_data_uploads', 'get_client_schema_versions',
+                                     'begin_upload', 'stage_upload_rows', 'commit_upload', 'abort_upload',
+                                     'cleanup_abandoned_uploads'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -91,19 +93,24 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
-          array['append_client_data(uuid,text,jsonb,jsonb,text)', 'get_client_data_count(uuid,text,jsonb)',
+          array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
+                'begin_upload(text,uuid,text,text,text,jsonb)', 'commit_upload(uuid,jsonb,text)',
+                'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)'],
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'stage_upload_rows(uuid,jsonb)'],
           'authenticated may execute exactly the client-facing functions');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
-          array['append_client_data(uuid,text,jsonb,jsonb,text)',
+          array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
+                'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
+                'commit_upload(uuid,jsonb,text)',
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)',
                 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()'],
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()',
+                'stage_upload_rows(uuid,jsonb)'],
           'service_role may execute every public function');
 select ok(not has_schema_privilege('authenticated', 'private', 'usage')
           and not has_schema_privilege('anon', 'private', 'usage')
