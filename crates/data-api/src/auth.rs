@@ -129,7 +129,9 @@ impl Authenticator {
     pub fn verify(&self, token: &str, now: i64) -> Result<Value, ApiError> {
         let parts = token.split('.').count();
         if parts != 3 {
-            return Err(decode_error(&format!("Expected 3 parts in JWT; got {parts}")));
+            return Err(decode_error(&format!(
+                "Expected 3 parts in JWT; got {parts}"
+            )));
         }
         let header = token.split('.').next().and_then(decode_segment);
         let header: Value = header
@@ -160,7 +162,11 @@ impl Authenticator {
 
     /// HS* tokens use the secret; asymmetric ones the JWKS key named by `kid`, or, without a
     /// `kid`, every JWKS key of the right type.
-    fn candidate_keys(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<DecodingKey>, ApiError> {
+    fn candidate_keys(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<Vec<DecodingKey>, ApiError> {
         if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
             return Ok(vec![self.hs_key.clone()]);
         }
@@ -172,7 +178,11 @@ impl Authenticator {
         };
         let keys: Vec<DecodingKey> = matching
             .into_iter()
-            .filter(|jwk| jwk.common.key_algorithm.is_none_or(|a| a.to_string() == format!("{alg:?}")))
+            .filter(|jwk| {
+                jwk.common
+                    .key_algorithm
+                    .is_none_or(|a| a.to_string() == format!("{alg:?}"))
+            })
             .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
             .filter(|key| key.family() == alg.family())
             .collect();
@@ -184,12 +194,18 @@ impl Authenticator {
 }
 
 fn role_identity(role: &str) -> Identity {
-    Identity { role: role.to_string(), claims: json!({ "role": role }) }
+    Identity {
+        role: role.to_string(),
+        claims: json!({ "role": role }),
+    }
 }
 
 fn bearer_token(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// `exp`/`nbf`/`iat` with PostgREST's skew, and `aud` when one is configured (a token without
@@ -224,7 +240,11 @@ pub fn validate_claims(claims: &Value, aud: Option<&str>, now: i64) -> Result<()
             None | Some(Value::Null) => true,
             Some(Value::String(a)) => a == expected,
             Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(expected)),
-            Some(_) => return Err(claims_error("The JWT 'aud' claim must be a string or an array of strings")),
+            Some(_) => {
+                return Err(claims_error(
+                    "The JWT 'aud' claim must be a string or an array of strings",
+                ))
+            }
         };
         if !ok {
             return Err(claims_error("JWT not in audience"));
@@ -290,8 +310,12 @@ mod tests {
     const NOW: i64 = 1_700_000_000;
 
     fn sign(claims: Value) -> String {
-        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
-            .expect("signing with a secret cannot fail")
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .expect("signing with a secret cannot fail")
     }
 
     fn authenticator(aud: Option<&str>) -> Authenticator {
@@ -307,14 +331,14 @@ mod tests {
     }
 
     fn code(err: &ApiError) -> &str {
-        match &err.body {
+        match err.body.as_ref() {
             ErrorBody::Postgrest { code, .. } => code,
             ErrorBody::Gateway { .. } => "gateway",
         }
     }
 
     fn message(err: &ApiError) -> &str {
-        match &err.body {
+        match err.body.as_ref() {
             ErrorBody::Postgrest { message, .. } | ErrorBody::Gateway { message, .. } => message,
         }
     }
@@ -323,19 +347,43 @@ mod tests {
     fn missing_and_unknown_apikeys_are_rejected_like_the_gateway() {
         let auth = authenticator(None);
         let missing = auth.authenticate(None, None, NOW).expect_err("no apikey");
-        assert_eq!((missing.status.as_u16(), message(&missing)), (401, "No API key found in request"));
-        let unknown = auth.authenticate(Some("nope"), None, NOW).expect_err("bad apikey");
-        assert_eq!((unknown.status.as_u16(), message(&unknown)), (401, "Invalid API key"));
+        assert_eq!(
+            (missing.status.as_u16(), message(&missing)),
+            (401, "No API key found in request")
+        );
+        let unknown = auth
+            .authenticate(Some("nope"), None, NOW)
+            .expect_err("bad apikey");
+        assert_eq!(
+            (unknown.status.as_u16(), message(&unknown)),
+            (401, "Invalid API key")
+        );
     }
 
     #[test]
     fn without_bearer_the_apikey_decides_the_role() {
         let auth = authenticator(None);
         let legacy = auth.service_role_key.clone();
-        assert_eq!(auth.authenticate(Some(&legacy), None, NOW).expect("valid").role, "service_role");
-        assert_eq!(auth.authenticate(Some("sb_publishable_abc"), None, NOW).expect("valid").role, "anon");
-        assert_eq!(auth.authenticate(Some("sb_secret_xyz"), None, NOW).expect("valid").role, "service_role");
-        let bearer_opaque = auth.authenticate(Some("sb_secret_xyz"), Some("Bearer sb_secret_xyz"), NOW);
+        assert_eq!(
+            auth.authenticate(Some(&legacy), None, NOW)
+                .expect("valid")
+                .role,
+            "service_role"
+        );
+        assert_eq!(
+            auth.authenticate(Some("sb_publishable_abc"), None, NOW)
+                .expect("valid")
+                .role,
+            "anon"
+        );
+        assert_eq!(
+            auth.authenticate(Some("sb_secret_xyz"), None, NOW)
+                .expect("valid")
+                .role,
+            "service_role"
+        );
+        let bearer_opaque =
+            auth.authenticate(Some("sb_secret_xyz"), Some("Bearer sb_secret_xyz"), NOW);
         assert_eq!(bearer_opaque.expect("valid").role, "service_role");
     }
 
@@ -344,25 +392,34 @@ mod tests {
         let auth = authenticator(None);
         let anon = auth.anon_key.clone();
         let token = sign(json!({"role": "authenticated", "sub": "u1", "exp": NOW + 60}));
-        let id = auth.authenticate(Some(&anon), Some(&format!("Bearer {token}")), NOW).expect("valid");
+        let id = auth
+            .authenticate(Some(&anon), Some(&format!("Bearer {token}")), NOW)
+            .expect("valid");
         assert_eq!(id.role, "authenticated");
         assert_eq!(id.claims["sub"], "u1");
         let no_role = sign(json!({"sub": "u1"}));
         assert_eq!(auth.verify(&no_role, NOW).map(|_| ()), Ok(()));
-        assert_eq!(auth.identity_from_jwt(&no_role, NOW).expect("valid").role, "anon");
+        assert_eq!(
+            auth.identity_from_jwt(&no_role, NOW).expect("valid").role,
+            "anon"
+        );
     }
 
     #[test]
     fn expiry_allows_thirty_seconds_of_skew() {
         let auth = authenticator(None);
         assert!(auth.verify(&sign(json!({"exp": NOW - 29})), NOW).is_ok());
-        let err = auth.verify(&sign(json!({"exp": NOW - 31})), NOW).expect_err("expired");
+        let err = auth
+            .verify(&sign(json!({"exp": NOW - 31})), NOW)
+            .expect_err("expired");
         assert_eq!((code(&err), message(&err)), ("PGRST303", "JWT expired"));
         assert_eq!(
             err.www_authenticate.as_deref(),
             Some("Bearer error=\"invalid_token\", error_description=\"JWT expired\"")
         );
-        let early = auth.verify(&sign(json!({"nbf": NOW + 31})), NOW).expect_err("not yet valid");
+        let early = auth
+            .verify(&sign(json!({"nbf": NOW + 31})), NOW)
+            .expect_err("not yet valid");
         assert_eq!(message(&early), "JWT not yet valid");
         assert!(auth.verify(&sign(json!({"nbf": NOW + 29})), NOW).is_ok());
     }
@@ -370,26 +427,43 @@ mod tests {
     #[test]
     fn audience_is_checked_only_when_configured() {
         let auth = authenticator(Some("authenticated"));
-        assert!(auth.verify(&sign(json!({"aud": "authenticated"})), NOW).is_ok());
-        assert!(auth.verify(&sign(json!({"aud": ["x", "authenticated"]})), NOW).is_ok());
+        assert!(auth
+            .verify(&sign(json!({"aud": "authenticated"})), NOW)
+            .is_ok());
+        assert!(auth
+            .verify(&sign(json!({"aud": ["x", "authenticated"]})), NOW)
+            .is_ok());
         assert!(auth.verify(&sign(json!({})), NOW).is_ok());
-        let err = auth.verify(&sign(json!({"aud": "other"})), NOW).expect_err("wrong aud");
-        assert_eq!((code(&err), message(&err)), ("PGRST303", "JWT not in audience"));
-        assert!(authenticator(None).verify(&sign(json!({"aud": "other"})), NOW).is_ok());
+        let err = auth
+            .verify(&sign(json!({"aud": "other"})), NOW)
+            .expect_err("wrong aud");
+        assert_eq!(
+            (code(&err), message(&err)),
+            ("PGRST303", "JWT not in audience")
+        );
+        assert!(authenticator(None)
+            .verify(&sign(json!({"aud": "other"})), NOW)
+            .is_ok());
     }
 
     #[test]
     fn malformed_forged_and_unsigned_tokens_are_pgrst301() {
         let auth = authenticator(None);
         let two_parts = auth.verify("abc.def", NOW).expect_err("two parts");
-        assert_eq!((code(&two_parts), message(&two_parts)), ("PGRST301", "Expected 3 parts in JWT; got 2"));
+        assert_eq!(
+            (code(&two_parts), message(&two_parts)),
+            ("PGRST301", "Expected 3 parts in JWT; got 2")
+        );
         let forged = encode(
             &Header::new(Algorithm::HS256),
             &json!({"role": "service_role"}),
             &EncodingKey::from_secret(b"another-secret-another-secret-another"),
         )
         .expect("signing with a secret cannot fail");
-        assert_eq!(code(&auth.verify(&forged, NOW).expect_err("forged")), "PGRST301");
+        assert_eq!(
+            code(&auth.verify(&forged, NOW).expect_err("forged")),
+            "PGRST301"
+        );
         // {"alg":"none","typ":"JWT"} . {"role":"service_role"} . (no signature)
         let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.";
         let err = auth.verify(unsigned, NOW).expect_err("alg none");

@@ -62,7 +62,9 @@ impl Config {
         let required = |name: &str| {
             lookup(name).ok_or_else(|| ConfigError {
                 code: "config_missing",
-                message: format!("{name} is required (see docs/ARCHITECTURE.md, data API configuration)"),
+                message: format!(
+                    "{name} is required (see docs/ARCHITECTURE.md, data API configuration)"
+                ),
             })
         };
         let db_url = required("DATA_API_DB_URL")?;
@@ -73,10 +75,14 @@ impl Config {
         let number = |name: &str, default: usize| -> Result<usize, ConfigError> {
             match lookup(name) {
                 None => Ok(default),
-                Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError {
-                    code: "config_invalid",
-                    message: format!("{name} must be a positive integer, got {v:?}"),
-                }),
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError {
+                        code: "config_invalid",
+                        message: format!("{name} must be a positive integer, got {v:?}"),
+                    }),
             }
         };
         let jwks = match lookup("DATA_API_JWKS_FILE") {
@@ -107,7 +113,9 @@ pub fn load_jwks(path: &str) -> Result<JwkSet, ConfigError> {
     })?;
     serde_json::from_str(&text).map_err(|e| ConfigError {
         code: "config_invalid",
-        message: format!("DATA_API_JWKS_FILE {path}: not a JWKS document ({{\"keys\": [...]}}): {e}"),
+        message: format!(
+            "DATA_API_JWKS_FILE {path}: not a JWKS document ({{\"keys\": [...]}}): {e}"
+        ),
     })
 }
 
@@ -117,13 +125,18 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
     const MINIMAL: &[(&str, &str)] = &[
-        ("DATA_API_DB_URL", "postgresql://authenticator@127.0.0.1:54322/postgres"),
+        (
+            "DATA_API_DB_URL",
+            "postgresql://authenticator@127.0.0.1:54322/postgres",
+        ),
         ("JWT_SECRET", "a-secret-of-at-least-thirty-two-characters"),
         ("ANON_KEY", "anon.jwt.key"),
         ("SERVICE_ROLE_KEY", "service.jwt.key"),
@@ -140,8 +153,14 @@ mod tests {
 
     #[test]
     fn missing_secret_names_the_variable() {
-        let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(k, _)| *k != "JWT_SECRET").collect();
-        let err = Config::from_lookup(lookup(&pairs)).err().expect("must fail");
+        let pairs: Vec<_> = MINIMAL
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "JWT_SECRET")
+            .collect();
+        let err = Config::from_lookup(lookup(&pairs))
+            .err()
+            .expect("must fail");
         assert_eq!(err.code, "config_missing");
         assert!(err.message.contains("JWT_SECRET"));
     }
@@ -150,7 +169,9 @@ mod tests {
     fn pool_size_must_be_positive() {
         let mut pairs = MINIMAL.to_vec();
         pairs.push(("DATA_API_POOL_SIZE", "0"));
-        let err = Config::from_lookup(lookup(&pairs)).err().expect("must fail");
+        let err = Config::from_lookup(lookup(&pairs))
+            .err()
+            .expect("must fail");
         assert!(err.message.contains("DATA_API_POOL_SIZE"));
     }
 }

@@ -12,7 +12,8 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel in every `Result` of the request path, which stays small.
+    pub body: Box<ErrorBody>,
     /// `WWW-Authenticate` value for invalid tokens (RFC 6750), as PostgREST sends it.
     pub www_authenticate: Option<String>,
 }
@@ -20,34 +21,42 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ErrorBody {
     /// PostgREST's body; `code` is a SQLSTATE or a `PGRSTnnn` code.
-    Postgrest { code: String, message: String, details: Option<String>, hint: Option<String> },
+    Postgrest {
+        code: String,
+        message: String,
+        details: Option<String>,
+        hint: Option<String>,
+    },
     /// The gateway's (Kong's) body.
-    Gateway { message: String, hint: Option<String> },
+    Gateway {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl ApiError {
     pub fn postgrest(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody::Postgrest {
+            body: Box::new(ErrorBody::Postgrest {
                 code: code.to_string(),
                 message: message.into(),
                 details: None,
                 hint: None,
-            },
+            }),
             www_authenticate: None,
         }
     }
 
     pub fn with_details(mut self, value: impl Into<String>) -> Self {
-        if let ErrorBody::Postgrest { details, .. } = &mut self.body {
+        if let ErrorBody::Postgrest { details, .. } = self.body.as_mut() {
             *details = Some(value.into());
         }
         self
     }
 
     pub fn with_hint(mut self, value: impl Into<String>) -> Self {
-        match &mut self.body {
+        match self.body.as_mut() {
             ErrorBody::Postgrest { hint, .. } | ErrorBody::Gateway { hint, .. } => {
                 *hint = Some(value.into())
             }
@@ -58,14 +67,17 @@ impl ApiError {
     pub fn gateway(status: StatusCode, message: &str) -> Self {
         ApiError {
             status,
-            body: ErrorBody::Gateway { message: message.to_string(), hint: None },
+            body: Box::new(ErrorBody::Gateway {
+                message: message.to_string(),
+                hint: None,
+            }),
             www_authenticate: None,
         }
     }
 
     /// The stable code for logs (SQLSTATE, PGRST code, or `gateway`).
     pub fn code(&self) -> &str {
-        match &self.body {
+        match self.body.as_ref() {
             ErrorBody::Postgrest { code, .. } => code,
             ErrorBody::Gateway { .. } => "gateway",
         }
@@ -75,7 +87,8 @@ impl ApiError {
     /// carried no JWT of its own, which turns 42501 into 401 instead of 403, as in PostgREST.
     pub fn from_db(err: &tokio_postgres::error::DbError, anonymous: bool) -> Self {
         let code = err.code().code();
-        let mut api = ApiError::postgrest(status_for_sqlstate(code, anonymous), code, err.message());
+        let mut api =
+            ApiError::postgrest(status_for_sqlstate(code, anonymous), code, err.message());
         if let Some(d) = err.detail() {
             api = api.with_details(d);
         }
@@ -97,8 +110,12 @@ impl ApiError {
                 "Database client error. Retrying the connection.",
             )
             .with_details(err.to_string()),
-            None => ApiError::postgrest(StatusCode::INTERNAL_SERVER_ERROR, "PGRST001", "Database client error.")
-                .with_details(err.to_string()),
+            None => ApiError::postgrest(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "PGRST001",
+                "Database client error.",
+            )
+            .with_details(err.to_string()),
         }
     }
 
@@ -110,8 +127,12 @@ impl ApiError {
                 "PGRST003",
                 "Timed out acquiring connection from connection pool.",
             ),
-            other => ApiError::postgrest(StatusCode::SERVICE_UNAVAILABLE, "PGRST000", "Database connection error. Retrying the connection.")
-                .with_details(other.to_string()),
+            other => ApiError::postgrest(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "PGRST000",
+                "Database connection error. Retrying the connection.",
+            )
+            .with_details(other.to_string()),
         }
     }
 }
@@ -142,7 +163,11 @@ pub fn status_for_sqlstate(code: &str, anonymous: bool) -> StatusCode {
         }
         (_, "08" | "53") => 503,
         (_, "0L" | "0P" | "28") => 403,
-        (_, "09" | "25" | "2D" | "38" | "39" | "3B" | "40" | "54" | "55" | "57" | "58" | "F0" | "HV" | "P0" | "XX") => 500,
+        (
+            _,
+            "09" | "25" | "2D" | "38" | "39" | "3B" | "40" | "54" | "55" | "57" | "58" | "F0"
+            | "HV" | "P0" | "XX",
+        ) => 500,
         (_, "PT") => return custom_status(code),
         _ => 400,
     };
@@ -159,17 +184,34 @@ fn custom_status(code: &str) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match &self.body {
-            ErrorBody::Postgrest { code, message, details, hint } => {
+        let body = match self.body.as_ref() {
+            ErrorBody::Postgrest {
+                code,
+                message,
+                details,
+                hint,
+            } => {
                 json!({"code": code, "details": details, "hint": hint, "message": message})
             }
-            ErrorBody::Gateway { message, hint: Some(hint) } => json!({"message": message, "hint": hint}),
-            ErrorBody::Gateway { message, hint: None } => json!({"message": message}),
+            ErrorBody::Gateway {
+                message,
+                hint: Some(hint),
+            } => json!({"message": message, "hint": hint}),
+            ErrorBody::Gateway {
+                message,
+                hint: None,
+            } => json!({"message": message}),
         };
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-        if let Some(value) = self.www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        );
+        if let Some(value) = self
+            .www_authenticate
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response

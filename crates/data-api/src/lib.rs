@@ -49,7 +49,9 @@ pub async fn serve(
     let manager = Manager::from_config(
         config.db.clone(),
         NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
     );
     let pool = Pool::builder(manager)
         .max_size(config.pool_size)
@@ -57,7 +59,10 @@ pub async fn serve(
         .create_timeout(Some(std::time::Duration::from_secs(5)))
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
-        .map_err(|e| StartError { code: "pool_config", message: format!("cannot build the connection pool: {e}") })?;
+        .map_err(|e| StartError {
+            code: "pool_config",
+            message: format!("cannot build the connection pool: {e}"),
+        })?;
     let state = Arc::new(server::AppState {
         pool,
         auth: auth::Authenticator::new(&config),
@@ -65,7 +70,12 @@ pub async fn serve(
         max_body_bytes: config.max_body_bytes,
     });
     let reloader = tokio::spawn(reload::keep_schema_fresh(config.db.clone(), state.clone()));
-    let result = axum::serve(listener, server::router(state)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     reloader.abort();
-    result.map_err(|e| StartError { code: "serve_failed", message: format!("the HTTP server stopped: {e}") })
+    result.map_err(|e| StartError {
+        code: "serve_failed",
+        message: format!("the HTTP server stopped: {e}"),
+    })
 }

@@ -12,7 +12,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -24,7 +26,11 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(&config.listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            tracing::error!(code = "listen_failed", "cannot listen on {} (DATA_API_LISTEN): {e}", config.listen);
+            tracing::error!(
+                code = "listen_failed",
+                "cannot listen on {} (DATA_API_LISTEN): {e}",
+                config.listen
+            );
             return ExitCode::from(2);
         }
     };

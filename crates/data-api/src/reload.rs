@@ -25,7 +25,10 @@ pub async fn keep_schema_fresh(db: tokio_postgres::Config, state: Arc<AppState>)
     }
 }
 
-async fn listen_once(db: &tokio_postgres::Config, state: &AppState) -> Result<(), tokio_postgres::Error> {
+async fn listen_once(
+    db: &tokio_postgres::Config,
+    state: &AppState,
+) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = db.connect(NoTls).await?;
     let (tx, mut notifications) = mpsc::unbounded_channel::<String>();
     let driver = tokio::spawn(async move {
@@ -56,7 +59,10 @@ async fn listen_once(db: &tokio_postgres::Config, state: &AppState) -> Result<()
     Ok(())
 }
 
-async fn reload(client: &tokio_postgres::Client, state: &AppState) -> Result<(), tokio_postgres::Error> {
+async fn reload(
+    client: &tokio_postgres::Client,
+    state: &AppState,
+) -> Result<(), tokio_postgres::Error> {
     let cache = SchemaCache::load(client).await?;
     tracing::info!(functions = cache.function_count(), "schema cache loaded");
     if let Ok(mut slot) = state.schema.write() {

@@ -13,7 +13,15 @@ use crate::error::ApiError;
 use crate::schema::{Function, Returns, EXPOSED_SCHEMA};
 
 /// Query parameters PostgREST reserves for shaping results; never function arguments.
-const RESERVED_QUERY_PARAMS: &[&str] = &["select", "order", "limit", "offset", "columns", "on_conflict", "apikey"];
+const RESERVED_QUERY_PARAMS: &[&str] = &[
+    "select",
+    "order",
+    "limit",
+    "offset",
+    "columns",
+    "on_conflict",
+    "apikey",
+];
 
 /// The arguments of one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,8 +41,12 @@ impl Args {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => Ok(Args::Named(map)),
             Ok(other) => Ok(Args::Raw(other)),
-            Err(e) => Err(ApiError::postgrest(StatusCode::BAD_REQUEST, "PGRST102", "Empty or invalid json")
-                .with_details(e.to_string())),
+            Err(e) => Err(ApiError::postgrest(
+                StatusCode::BAD_REQUEST,
+                "PGRST102",
+                "Empty or invalid json",
+            )
+            .with_details(e.to_string())),
         }
     }
 
@@ -86,14 +98,30 @@ pub struct Call {
 /// Builds the statement. It returns one row: (body text, row count). For `setof`/table
 /// functions the body is a JSON array; otherwise a JSON scalar or object, or NULL for void.
 pub fn build_call(function: &Function, args: &Args, whole_body: bool) -> Result<Call, ApiError> {
-    let target = format!("{}.{}", quote_ident(EXPOSED_SCHEMA), quote_ident(&function.name));
+    let target = format!(
+        "{}.{}",
+        quote_ident(EXPOSED_SCHEMA),
+        quote_ident(&function.name)
+    );
     let (call, from_args, param) = if whole_body {
-        let type_name = function.params.first().map(|p| p.type_name.as_str()).unwrap_or("json");
-        (format!("{target}($1::text::{type_name})"), None, Some(args.to_json_text()))
+        let type_name = function
+            .params
+            .first()
+            .map(|p| p.type_name.as_str())
+            .unwrap_or("json");
+        (
+            format!("{target}($1::text::{type_name})"),
+            None,
+            Some(args.to_json_text()),
+        )
     } else {
         let Args::Named(map) = args else {
-            return Err(ApiError::postgrest(StatusCode::BAD_REQUEST, "PGRST102", "Empty or invalid json")
-                .with_details("An RPC body must be a JSON object of named arguments"));
+            return Err(ApiError::postgrest(
+                StatusCode::BAD_REQUEST,
+                "PGRST102",
+                "Empty or invalid json",
+            )
+            .with_details("An RPC body must be a JSON object of named arguments"));
         };
         if map.is_empty() {
             (format!("{target}()"), None, None)
@@ -105,16 +133,31 @@ pub fn build_call(function: &Function, args: &Args, whole_body: bool) -> Result<
                 columns.push(format!("{ident} {}", p.type_name));
                 named.push(format!("{ident} := _args.{ident}"));
             }
-            let from = format!("json_to_record($1::text::json) as _args({})", columns.join(", "));
-            (format!("{target}({})", named.join(", ")), Some(from), Some(args.to_json_text()))
+            let from = format!(
+                "json_to_record($1::text::json) as _args({})",
+                columns.join(", ")
+            );
+            (
+                format!("{target}({})", named.join(", ")),
+                Some(from),
+                Some(args.to_json_text()),
+            )
         }
     };
     let sql = match (function.returns, function.returns_set) {
         // A void value cannot be read as text: call it in a subquery and answer NULL (→ 204).
-        (Returns::Void, _) => select_scalar(&format!("(select null::text from (select {call}) as _v)"), from_args.as_deref()),
-        (Returns::Scalar, false) => select_scalar(&format!("to_json({call})::text"), from_args.as_deref()),
+        (Returns::Void, _) => select_scalar(
+            &format!("(select null::text from (select {call}) as _v)"),
+            from_args.as_deref(),
+        ),
+        (Returns::Scalar, false) => {
+            select_scalar(&format!("to_json({call})::text"), from_args.as_deref())
+        }
         (Returns::Composite, false) => {
-            format!("select row_to_json(_r)::text, 1::int8 from {}", from_items(from_args.as_deref(), &call, "_r"))
+            format!(
+                "select row_to_json(_r)::text, 1::int8 from {}",
+                from_items(from_args.as_deref(), &call, "_r")
+            )
         }
         (Returns::Scalar, true) => format!(
             "select coalesce(json_agg(_r._value), '[]')::text, count(*) from {}",
@@ -169,8 +212,16 @@ mod tests {
         Function {
             name: "get_rows".into(),
             params: vec![
-                Param { name: "p_id".into(), type_name: "uuid".into(), has_default: false },
-                Param { name: "p_limit".into(), type_name: "integer".into(), has_default: true },
+                Param {
+                    name: "p_id".into(),
+                    type_name: "uuid".into(),
+                    has_default: false,
+                },
+                Param {
+                    name: "p_limit".into(),
+                    type_name: "integer".into(),
+                    has_default: true,
+                },
             ],
             returns,
             returns_set,
@@ -187,7 +238,12 @@ mod tests {
 
     #[test]
     fn only_supplied_args_are_passed_so_defaults_apply() {
-        let call = build_call(&f(Returns::Scalar, false), &named(json!({"p_id": "x"})), false).expect("call");
+        let call = build_call(
+            &f(Returns::Scalar, false),
+            &named(json!({"p_id": "x"})),
+            false,
+        )
+        .expect("call");
         assert_eq!(
             call.sql,
             "select to_json(\"public\".\"get_rows\"(\"p_id\" := _args.\"p_id\"))::text, 1::int8 \
@@ -198,11 +254,18 @@ mod tests {
 
     #[test]
     fn set_returning_functions_aggregate_to_an_array_with_a_count() {
-        let call = build_call(&f(Returns::Composite, true), &named(json!({"p_id": "x", "p_limit": 2})), false)
-            .expect("call");
-        assert!(call.sql.starts_with("select coalesce(json_agg(_r), '[]')::text, count(*) from json_to_record"));
+        let call = build_call(
+            &f(Returns::Composite, true),
+            &named(json!({"p_id": "x", "p_limit": 2})),
+            false,
+        )
+        .expect("call");
+        assert!(call.sql.starts_with(
+            "select coalesce(json_agg(_r), '[]')::text, count(*) from json_to_record"
+        ));
         assert!(call.sql.contains("\"p_limit\" := _args.\"p_limit\""));
-        let scalars = build_call(&f(Returns::Scalar, true), &named(json!({})), false).expect("call");
+        let scalars =
+            build_call(&f(Returns::Scalar, true), &named(json!({})), false).expect("call");
         assert_eq!(
             scalars.sql,
             "select coalesce(json_agg(_r._value), '[]')::text, count(*) from \"public\".\"get_rows\"() as _r(_value)"
@@ -213,9 +276,16 @@ mod tests {
     #[test]
     fn whole_body_goes_to_the_single_json_param() {
         let mut g = f(Returns::Scalar, false);
-        g.params = vec![Param { name: String::new(), type_name: "jsonb".into(), has_default: false }];
+        g.params = vec![Param {
+            name: String::new(),
+            type_name: "jsonb".into(),
+            has_default: false,
+        }];
         let call = build_call(&g, &named(json!([1, 2])), true).expect("call");
-        assert_eq!(call.sql, "select to_json(\"public\".\"get_rows\"($1::text::jsonb))::text, 1::int8");
+        assert_eq!(
+            call.sql,
+            "select to_json(\"public\".\"get_rows\"($1::text::jsonb))::text, 1::int8"
+        );
         assert_eq!(call.param.as_deref(), Some("[1,2]"));
     }
 
@@ -232,7 +302,10 @@ mod tests {
 
     #[test]
     fn bodies_must_be_json() {
-        assert_eq!(Args::from_body(b" ").expect("empty is no args"), named(json!({})));
+        assert_eq!(
+            Args::from_body(b" ").expect("empty is no args"),
+            named(json!({}))
+        );
         let err = Args::from_body(b"{not json").expect_err("invalid");
         assert_eq!((err.status.as_u16(), err.code()), (400, "PGRST102"));
     }

@@ -51,12 +51,21 @@ impl Function {
     fn accepts(&self, keys: &BTreeSet<String>) -> bool {
         let named = self.params.iter().all(|p| !p.name.is_empty());
         named
-            && keys.iter().all(|k| self.params.iter().any(|p| &p.name == k))
-            && self.params.iter().all(|p| p.has_default || keys.contains(&p.name))
+            && keys
+                .iter()
+                .all(|k| self.params.iter().any(|p| &p.name == k))
+            && self
+                .params
+                .iter()
+                .all(|p| p.has_default || keys.contains(&p.name))
     }
 
     fn signature(&self) -> String {
-        let params: Vec<String> = self.params.iter().map(|p| format!("{} => {}", p.name, p.type_name)).collect();
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| format!("{} => {}", p.name, p.type_name))
+            .collect();
         format!("{EXPOSED_SCHEMA}.{}({})", self.name, params.join(", "))
     }
 }
@@ -133,7 +142,12 @@ impl SchemaCache {
     /// PostgREST's resolution: a function whose parameters include every supplied key and whose
     /// parameters without defaults are all supplied; otherwise (with a body) one taking the whole
     /// body as its single unnamed json parameter. More than one → PGRST203; none → PGRST202.
-    pub fn resolve(&self, name: &str, keys: &BTreeSet<String>, has_body: bool) -> Result<&Function, ApiError> {
+    pub fn resolve(
+        &self,
+        name: &str,
+        keys: &BTreeSet<String>,
+        has_body: bool,
+    ) -> Result<&Function, ApiError> {
         let overloads = self.functions.get(name).map(Vec::as_slice).unwrap_or(&[]);
         let by_name: Vec<&Function> = overloads.iter().filter(|f| f.accepts(keys)).collect();
         match by_name.as_slice() {
@@ -158,9 +172,16 @@ impl SchemaCache {
     }
 }
 
-fn input_params(names: &[String], modes: &[String], types: &[String], n_defaults: usize) -> Vec<Param> {
+fn input_params(
+    names: &[String],
+    modes: &[String],
+    types: &[String],
+    n_defaults: usize,
+) -> Vec<Param> {
     let input_names: Vec<&str> = if modes.is_empty() {
-        (0..types.len()).map(|i| names.get(i).map(String::as_str).unwrap_or("")).collect()
+        (0..types.len())
+            .map(|i| names.get(i).map(String::as_str).unwrap_or(""))
+            .collect()
     } else {
         modes
             .iter()
@@ -191,17 +212,25 @@ fn not_found(name: &str, keys: &BTreeSet<String>, overloads: &[Function]) -> Api
             format!("Searched for the function {qualified} without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache."),
         )
     } else {
-        let noun = if list.len() == 1 { "parameter" } else { "parameters" };
+        let noun = if list.len() == 1 {
+            "parameter"
+        } else {
+            "parameters"
+        };
         (
             format!("Could not find the function {qualified}({}) in the schema cache", list.join(", ")),
             format!("Searched for the function {qualified} with {noun} {} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.", list.join(", ")),
         )
     };
-    let err = ApiError::postgrest(StatusCode::NOT_FOUND, "PGRST202", message).with_details(searched);
+    let err =
+        ApiError::postgrest(StatusCode::NOT_FOUND, "PGRST202", message).with_details(searched);
     match overloads.first() {
         Some(f) => {
             let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
-            err.with_hint(format!("Perhaps you meant to call the function {qualified}({})", params.join(", ")))
+            err.with_hint(format!(
+                "Perhaps you meant to call the function {qualified}({})",
+                params.join(", ")
+            ))
         }
         None => err,
     }
@@ -213,11 +242,21 @@ mod tests {
     use crate::error::ErrorBody;
 
     fn param(name: &str, type_name: &str, has_default: bool) -> Param {
-        Param { name: name.into(), type_name: type_name.into(), has_default }
+        Param {
+            name: name.into(),
+            type_name: type_name.into(),
+            has_default,
+        }
     }
 
     fn function(name: &str, params: Vec<Param>) -> Function {
-        Function { name: name.into(), params, returns: Returns::Scalar, returns_set: false, volatile: true }
+        Function {
+            name: name.into(),
+            params,
+            returns: Returns::Scalar,
+            returns_set: false,
+            volatile: true,
+        }
     }
 
     fn keys(list: &[&str]) -> BTreeSet<String> {
@@ -232,7 +271,11 @@ mod tests {
         let params = input_params(&names, &modes, &types, 1);
         assert_eq!(
             params,
-            vec![param("a", "integer", false), param("b", "text", false), param("c", "uuid", true)]
+            vec![
+                param("a", "integer", false),
+                param("b", "text", false),
+                param("c", "uuid", true)
+            ]
         );
     }
 
@@ -240,12 +283,30 @@ mod tests {
     fn overloads_are_chosen_by_argument_names() {
         let cache = SchemaCache::from_functions(vec![
             function("f", vec![param("a", "integer", false)]),
-            function("f", vec![param("b", "text", false), param("c", "text", true)]),
+            function(
+                "f",
+                vec![param("b", "text", false), param("c", "text", true)],
+            ),
         ]);
-        assert_eq!(cache.resolve("f", &keys(&["a"]), true).expect("a").params[0].name, "a");
-        assert_eq!(cache.resolve("f", &keys(&["b"]), true).expect("b").params[0].name, "b");
-        assert_eq!(cache.resolve("f", &keys(&["b", "c"]), true).expect("b,c").params[0].name, "b");
-        let err = cache.resolve("f", &keys(&["a", "b"]), true).expect_err("no overload takes a and b");
+        assert_eq!(
+            cache.resolve("f", &keys(&["a"]), true).expect("a").params[0].name,
+            "a"
+        );
+        assert_eq!(
+            cache.resolve("f", &keys(&["b"]), true).expect("b").params[0].name,
+            "b"
+        );
+        assert_eq!(
+            cache
+                .resolve("f", &keys(&["b", "c"]), true)
+                .expect("b,c")
+                .params[0]
+                .name,
+            "b"
+        );
+        let err = cache
+            .resolve("f", &keys(&["a", "b"]), true)
+            .expect_err("no overload takes a and b");
         assert_eq!(err.status, StatusCode::NOT_FOUND);
     }
 
@@ -255,25 +316,41 @@ mod tests {
             function("g", vec![param("a", "integer", false)]),
             function("g", vec![param("a", "text", false)]),
         ]);
-        let err = cache.resolve("g", &keys(&["a"]), true).expect_err("ambiguous");
+        let err = cache
+            .resolve("g", &keys(&["a"]), true)
+            .expect_err("ambiguous");
         assert_eq!((err.status.as_u16(), err.code()), (300, "PGRST203"));
     }
 
     #[test]
     fn single_unnamed_json_param_takes_any_body() {
-        let cache = SchemaCache::from_functions(vec![function("h", vec![param("", "jsonb", false)])]);
-        assert!(cache.resolve("h", &keys(&["x", "y"]), true).expect("whole body").takes_whole_body());
+        let cache =
+            SchemaCache::from_functions(vec![function("h", vec![param("", "jsonb", false)])]);
+        assert!(cache
+            .resolve("h", &keys(&["x", "y"]), true)
+            .expect("whole body")
+            .takes_whole_body());
         assert!(cache.resolve("h", &keys(&[]), false).is_err());
     }
 
     #[test]
     fn unknown_function_has_postgrest_pgrst202_body() {
         let cache = SchemaCache::default();
-        let err = cache.resolve("nope", &keys(&["p_b", "p_a"]), true).expect_err("unknown");
-        match err.body {
-            ErrorBody::Postgrest { code, message, details, hint } => {
+        let err = cache
+            .resolve("nope", &keys(&["p_b", "p_a"]), true)
+            .expect_err("unknown");
+        match *err.body {
+            ErrorBody::Postgrest {
+                code,
+                message,
+                details,
+                hint,
+            } => {
                 assert_eq!(code, "PGRST202");
-                assert_eq!(message, "Could not find the function public.nope(p_a, p_b) in the schema cache");
+                assert_eq!(
+                    message,
+                    "Could not find the function public.nope(p_a, p_b) in the schema cache"
+                );
                 assert_eq!(details.as_deref(), Some("Searched for the function public.nope with parameters p_a, p_b or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache."));
                 assert_eq!(hint, None);
             }

@@ -61,8 +61,14 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     };
     let (status, body) = match (reachable, state.schema().is_some()) {
         (true, true) => (StatusCode::OK, r#"{"status":"ok"}"#),
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable","message":"the database is not reachable"}"#),
-        (true, false) => (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"starting","message":"the schema cache is not loaded yet"}"#),
+        (false, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"unavailable","message":"the database is not reachable"}"#,
+        ),
+        (true, false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"starting","message":"the schema cache is not loaded yet"}"#,
+        ),
     };
     json_response(status, body.to_string())
 }
@@ -114,9 +120,13 @@ async fn call_rpc(
     body: Body,
 ) -> Result<(Response, String), ApiError> {
     let query = uri.query().unwrap_or("");
-    let apikey = header_str(headers, "apikey").map(str::to_string).or_else(|| {
-        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "apikey").map(|(_, v)| v.into_owned())
-    });
+    let apikey = header_str(headers, "apikey")
+        .map(str::to_string)
+        .or_else(|| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "apikey")
+                .map(|(_, v)| v.into_owned())
+        });
     let identity = state.auth.authenticate(
         apikey.as_deref(),
         header_str(headers, header::AUTHORIZATION.as_str()),
@@ -131,7 +141,11 @@ async fn call_rpc(
     };
 
     let schema = state.schema().ok_or_else(|| {
-        ApiError::postgrest(StatusCode::SERVICE_UNAVAILABLE, "PGRST002", "Could not query the database for the schema cache. Retrying.")
+        ApiError::postgrest(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PGRST002",
+            "Could not query the database for the schema cache. Retrying.",
+        )
     })?;
     let function = schema.resolve(name, &args.keys(), is_post)?;
     let whole_body = is_post && function.takes_whole_body();
@@ -142,22 +156,29 @@ async fn call_rpc(
     let anonymous = identity.is_anonymous();
     let pg = |e: tokio_postgres::Error| ApiError::from_pg(&e, anonymous);
     let mut client = state.pool.get().await.map_err(|e| ApiError::pool(&e))?;
-    let tx = client.build_transaction().read_only(read_only).start().await.map_err(pg)?;
+    let tx = client
+        .build_transaction()
+        .read_only(read_only)
+        .start()
+        .await
+        .map_err(pg)?;
     let settings = request_settings(&identity, method, uri, headers);
     let setup = tx.prepare_cached(SETUP_SQL).await.map_err(pg)?;
-    let setup_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-        [&settings[0], &settings[1], &settings[2], &settings[3], &settings[4]];
+    let setup_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &settings[0],
+        &settings[1],
+        &settings[2],
+        &settings[3],
+        &settings[4],
+    ];
     // Pipelined: the settings and the call go out together and run in order on the server.
-    let (setup_result, call_result) = tokio::join!(
-        tx.execute(&setup, &setup_params),
-        async {
-            let statement = tx.prepare_cached(&call.sql).await?;
-            match &call.param {
-                Some(param) => tx.query_one(&statement, &[param]).await,
-                None => tx.query_one(&statement, &[]).await,
-            }
+    let (setup_result, call_result) = tokio::join!(tx.execute(&setup, &setup_params), async {
+        let statement = tx.prepare_cached(&call.sql).await?;
+        match &call.param {
+            Some(param) => tx.query_one(&statement, &[param]).await,
+            None => tx.query_one(&statement, &[]).await,
         }
-    );
+    });
     setup_result.map_err(pg)?;
     let row = call_result.map_err(pg)?;
     tx.commit().await.map_err(pg)?;
@@ -168,13 +189,15 @@ async fn call_rpc(
         // void (PostgREST answers 204 without a body)
         return Ok((StatusCode::NO_CONTENT.into_response(), identity.role));
     };
-    let wants_object = header_str(headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains(SINGLE_OBJECT_MEDIA_TYPE));
+    let wants_object = header_str(headers, header::ACCEPT.as_str())
+        .is_some_and(|a| a.contains(SINGLE_OBJECT_MEDIA_TYPE));
     if function.returns_set && wants_object {
         return single_object(&body, rows).map(|r| (r, identity.role));
     }
     let mut response = json_response(StatusCode::OK, body);
     if function.returns_set {
-        let exact = header_str(headers, "prefer").is_some_and(|p| p.split(',').any(|d| d.trim() == "count=exact"));
+        let exact = header_str(headers, "prefer")
+            .is_some_and(|p| p.split(',').any(|d| d.trim() == "count=exact"));
         if let Ok(value) = HeaderValue::from_str(&content_range(rows, exact.then_some(rows))) {
             response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
@@ -191,7 +214,10 @@ fn single_object(body: &str, rows: i64) -> Result<Response, ApiError> {
     match first {
         Some(item) => {
             let mut response = json_response(StatusCode::OK, item.to_string());
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.pgrst.object+json; charset=utf-8"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.pgrst.object+json; charset=utf-8"),
+            );
             Ok(response)
         }
         None => Err(ApiError::postgrest(
@@ -205,11 +231,18 @@ fn single_object(body: &str, rows: i64) -> Result<Response, ApiError> {
 
 /// role, claims, method, path (as PostgREST sees it behind the gateway: without `/rest/v1`),
 /// headers (lower-cased names → values).
-fn request_settings(identity: &Identity, method: &Method, uri: &Uri, headers: &HeaderMap) -> [String; 5] {
+fn request_settings(
+    identity: &Identity,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> [String; 5] {
     let mut header_map = Map::new();
     for (name, value) in headers {
         if let Ok(value) = value.to_str() {
-            header_map.entry(name.as_str().to_string()).or_insert_with(|| Value::String(value.to_string()));
+            header_map
+                .entry(name.as_str().to_string())
+                .or_insert_with(|| Value::String(value.to_string()));
         }
     }
     let path = uri.path().strip_prefix("/rest/v1").unwrap_or(uri.path());
@@ -222,13 +255,21 @@ fn request_settings(identity: &Identity, method: &Method, uri: &Uri, headers: &H
     ]
 }
 
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    let too_large = || ApiError::gateway(StatusCode::PAYLOAD_TOO_LARGE, "Request size limit exceeded");
-    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    let too_large =
+        || ApiError::gateway(StatusCode::PAYLOAD_TOO_LARGE, "Request size limit exceeded");
+    let declared =
+        header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -237,10 +278,16 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     response
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

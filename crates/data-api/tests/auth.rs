@@ -3,12 +3,20 @@
 
 mod common;
 
-use common::{bearer, now, parts, sign_hs256, sign_with_fixture_key, Stack, PUBLISHABLE_KEY, SECRET_KEY};
+use common::{
+    bearer, now, parts, sign_hs256, sign_with_fixture_key, Stack, PUBLISHABLE_KEY, SECRET_KEY,
+};
 use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 
-async fn whoami(stack: &Stack, apikey: Option<&str>, authorization: Option<String>) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut request = stack.http.post(format!("{}/rest/v1/rpc/whoami", stack.base));
+async fn whoami(
+    stack: &Stack,
+    apikey: Option<&str>,
+    authorization: Option<String>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = stack
+        .http
+        .post(format!("{}/rest/v1/rpc/whoami", stack.base));
     if let Some(key) = apikey {
         request = request.header("apikey", key);
     }
@@ -28,7 +36,8 @@ async fn apikey_is_required_and_must_be_known() {
     assert_eq!(body["message"], "No API key found in request");
     let (status, _, body) = whoami(&stack, Some("not-a-key"), None).await;
     assert_eq!((status, body), (401, json!({"message": "Invalid API key"})));
-    let user = sign_hs256(json!({"role": "authenticated", "sub": "00000000-0000-0000-0000-00000000000a"}));
+    let user =
+        sign_hs256(json!({"role": "authenticated", "sub": "00000000-0000-0000-0000-00000000000a"}));
     let (status, _, _) = whoami(&stack, None, Some(bearer(&user))).await;
     assert_eq!(status, 401, "a valid JWT does not replace the apikey");
 }
@@ -41,12 +50,27 @@ async fn role_comes_from_the_apikey_without_a_bearer() {
     let stack = Stack::start().await;
     let anon = stack.anon_key.clone();
     let service = stack.service_role_key.clone();
-    assert_eq!(whoami(&stack, Some(&anon), None).await.2["current_user"], "anon");
-    assert_eq!(whoami(&stack, Some(&service), None).await.2["current_user"], "service_role");
-    assert_eq!(whoami(&stack, Some(PUBLISHABLE_KEY), None).await.2["current_user"], "anon");
-    assert_eq!(whoami(&stack, Some(SECRET_KEY), None).await.2["current_user"], "service_role");
+    assert_eq!(
+        whoami(&stack, Some(&anon), None).await.2["current_user"],
+        "anon"
+    );
+    assert_eq!(
+        whoami(&stack, Some(&service), None).await.2["current_user"],
+        "service_role"
+    );
+    assert_eq!(
+        whoami(&stack, Some(PUBLISHABLE_KEY), None).await.2["current_user"],
+        "anon"
+    );
+    assert_eq!(
+        whoami(&stack, Some(SECRET_KEY), None).await.2["current_user"],
+        "service_role"
+    );
     let (status, _, body) = whoami(&stack, Some(SECRET_KEY), Some(bearer(SECRET_KEY))).await;
-    assert_eq!((status, body["current_user"].clone()), (200, json!("service_role")));
+    assert_eq!(
+        (status, body["current_user"].clone()),
+        (200, json!("service_role"))
+    );
     assert_eq!(body["claims"], json!({"role": "service_role"}));
 }
 
@@ -58,10 +82,24 @@ async fn expired_jwt_is_401_pgrst303() {
     let anon = stack.anon_key.clone();
     let expired = sign_hs256(json!({"role": "authenticated", "exp": now() - 120}));
     let (status, headers, body) = whoami(&stack, Some(&anon), Some(bearer(&expired))).await;
-    assert_eq!((status, body), (401, json!({"code": "PGRST303", "message": "JWT expired", "details": null, "hint": null})));
-    assert_eq!(headers["www-authenticate"], "Bearer error=\"invalid_token\", error_description=\"JWT expired\"");
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"code": "PGRST303", "message": "JWT expired", "details": null, "hint": null})
+        )
+    );
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_token\", error_description=\"JWT expired\""
+    );
     let within_skew = sign_hs256(json!({"role": "authenticated", "exp": now() - 5}));
-    assert_eq!(whoami(&stack, Some(&anon), Some(bearer(&within_skew))).await.0, 200);
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&within_skew)))
+            .await
+            .0,
+        200
+    );
 }
 
 /// PostgREST: a token that does not verify (wrong secret, malformed, `alg: none`) is 401
@@ -80,8 +118,15 @@ async fn unverifiable_jwt_is_401_pgrst301() {
     let unsigned = "eyJhbGciOiJub25lIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.".to_string();
     for token in [forged, unsigned, "garbage".to_string()] {
         let (status, headers, body) = whoami(&stack, Some(&anon), Some(bearer(&token))).await;
-        assert_eq!((status, body["code"].clone()), (401, json!("PGRST301")), "token {token}");
-        assert!(headers["www-authenticate"].to_str().expect("ascii").starts_with("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            (status, body["code"].clone()),
+            (401, json!("PGRST301")),
+            "token {token}"
+        );
+        assert!(headers["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("Bearer error=\"invalid_token\""));
     }
 }
 
@@ -92,17 +137,44 @@ async fn es256_and_rs256_verify_from_the_jwks() {
     let stack = Stack::start().await;
     let anon = stack.anon_key.clone();
     let claims = json!({"role": "authenticated", "sub": "00000000-0000-0000-0000-00000000000b", "exp": now() + 60});
-    let es = sign_with_fixture_key(Algorithm::ES256, "es256-private.pem", "test-es256", claims.clone());
+    let es = sign_with_fixture_key(
+        Algorithm::ES256,
+        "es256-private.pem",
+        "test-es256",
+        claims.clone(),
+    );
     let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&es))).await;
-    assert_eq!((status, body["uid"].clone()), (200, json!("00000000-0000-0000-0000-00000000000b")));
-    let rs = sign_with_fixture_key(Algorithm::RS256, "rs256-private.pem", "test-rs256", claims.clone());
-    assert_eq!(whoami(&stack, Some(&anon), Some(bearer(&rs))).await.2["current_user"], "authenticated");
-    let unknown_kid = sign_with_fixture_key(Algorithm::ES256, "es256-private.pem", "rotated-away", claims.clone());
+    assert_eq!(
+        (status, body["uid"].clone()),
+        (200, json!("00000000-0000-0000-0000-00000000000b"))
+    );
+    let rs = sign_with_fixture_key(
+        Algorithm::RS256,
+        "rs256-private.pem",
+        "test-rs256",
+        claims.clone(),
+    );
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&rs))).await.2["current_user"],
+        "authenticated"
+    );
+    let unknown_kid = sign_with_fixture_key(
+        Algorithm::ES256,
+        "es256-private.pem",
+        "rotated-away",
+        claims.clone(),
+    );
     let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&unknown_kid))).await;
     assert_eq!((status, body["code"].clone()), (401, json!("PGRST301")));
     // The RSA key under the EC key's kid: wrong key type.
-    let mismatched = sign_with_fixture_key(Algorithm::RS256, "rs256-private.pem", "test-es256", claims);
-    assert_eq!(whoami(&stack, Some(&anon), Some(bearer(&mismatched))).await.0, 401);
+    let mismatched =
+        sign_with_fixture_key(Algorithm::RS256, "rs256-private.pem", "test-es256", claims);
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&mismatched)))
+            .await
+            .0,
+        401
+    );
 }
 
 /// PostgREST's `jwt-aud`: when configured, a token whose `aud` does not contain it is 401
@@ -112,10 +184,16 @@ async fn audience_is_enforced_when_configured() {
     let stack = Stack::start_with(|c| c.jwt_aud = Some("authenticated".into())).await;
     let anon = stack.anon_key.clone();
     let good = sign_hs256(json!({"role": "authenticated", "aud": "authenticated"}));
-    assert_eq!(whoami(&stack, Some(&anon), Some(bearer(&good))).await.0, 200);
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&good))).await.0,
+        200
+    );
     let wrong = sign_hs256(json!({"role": "authenticated", "aud": "somebody-else"}));
     let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&wrong))).await;
-    assert_eq!((status, body["code"].clone(), body["message"].clone()), (401, json!("PGRST303"), json!("JWT not in audience")));
+    assert_eq!(
+        (status, body["code"].clone(), body["message"].clone()),
+        (401, json!("PGRST303"), json!("JWT not in audience"))
+    );
     assert_eq!(whoami(&stack, Some(&anon), None).await.0, 200);
 }
 
@@ -133,5 +211,8 @@ async fn role_claim_must_be_switchable() {
     let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&unknown))).await;
     assert_eq!((status, body["code"].clone()), (400, json!("22023")));
     let no_role = sign_hs256(json!({"sub": "00000000-0000-0000-0000-00000000000a"}));
-    assert_eq!(whoami(&stack, Some(&anon), Some(bearer(&no_role))).await.2["current_user"], "anon");
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&no_role))).await.2["current_user"],
+        "anon"
+    );
 }

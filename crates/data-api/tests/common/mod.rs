@@ -29,12 +29,19 @@ static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
 static BOOTSTRAP_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub fn sign_hs256(claims: Value) -> String {
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes()))
-        .expect("HS256 signing with a secret cannot fail")
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("HS256 signing with a secret cannot fail")
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
@@ -71,7 +78,10 @@ fn admin_url() -> String {
 
 async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     let (client, connection) = config.connect(NoTls).await.unwrap_or_else(|e| {
-        panic!("cannot connect to the test PostgreSQL ({:?}): {e}", config.get_dbname())
+        panic!(
+            "cannot connect to the test PostgreSQL ({:?}): {e}",
+            config.get_dbname()
+        )
     });
     tokio::spawn(connection);
     client
@@ -97,12 +107,16 @@ impl Stack {
     }
 
     pub async fn start_with(customize: Customize) -> Stack {
-        let admin = tokio_postgres::Config::from_str(&admin_url()).expect("DATA_API_TEST_DB_URL must be a PostgreSQL URL");
+        let admin = tokio_postgres::Config::from_str(&admin_url())
+            .expect("DATA_API_TEST_DB_URL must be a PostgreSQL URL");
         let db_name = format!(
             "data_api_test_{}_{}_{}",
             std::process::id(),
             DB_COUNTER.fetch_add(1, Ordering::SeqCst),
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
         );
         let admin_client = connect(&admin).await;
         admin_client
@@ -112,18 +126,26 @@ impl Stack {
         let mut db_admin = admin.clone();
         db_admin.dbname(&db_name);
         let db = connect(&db_admin).await;
-        let bootstrap = std::fs::read_to_string(crate_dir().join("../../dev/supabase-bootstrap.sql"))
-            .expect("dev/supabase-bootstrap.sql is in the repository");
+        let bootstrap =
+            std::fs::read_to_string(crate_dir().join("../../dev/supabase-bootstrap.sql"))
+                .expect("dev/supabase-bootstrap.sql is in the repository");
         {
             let _guard = BOOTSTRAP_LOCK.lock().await;
-            db.batch_execute(&bootstrap).await.unwrap_or_else(|e| panic!("bootstrap: {e}"));
+            db.batch_execute(&bootstrap)
+                .await
+                .unwrap_or_else(|e| panic!("bootstrap: {e}"));
         }
-        db.batch_execute(FIXTURES).await.unwrap_or_else(|e| panic!("fixtures: {e}"));
+        db.batch_execute(FIXTURES)
+            .await
+            .unwrap_or_else(|e| panic!("fixtures: {e}"));
 
         let mut server_db = db_admin.clone();
         server_db.user("authenticator");
-        let anon_key = sign_hs256(json!({"role": "anon", "iss": "supabase-local", "exp": now() + 3600}));
-        let service_role_key = sign_hs256(json!({"role": "service_role", "iss": "supabase-local", "exp": now() + 3600}));
+        let anon_key =
+            sign_hs256(json!({"role": "anon", "iss": "supabase-local", "exp": now() + 3600}));
+        let service_role_key = sign_hs256(
+            json!({"role": "service_role", "iss": "supabase-local", "exp": now() + 3600}),
+        );
         let mut config = Config {
             db: server_db,
             listen: "127.0.0.1:0".into(),
@@ -133,14 +155,17 @@ impl Stack {
             publishable_key: Some(PUBLISHABLE_KEY.into()),
             secret_key: Some(SECRET_KEY.into()),
             jwks: Some(
-                data_api::config::load_jwks(&fixture_path("jwks.json").to_string_lossy()).expect("fixture JWKS"),
+                data_api::config::load_jwks(&fixture_path("jwks.json").to_string_lossy())
+                    .expect("fixture JWKS"),
             ),
             jwt_aud: None,
             pool_size: 4,
             max_body_bytes: data_api::config::DEFAULT_MAX_BODY_BYTES,
         };
         customize(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
         let base = format!("http://{}", listener.local_addr().expect("bound address"));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -174,7 +199,10 @@ impl Stack {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "the data API did not become ready within 15 s");
+            assert!(
+                Instant::now() < deadline,
+                "the data API did not become ready within 15 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -209,19 +237,27 @@ impl Drop for Stack {
         let db_name = self.db_name.clone();
         // Drop runs inside the test's runtime; a separate thread with its own runtime can block.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
-                let (client, connection) = admin.connect(NoTls).await.map_err(std::io::Error::other)?;
+                let (client, connection) =
+                    admin.connect(NoTls).await.map_err(std::io::Error::other)?;
                 tokio::spawn(connection);
                 client
-                    .batch_execute(&format!("drop database if exists \"{db_name}\" with (force)"))
+                    .batch_execute(&format!(
+                        "drop database if exists \"{db_name}\" with (force)"
+                    ))
                     .await
                     .map_err(std::io::Error::other)
             })
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop test database {}: {dropped:?}", self.db_name);
+            eprintln!(
+                "warning: could not drop test database {}: {dropped:?}",
+                self.db_name
+            );
         }
     }
 }
