@@ -33,7 +33,11 @@ pub fn clean_keys(names: &[String]) -> Vec<String> {
         .enumerate()
         .map(|(i, n)| {
             let base = snake_case(n);
-            let base = if base.is_empty() { format!("column_{}", i + 1) } else { base };
+            let base = if base.is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                base
+            };
             let mut key = base.clone();
             let mut k = 2;
             while !used.insert(key.clone()) {
@@ -100,7 +104,7 @@ pub(crate) struct Plan {
     decimal: char,
     date_order: DateOrder,
     bool_digits: bool,
-    currency: Option<(&'static str, &'static str)>,
+    currency: Option<Currency>,
     format: ColumnFormat,
 }
 
@@ -111,10 +115,32 @@ enum Cleaned {
     Kept(Value, String),
 }
 
-const BOOL_NAME_HINTS: &[&str] = &["active", "enabled", "disabled", "verified", "deleted", "paid", "subscribed", "flag", "valid", "archived", "approved", "completed", "done", "visible", "published"];
+const BOOL_NAME_HINTS: &[&str] = &[
+    "active",
+    "enabled",
+    "disabled",
+    "verified",
+    "deleted",
+    "paid",
+    "subscribed",
+    "flag",
+    "valid",
+    "archived",
+    "approved",
+    "completed",
+    "done",
+    "visible",
+    "published",
+];
 
 fn boolean_name(key: &str) -> bool {
-    key.starts_with("is_") || key.starts_with("has_") || key.starts_with("can_") || key.ends_with("_flag") || BOOL_NAME_HINTS.iter().any(|h| key == *h || key.ends_with(&format!("_{h}")))
+    key.starts_with("is_")
+        || key.starts_with("has_")
+        || key.starts_with("can_")
+        || key.ends_with("_flag")
+        || BOOL_NAME_HINTS
+            .iter()
+            .any(|h| key == *h || key.ends_with(&format!("_{h}")))
 }
 
 fn text_of(cell: &Cell) -> Option<&str> {
@@ -131,8 +157,11 @@ fn is_null_cell(cell: &Cell) -> bool {
     }
 }
 
+/// A currency marker: (symbol or code as written, ISO code).
+type Currency = (&'static str, &'static str);
+
 /// A number in a column: plain, with a currency marker, or with `%`.
-fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<(&'static str, &'static str)>, bool)> {
+fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<Currency>, bool)> {
     if let Some(n) = parse_number(t, dec) {
         return Some((n, None, false));
     }
@@ -147,20 +176,41 @@ fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<(&'static str, &'sta
 
 /// Decides a column's plan from its sample cells.
 pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Plan {
-    let mut plan = Plan { ty: ColumnType::String, semantic: None, decimal: '.', date_order: opts.ambiguous_date_order, bool_digits: false, currency: None, format: ColumnFormat::default() };
+    let mut plan = Plan {
+        ty: ColumnType::String,
+        semantic: None,
+        decimal: '.',
+        date_order: opts.ambiguous_date_order,
+        bool_digits: false,
+        currency: None,
+        format: ColumnFormat::default(),
+    };
     let values: Vec<&Cell> = cells.iter().copied().filter(|c| !is_null_cell(c)).collect();
     if values.is_empty() {
         plan.ty = ColumnType::Empty;
         return plan;
     }
     let n = values.len();
-    let texts: Vec<&str> = values.iter().filter_map(|c| text_of(c)).map(str::trim).collect();
-    let json_count = |f: &dyn Fn(&Value) -> bool| values.iter().filter(|c| matches!(c, Cell::Json(v) if f(v))).count();
+    let texts: Vec<&str> = values
+        .iter()
+        .filter_map(|c| text_of(c))
+        .map(str::trim)
+        .collect();
+    let json_count = |f: &dyn Fn(&Value) -> bool| {
+        values
+            .iter()
+            .filter(|c| matches!(c, Cell::Json(v) if f(v)))
+            .count()
+    };
 
     // Nested JSON wins outright: objects and arrays are stored as they came.
     let nested = json_count(&|v| v.is_object() || v.is_array());
     if nested > 0 {
-        plan.ty = if nested == n { ColumnType::Json } else { ColumnType::Mixed };
+        plan.ty = if nested == n {
+            ColumnType::Json
+        } else {
+            ColumnType::Mixed
+        };
         return plan;
     }
 
@@ -182,8 +232,14 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
     }
 
     // Numbers: pick the decimal convention the column's values agree with.
-    let dot = texts.iter().filter(|t| parse_numeric(t, '.').is_some()).count();
-    let comma = texts.iter().filter(|t| parse_numeric(t, ',').is_some()).count();
+    let dot = texts
+        .iter()
+        .filter(|t| parse_numeric(t, '.').is_some())
+        .count();
+    let comma = texts
+        .iter()
+        .filter(|t| parse_numeric(t, ',').is_some())
+        .count();
     let dec = if comma > dot { ',' } else { '.' };
     let parsed: Vec<_> = texts.iter().filter_map(|t| parse_numeric(t, dec)).collect();
     let leading_zero = parsed.iter().any(|(n, _, _)| n.leading_zero && n.is_int);
@@ -191,15 +247,27 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
     let json_ints = json_count(&|v| v.is_i64() || v.is_u64());
     let json_nums = json_count(&|v| v.is_number());
     if !leading_zero && !too_big && (!parsed.is_empty() || json_nums > 0) {
-        let currencies: BTreeSet<&str> = parsed.iter().filter_map(|(_, c, _)| c.map(|c| c.1)).collect();
+        let currencies: BTreeSet<&str> = parsed
+            .iter()
+            .filter_map(|(_, c, _)| c.map(|c| c.1))
+            .collect();
         let percents = parsed.iter().filter(|(_, _, p)| *p).count();
-        let plain_ints = parsed.iter().filter(|(n, c, p)| n.is_int && c.is_none() && !p).count();
+        let plain_ints = parsed
+            .iter()
+            .filter(|(n, c, p)| n.is_int && c.is_none() && !p)
+            .count();
         let plain = parsed.iter().filter(|(_, c, p)| c.is_none() && !p).count();
         let mut base = plan.clone();
         base.decimal = dec;
         base.format.decimal_separator = parsed.iter().any(|(n, _, _)| !n.is_int).then_some(dec);
         if parsed.iter().any(|(n, _, _)| n.grouped) {
-            base.format.thousands_separator = texts.iter().flat_map(|t| t.chars()).find(|c| if dec == '.' { ",'\u{a0} ".contains(*c) } else { ".'\u{a0} ".contains(*c) });
+            base.format.thousands_separator = texts.iter().flat_map(|t| t.chars()).find(|c| {
+                if dec == '.' {
+                    ",'\u{a0} ".contains(*c)
+                } else {
+                    ".'\u{a0} ".contains(*c)
+                }
+            });
         }
         let mut p = base.clone();
         p.ty = ColumnType::Integer;
@@ -227,10 +295,24 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
     }
 
     // Dates: the order is decided by values that only one order can read.
-    let parts: Vec<_> = texts.iter().filter_map(|t| numeric_date_parts(t.split_whitespace().next().unwrap_or(""))).collect();
-    if texts.iter().any(|t| parse_date(t, DateOrder::Dmy).is_some() || parse_date(t, DateOrder::Mdy).is_some() || parse_datetime(t, DateOrder::Dmy).is_some() || parse_datetime(t, DateOrder::Mdy).is_some()) {
-        let dmy_evidence = parts.iter().filter(|(a, b, _, _)| *a > 12 && *b <= 12).count();
-        let mdy_evidence = parts.iter().filter(|(a, b, _, _)| *b > 12 && *a <= 12).count();
+    let parts: Vec<_> = texts
+        .iter()
+        .filter_map(|t| numeric_date_parts(t.split_whitespace().next().unwrap_or("")))
+        .collect();
+    if texts.iter().any(|t| {
+        parse_date(t, DateOrder::Dmy).is_some()
+            || parse_date(t, DateOrder::Mdy).is_some()
+            || parse_datetime(t, DateOrder::Dmy).is_some()
+            || parse_datetime(t, DateOrder::Mdy).is_some()
+    }) {
+        let dmy_evidence = parts
+            .iter()
+            .filter(|(a, b, _, _)| *a > 12 && *b <= 12)
+            .count();
+        let mdy_evidence = parts
+            .iter()
+            .filter(|(a, b, _, _)| *b > 12 && *a <= 12)
+            .count();
         let mut base = plan.clone();
         if !parts.is_empty() {
             let (order, assumed) = if dmy_evidence > mdy_evidence {
@@ -246,8 +328,14 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
             base.format.date_order = Some(order);
             base.format.date_order_assumed = assumed;
         }
-        let dates = texts.iter().filter(|t| parse_date(t, base.date_order).is_some()).count();
-        let datetimes = texts.iter().filter(|t| parse_datetime(t, base.date_order).is_some()).count();
+        let dates = texts
+            .iter()
+            .filter(|t| parse_date(t, base.date_order).is_some())
+            .count();
+        let datetimes = texts
+            .iter()
+            .filter(|t| parse_datetime(t, base.date_order).is_some())
+            .count();
         let mut p = base.clone();
         p.ty = ColumnType::Date;
         candidates.push((ColumnType::Date, dates, p));
@@ -274,10 +362,23 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
     }
 
     // Text. Name what it is when nearly all values agree.
-    let share = |f: fn(&str) -> bool| texts.iter().filter(|t| f(t)).count() * 10 >= n * 9 && !texts.is_empty();
-    plan.semantic = if leading_zero && texts.iter().all(|t| t.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit())) {
+    let share = |f: fn(&str) -> bool| {
+        texts.iter().filter(|t| f(t)).count() * 10 >= n * 9 && !texts.is_empty()
+    };
+    plan.semantic = if leading_zero
+        && texts.iter().all(|t| {
+            t.trim_start_matches(['-', '+'])
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        }) {
         Some(SemanticType::Code)
-    } else if too_big && texts.iter().all(|t| t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())) {
+    } else if too_big
+        && texts.iter().all(|t| {
+            t.trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+    {
         Some(SemanticType::BigInteger)
     } else if share(is_email) {
         Some(SemanticType::Email)
@@ -297,7 +398,15 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
 
 impl Plan {
     pub(crate) fn string() -> Plan {
-        Plan { ty: ColumnType::String, semantic: None, decimal: '.', date_order: DateOrder::Mdy, bool_digits: false, currency: None, format: ColumnFormat::default() }
+        Plan {
+            ty: ColumnType::String,
+            semantic: None,
+            decimal: '.',
+            date_order: DateOrder::Mdy,
+            bool_digits: false,
+            currency: None,
+            format: ColumnFormat::default(),
+        }
     }
 
     fn clean(&self, cell: Cell) -> Cleaned {
@@ -311,7 +420,17 @@ impl Plan {
                     ColumnType::Json | ColumnType::Mixed => true,
                     _ => false,
                 };
-                return if fits { Cleaned::Fits(v) } else { Cleaned::Kept(v, format!("a JSON value in a {} column, kept as it came", self.ty.as_str())) };
+                return if fits {
+                    Cleaned::Fits(v)
+                } else {
+                    Cleaned::Kept(
+                        v,
+                        format!(
+                            "a JSON value in a {} column, kept as it came",
+                            self.ty.as_str()
+                        ),
+                    )
+                };
             }
             Cell::Text(s) => s,
         };
@@ -320,9 +439,23 @@ impl Plan {
             return Cleaned::Null(Some(t.to_string()));
         }
         let converted: Result<Value, &str> = match self.ty {
-            ColumnType::String | ColumnType::Empty | ColumnType::Mixed => return Cleaned::Fits(Value::String(text)),
+            ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
+                return Cleaned::Fits(Value::String(text))
+            }
             ColumnType::Json => Err("not JSON"),
-            ColumnType::Boolean => parse_bool(t, self.bool_digits).map(Value::Bool).ok_or("not a boolean"),
+            ColumnType::Boolean => parse_bool(t, self.bool_digits)
+                .map(Value::Bool)
+                .ok_or("not a boolean"),
+            // Fast path for the common case: plain digits that fit.
+            ColumnType::Integer
+                if t.len() < 16
+                    && t.bytes().all(|b| b.is_ascii_digit())
+                    && !(t.len() > 1 && t.starts_with('0')) =>
+            {
+                t.parse::<i64>()
+                    .map(Value::from)
+                    .map_err(|_| "not an integer")
+            }
             ColumnType::Integer => match parse_number(t, self.decimal) {
                 Some(n) if n.leading_zero => Err("leading zeros would be lost"),
                 Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
@@ -332,7 +465,11 @@ impl Plan {
             ColumnType::Number => {
                 let parsed = match (self.semantic, parse_numeric(t, self.decimal)) {
                     (_, Some((n, None, false))) => Some(n),
-                    (Some(SemanticType::Currency), Some((n, Some(c), false))) if Some(c.1) == self.currency.map(|c| c.1) => Some(n),
+                    (Some(SemanticType::Currency), Some((n, Some(c), false)))
+                        if Some(c.1) == self.currency.map(|c| c.1) =>
+                    {
+                        Some(n)
+                    }
                     (Some(SemanticType::Percent), Some((n, None, true))) => Some(n),
                     _ => None,
                 };
@@ -340,11 +477,15 @@ impl Plan {
                     Some(n) if n.leading_zero && n.is_int => Err("leading zeros would be lost"),
                     Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
                     Some(n) => Ok(n.value),
-                    None if self.semantic == Some(SemanticType::Currency) => Err("not an amount in the column's currency"),
+                    None if self.semantic == Some(SemanticType::Currency) => {
+                        Err("not an amount in the column's currency")
+                    }
                     None => Err("not a number (or not exactly representable)"),
                 }
             }
-            ColumnType::Date => parse_date(t, self.date_order).map(|d| Value::String(iso_date(d))).ok_or("not a date"),
+            ColumnType::Date => parse_date(t, self.date_order)
+                .map(|d| Value::String(iso_date(d)))
+                .ok_or("not a date"),
             ColumnType::Datetime => parse_datetime(t, self.date_order)
                 .or_else(|| parse_date(t, self.date_order).map(iso_date))
                 .map(Value::String)
@@ -374,7 +515,9 @@ struct Stats {
 
 fn less(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64().unwrap_or(0.0) < y.as_f64().unwrap_or(0.0),
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0) < y.as_f64().unwrap_or(0.0)
+        }
         (Value::String(x), Value::String(y)) => x < y,
         _ => false,
     }
@@ -386,15 +529,21 @@ impl Stats {
         if !conforming {
             self.nonconforming += 1;
         }
-        let key = v.to_string();
-        if !self.distinct_overflow && !self.distinct.contains(&key) {
-            if self.distinct.len() >= cap {
-                self.distinct_overflow = true;
-            } else {
-                if self.samples.len() < 5 {
-                    self.samples.push(v.clone());
+        // Past the cap the count is a floor; skip the per-value work.
+        if !self.distinct_overflow {
+            let key = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if !self.distinct.contains(&key) {
+                if self.distinct.len() >= cap {
+                    self.distinct_overflow = true;
+                } else {
+                    if self.samples.len() < 5 {
+                        self.samples.push(v.clone());
+                    }
+                    self.distinct.insert(key);
                 }
-                self.distinct.insert(key);
             }
         }
         if conforming && (v.is_number() || v.is_string()) {
@@ -434,9 +583,17 @@ pub(crate) struct TableBuilder {
 }
 
 impl TableBuilder {
-    pub(crate) fn new(names: Vec<String>, opts: &IngestOptions, mut issues: IssueLog, has_header: bool) -> Result<Self, IngestError> {
+    pub(crate) fn new(
+        names: Vec<String>,
+        opts: &IngestOptions,
+        mut issues: IssueLog,
+        has_header: bool,
+    ) -> Result<Self, IngestError> {
         if names.len() > opts.max_columns {
-            return Err(IngestError::new(ErrorCode::TooManyColumns, format!("{} columns; the limit is {}", names.len(), opts.max_columns)));
+            return Err(IngestError::new(
+                ErrorCode::TooManyColumns,
+                format!("{} columns; the limit is {}", names.len(), opts.max_columns),
+            ));
         }
         let keys = clean_keys(&names);
         let mut seen = HashSet::new();
@@ -445,19 +602,42 @@ impl TableBuilder {
                 continue;
             }
             if name.trim().is_empty() {
-                let mut is = Issue::new(IssueKind::EmptyHeader, format!("column {} has no header; named {key}", i + 1));
+                let mut is = Issue::new(
+                    IssueKind::EmptyHeader,
+                    format!("column {} has no header; named {key}", i + 1),
+                );
                 is.column = Some(key.clone());
                 issues.push(is);
             } else if !seen.insert(snake_case(name)) {
-                let mut is = Issue::new(IssueKind::DuplicateHeader, format!("header {name:?} appears more than once; this one is {key}"));
+                let mut is = Issue::new(
+                    IssueKind::DuplicateHeader,
+                    format!("header {name:?} appears more than once; this one is {key}"),
+                );
                 is.column = Some(key.clone());
                 is.original = Some(name.clone());
                 issues.push(is);
             }
         }
         let keys_len = keys.len();
-        let columns = names.into_iter().zip(keys).map(|(name, key)| ColumnState { key, name, plan: None, stats: Stats::default() }).collect();
-        Ok(TableBuilder { opts: opts.clone(), header_width: keys_len, columns, sample: Vec::new(), typed: false, issues, row_count: 0 })
+        let columns = names
+            .into_iter()
+            .zip(keys)
+            .map(|(name, key)| ColumnState {
+                key,
+                name,
+                plan: None,
+                stats: Stats::default(),
+            })
+            .collect();
+        Ok(TableBuilder {
+            opts: opts.clone(),
+            header_width: keys_len,
+            columns,
+            sample: Vec::new(),
+            typed: false,
+            issues,
+            row_count: 0,
+        })
     }
 
     /// Column keys so far (extra columns from ragged rows are appended).
@@ -466,17 +646,39 @@ impl TableBuilder {
     }
 
     /// Adds one record; rows that are ready (after the sample) are appended to `out`.
-    pub(crate) fn push(&mut self, mut cells: Vec<Cell>, line: Option<u64>, out: &mut Vec<Row>) -> Result<(), IngestError> {
+    pub(crate) fn push(
+        &mut self,
+        mut cells: Vec<Cell>,
+        line: Option<u64>,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
         self.row_count += 1;
         let row = self.row_count;
         if row > self.opts.max_rows {
-            return Err(IngestError::new(ErrorCode::TooManyRows, format!("more than {} data rows", self.opts.max_rows)).at_row(row));
+            return Err(IngestError::new(
+                ErrorCode::TooManyRows,
+                format!("more than {} data rows", self.opts.max_rows),
+            )
+            .at_row(row));
         }
         for (i, c) in cells.iter().enumerate() {
             if let Cell::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
-                    let col = self.columns.get(i).map(|c| c.key.clone()).unwrap_or_else(|| format!("column_{}", i + 1));
-                    return Err(IngestError::new(ErrorCode::CellTooLarge, format!("a cell of {} bytes; the limit is {}", s.len(), self.opts.max_cell_bytes)).at_row(row).at_column(col));
+                    let col = self
+                        .columns
+                        .get(i)
+                        .map(|c| c.key.clone())
+                        .unwrap_or_else(|| format!("column_{}", i + 1));
+                    return Err(IngestError::new(
+                        ErrorCode::CellTooLarge,
+                        format!(
+                            "a cell of {} bytes; the limit is {}",
+                            s.len(),
+                            self.opts.max_cell_bytes
+                        ),
+                    )
+                    .at_row(row)
+                    .at_column(col));
                 }
             }
         }
@@ -484,32 +686,53 @@ impl TableBuilder {
             let got = cells.len();
             let width = self.header_width;
             if got > width {
-                while cells.len() > self.columns.len().max(width) && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty()) {
+                while cells.len() > self.columns.len().max(width)
+                    && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty())
+                {
                     cells.pop();
                 }
             }
             if cells.len() > self.columns.len() {
                 for i in self.columns.len()..cells.len() {
                     if self.columns.len() >= self.opts.max_columns {
-                        return Err(IngestError::new(ErrorCode::TooManyColumns, format!("row has {} fields; the limit is {} columns", cells.len(), self.opts.max_columns)).at_row(row));
+                        return Err(IngestError::new(
+                            ErrorCode::TooManyColumns,
+                            format!(
+                                "row has {} fields; the limit is {} columns",
+                                cells.len(),
+                                self.opts.max_columns
+                            ),
+                        )
+                        .at_row(row));
                     }
                     let mut key = format!("column_{}", i + 1);
                     while self.columns.iter().any(|c| c.key == key) {
                         key.push_str("_extra");
                     }
                     // Rows already seen had no value here: count them as nulls.
-                    let stats = Stats { null_count: self.row_count - 1 - self.sample.len() as u64, ..Default::default() };
+                    let stats = Stats {
+                        null_count: self.row_count - 1 - self.sample.len() as u64,
+                        ..Default::default()
+                    };
                     let plan = self.typed.then(Plan::string);
-                    self.columns.push(ColumnState { key, name: String::new(), plan, stats });
+                    self.columns.push(ColumnState {
+                        key,
+                        name: String::new(),
+                        plan,
+                        stats,
+                    });
                 }
             }
-            let mut is = Issue::new(IssueKind::RaggedRow, if got < width {
-                format!("row has {got} fields, the header has {width}; the missing cells are stored as null")
-            } else if cells.len() > width {
-                format!("row has {got} fields, the header has {width}; the extra values are kept in new columns")
-            } else {
-                format!("row has {got} fields, the header has {width}; the extra fields were empty and are ignored")
-            });
+            let mut is = Issue::new(
+                IssueKind::RaggedRow,
+                if got < width {
+                    format!("row has {got} fields, the header has {width}; the missing cells are stored as null")
+                } else if cells.len() > width {
+                    format!("row has {got} fields, the header has {width}; the extra values are kept in new columns")
+                } else {
+                    format!("row has {got} fields, the header has {width}; the extra fields were empty and are ignored")
+                },
+            );
             is.row = Some(row);
             is.line = line;
             self.issues.push(is);
@@ -534,7 +757,13 @@ impl TableBuilder {
             let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
             let plan = infer_plan(&col.key, &cells, &self.opts);
             if plan.format.date_order_assumed {
-                let mut is = Issue::new(IssueKind::AmbiguousDateOrder, format!("no date in {} decides day/month order; read as {:?}", col.key, plan.date_order));
+                let mut is = Issue::new(
+                    IssueKind::AmbiguousDateOrder,
+                    format!(
+                        "no date in {} decides day/month order; read as {:?}",
+                        col.key, plan.date_order
+                    ),
+                );
                 is.column = Some(col.key.clone());
                 self.issues.push(is);
             }
@@ -569,7 +798,10 @@ impl TableBuilder {
                 }
                 Cleaned::Kept(v, reason) => {
                     col.stats.record(&v, false, self.opts.distinct_cap);
-                    let mut is = Issue::new(IssueKind::ValueNotConverted, format!("{reason}; stored as the original value"));
+                    let mut is = Issue::new(
+                        IssueKind::ValueNotConverted,
+                        format!("{reason}; stored as the original value"),
+                    );
                     is.row = Some(row);
                     is.line = line;
                     is.column = Some(col.key.clone());
@@ -587,7 +819,14 @@ impl TableBuilder {
     }
 
     /// Ends the table: types are fixed if the sample never filled, statistics become columns.
-    pub(crate) fn finish(mut self, out: &mut Vec<Row>, format: Format, encoding: Option<TextEncoding>, dialect: Option<Dialect>, sheet: Option<String>) -> Table {
+    pub(crate) fn finish(
+        mut self,
+        out: &mut Vec<Row>,
+        format: Format,
+        encoding: Option<TextEncoding>,
+        dialect: Option<Dialect>,
+        sheet: Option<String>,
+    ) -> Table {
         self.fix_types(out);
         let columns: Vec<Column> = self
             .columns
@@ -605,7 +844,11 @@ impl TableBuilder {
                 } else {
                     plan.ty
                 };
-                let inferred_type = if plan.ty == ColumnType::Empty && s.non_null > 0 { ColumnType::String } else { plan.ty };
+                let inferred_type = if plan.ty == ColumnType::Empty && s.non_null > 0 {
+                    ColumnType::String
+                } else {
+                    plan.ty
+                };
                 Column {
                     key: c.key,
                     name: c.name,
@@ -619,8 +862,22 @@ impl TableBuilder {
                     nonconforming_count: s.nonconforming,
                     distinct_count: s.distinct.len() as u64,
                     distinct_exact: !s.distinct_overflow,
-                    min: if matches!(ty, ColumnType::Boolean | ColumnType::Json | ColumnType::Empty) { None } else { s.min },
-                    max: if matches!(ty, ColumnType::Boolean | ColumnType::Json | ColumnType::Empty) { None } else { s.max },
+                    min: if matches!(
+                        ty,
+                        ColumnType::Boolean | ColumnType::Json | ColumnType::Empty
+                    ) {
+                        None
+                    } else {
+                        s.min
+                    },
+                    max: if matches!(
+                        ty,
+                        ColumnType::Boolean | ColumnType::Json | ColumnType::Empty
+                    ) {
+                        None
+                    } else {
+                        s.max
+                    },
                     samples: s.samples,
                     null_tokens: s.null_tokens.into_iter().collect(),
                     format: plan.format,
@@ -638,7 +895,12 @@ impl TableBuilder {
             data_type_evidence,
             row_count: self.row_count,
             rows: Vec::new(),
-            issue_counts: self.issues.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            issue_counts: self
+                .issues
+                .counts
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             issues: self.issues.kept,
         }
     }
@@ -650,7 +912,29 @@ mod tests {
 
     #[test]
     fn keys_are_snake_case_unique_and_named_when_empty() {
-        let names: Vec<String> = ["Order ID", "unitPrice", "", "Order ID", "Prix (€)", "Straße", "  "].iter().map(|s| s.to_string()).collect();
-        assert_eq!(clean_keys(&names), ["order_id", "unit_price", "column_3", "order_id_2", "prix_eur", "strasse", "column_7"]);
+        let names: Vec<String> = [
+            "Order ID",
+            "unitPrice",
+            "",
+            "Order ID",
+            "Prix (€)",
+            "Straße",
+            "  ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            clean_keys(&names),
+            [
+                "order_id",
+                "unit_price",
+                "column_3",
+                "order_id_2",
+                "prix_eur",
+                "strasse",
+                "column_7"
+            ]
+        );
     }
 }

@@ -73,8 +73,14 @@ pub fn detect(sample: &[u8], is_complete: bool) -> (TextEncoding, usize) {
     // UTF-16 without a BOM: mostly-ASCII text has a zero in every other byte.
     let pairs = sample.len() / 2;
     if pairs >= 4 {
-        let even_zero = sample.chunks_exact(2).filter(|p| p[0] == 0 && p[1] != 0).count();
-        let odd_zero = sample.chunks_exact(2).filter(|p| p[1] == 0 && p[0] != 0).count();
+        let even_zero = sample
+            .chunks_exact(2)
+            .filter(|p| p[0] == 0 && p[1] != 0)
+            .count();
+        let odd_zero = sample
+            .chunks_exact(2)
+            .filter(|p| p[1] == 0 && p[0] != 0)
+            .count();
         if odd_zero * 10 >= pairs * 7 && even_zero == 0 {
             return (TextEncoding::Utf16Le, 0);
         }
@@ -93,7 +99,8 @@ pub fn detect(sample: &[u8], is_complete: bool) -> (TextEncoding, usize) {
             }
             Err(e) => {
                 let good = &sample[pos..pos + e.valid_up_to()];
-                valid_multibyte += std::str::from_utf8(good).map_or(0, |s| s.chars().filter(|c| !c.is_ascii()).count());
+                valid_multibyte += std::str::from_utf8(good)
+                    .map_or(0, |s| s.chars().filter(|c| !c.is_ascii()).count());
                 match e.error_len() {
                     Some(n) => {
                         invalid += 1;
@@ -131,7 +138,10 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max_problems: usize) -> Self {
-        Decoder { max_problems, ..Default::default() }
+        Decoder {
+            max_problems,
+            ..Default::default()
+        }
     }
 
     /// The encoding, once decided (after the BOM or the first 16 KiB, or at `last`).
@@ -183,7 +193,9 @@ impl Decoder {
                 out.extend(self.pending.iter().map(|b| cp1252_char(*b)));
                 self.pending.len()
             }
-            TextEncoding::Utf16Le | TextEncoding::Utf16Be => self.decode_utf16(enc == TextEncoding::Utf16Le, last, out),
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+                self.decode_utf16(enc == TextEncoding::Utf16Le, last, out)
+            }
         };
         self.pending.drain(..consumed);
         self.offset += consumed as u64;
@@ -217,7 +229,12 @@ impl Decoder {
                         offset: self.offset + pos as u64,
                         bytes: bad.to_vec(),
                         decoded_as: text.clone(),
-                        reason: format!("invalid UTF-8 byte(s) {} at offset {}; kept as Windows-1252 {:?}", hex(bad), self.offset + pos as u64, text),
+                        reason: format!(
+                            "invalid UTF-8 byte(s) {} at offset {}; kept as Windows-1252 {:?}",
+                            hex(bad),
+                            self.offset + pos as u64,
+                            text
+                        ),
                     });
                     pos += bad_len;
                 }
@@ -232,9 +249,18 @@ impl Decoder {
 
     fn decode_utf16(&mut self, le: bool, last: bool, out: &mut String) -> usize {
         let mut usable = self.pending.len() & !1;
-        let unit = |p: &[u8]| if le { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) };
+        let unit = |p: &[u8]| {
+            if le {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        };
         // Keep a trailing high surrogate for the next chunk.
-        if !last && usable >= 2 && (0xD800..0xDC00).contains(&unit(&self.pending[usable - 2..usable])) {
+        if !last
+            && usable >= 2
+            && (0xD800..0xDC00).contains(&unit(&self.pending[usable - 2..usable]))
+        {
             usable -= 2;
         }
         let units: Vec<u16> = self.pending[..usable].chunks_exact(2).map(unit).collect();
@@ -267,7 +293,10 @@ impl Decoder {
             found.push(EncodingProblem {
                 offset: off,
                 decoded_as: "\u{FFFD}".into(),
-                reason: format!("odd trailing byte {} at offset {off} in UTF-16 text; replaced by U+FFFD", hex(&rest)),
+                reason: format!(
+                    "odd trailing byte {} at offset {off} in UTF-16 text; replaced by U+FFFD",
+                    hex(&rest)
+                ),
                 bytes: rest,
             });
             consumed = self.pending.len();
@@ -280,7 +309,11 @@ impl Decoder {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("0x{b:02X}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("0x{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Decodes a whole buffer at once.

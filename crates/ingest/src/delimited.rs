@@ -8,9 +8,9 @@ use crate::builder::{Cell, TableBuilder};
 use crate::decode::{Decoder, TextEncoding};
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
+use crate::options::DateOrder;
 use crate::options::{Format, IngestOptions};
 use crate::values::{is_null_token, parse_date, parse_number};
-use crate::options::DateOrder;
 
 /// Decoded text read before the dialect is decided.
 const SNIFF_BYTES: usize = 16 * 1024;
@@ -64,18 +64,38 @@ pub(crate) struct Splitter {
 
 impl Splitter {
     pub(crate) fn new(delim: u8, quote: u8, comment: Option<u8>) -> Self {
-        Splitter { delim, quote, comment, state: State::FieldStart, field: Vec::new(), fields: Vec::new(), first_quoted: false, line: 1, record_line: 1, after_cr: false, comment_text: Vec::new() }
+        Splitter {
+            delim,
+            quote,
+            comment,
+            state: State::FieldStart,
+            field: Vec::new(),
+            fields: Vec::new(),
+            first_quoted: false,
+            line: 1,
+            record_line: 1,
+            after_cr: false,
+            comment_text: Vec::new(),
+        }
     }
 
     fn end_field(&mut self) {
         let bytes = std::mem::take(&mut self.field);
         // Splits happen only at ASCII bytes of valid UTF-8, so this never fails.
-        self.fields.push(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
+        self.fields.push(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        );
     }
 
     fn end_record(&mut self, out: &mut Vec<Record>) {
         self.end_field();
-        out.push(Record { fields: std::mem::take(&mut self.fields), line: self.record_line, comment: false, first_quoted: self.first_quoted });
+        out.push(Record {
+            fields: std::mem::take(&mut self.fields),
+            line: self.record_line,
+            comment: false,
+            first_quoted: self.first_quoted,
+        });
         self.first_quoted = false;
         self.state = State::FieldStart;
     }
@@ -92,7 +112,8 @@ impl Splitter {
                     continue;
                 }
             }
-            let at_record_start = self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty();
+            let at_record_start =
+                self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty();
             if at_record_start {
                 self.record_line = self.line;
             }
@@ -106,8 +127,14 @@ impl Splitter {
                     if b == b'\n' || b == b'\r' {
                         self.line += 1;
                         self.after_cr = b == b'\r';
-                        let text = String::from_utf8_lossy(&std::mem::take(&mut self.comment_text)).into_owned();
-                        out.push(Record { fields: vec![text], line: self.record_line, comment: true, first_quoted: false });
+                        let text = String::from_utf8_lossy(&std::mem::take(&mut self.comment_text))
+                            .into_owned();
+                        out.push(Record {
+                            fields: vec![text],
+                            line: self.record_line,
+                            comment: true,
+                            first_quoted: false,
+                        });
                         self.state = State::FieldStart;
                     } else {
                         self.comment_text.push(b);
@@ -130,7 +157,10 @@ impl Splitter {
                     } else {
                         // Fast path: copy the run of ordinary bytes at once.
                         let start = i;
-                        while i + 1 < bytes.len() && !matches!(bytes[i + 1], b'\n' | b'\r') && bytes[i + 1] != self.delim {
+                        while i + 1 < bytes.len()
+                            && !matches!(bytes[i + 1], b'\n' | b'\r')
+                            && bytes[i + 1] != self.delim
+                        {
                             i += 1;
                         }
                         self.field.extend_from_slice(&bytes[start..=i]);
@@ -142,7 +172,10 @@ impl Splitter {
                         self.state = State::QuoteInQuoted;
                     } else {
                         let start = i;
-                        while i + 1 < bytes.len() && bytes[i + 1] != self.quote && bytes[i + 1] != b'\n' {
+                        while i + 1 < bytes.len()
+                            && bytes[i + 1] != self.quote
+                            && bytes[i + 1] != b'\n'
+                        {
                             i += 1;
                         }
                         if b == b'\n' {
@@ -178,10 +211,21 @@ impl Splitter {
         let unterminated = self.state == State::Quoted;
         match self.state {
             State::Comment => {
-                let text = String::from_utf8_lossy(&std::mem::take(&mut self.comment_text)).into_owned();
-                out.push(Record { fields: vec![text], line: self.record_line, comment: true, first_quoted: false });
+                let text =
+                    String::from_utf8_lossy(&std::mem::take(&mut self.comment_text)).into_owned();
+                out.push(Record {
+                    fields: vec![text],
+                    line: self.record_line,
+                    comment: true,
+                    first_quoted: false,
+                });
             }
-            _ if !self.fields.is_empty() || !self.field.is_empty() || self.state != State::FieldStart => self.end_record(out),
+            _ if !self.fields.is_empty()
+                || !self.field.is_empty()
+                || self.state != State::FieldStart =>
+            {
+                self.end_record(out)
+            }
             _ => {}
         }
         self.state = State::FieldStart;
@@ -200,12 +244,19 @@ fn looks_typed(field: &str) -> bool {
     let t = field.trim();
     !t.is_empty()
         && !is_null_token(t)
-        && (parse_number(t, '.').is_some() || parse_number(t, ',').is_some() || parse_date(t, DateOrder::Dmy).is_some() || parse_date(t, DateOrder::Mdy).is_some())
+        && (parse_number(t, '.').is_some()
+            || parse_number(t, ',').is_some()
+            || parse_date(t, DateOrder::Dmy).is_some()
+            || parse_date(t, DateOrder::Mdy).is_some())
 }
 
 fn sniff(text: &str, complete: bool) -> Sniffed {
     // Only whole lines: the last one may be cut by the chunk boundary.
-    let sample = if complete { text } else { &text[..text.rfind('\n').map_or(text.len(), |i| i + 1)] };
+    let sample = if complete {
+        text
+    } else {
+        &text[..text.rfind('\n').map_or(text.len(), |i| i + 1)]
+    };
     let mut best: Option<(usize, usize, u8, Vec<Record>, usize)> = None; // (consistent, width, delim, records, mode)
     for delim in CANDIDATE_DELIMITERS {
         let mut sp = Splitter::new(delim, b'"', None);
@@ -213,12 +264,22 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
         sp.feed(sample, &mut recs);
         sp.finish(&mut recs);
         recs.truncate(500);
-        let counts: Vec<usize> = recs.iter().filter(|r| !r.is_blank() && !r.starts_with_hash()).map(|r| r.fields.len()).collect();
+        let counts: Vec<usize> = recs
+            .iter()
+            .filter(|r| !r.is_blank() && !r.starts_with_hash())
+            .map(|r| r.fields.len())
+            .collect();
         let mut freq = std::collections::BTreeMap::new();
         for c in &counts {
             *freq.entry(*c).or_insert(0usize) += 1;
         }
-        let Some((&mode, &consistent)) = freq.iter().filter(|(w, _)| **w > 1).max_by_key(|(w, n)| (**n, **w)) else { continue };
+        let Some((&mode, &consistent)) = freq
+            .iter()
+            .filter(|(w, _)| **w > 1)
+            .max_by_key(|(w, n)| (**n, **w))
+        else {
+            continue;
+        };
         let better = match &best {
             None => true,
             Some((bc, bw, ..)) => (consistent, mode) > (*bc, *bw),
@@ -245,7 +306,9 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
             continue;
         }
         let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
-        let next_filled = content.get(i + 1).map_or(0, |n| n.fields.iter().filter(|f| !f.trim().is_empty()).count());
+        let next_filled = content.get(i + 1).map_or(0, |n| {
+            n.fields.iter().filter(|f| !f.trim().is_empty()).count()
+        });
         if filled <= 1 && mode > 2 && next_filled > filled {
             continue;
         }
@@ -253,16 +316,32 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
         break;
     }
     let header_idx = header_idx.unwrap_or(0);
-    let hashes_inconsistent = content.iter().enumerate().any(|(i, r)| r.starts_with_hash() && (i < header_idx || r.fields.len() != mode));
+    let hashes_inconsistent = content
+        .iter()
+        .enumerate()
+        .any(|(i, r)| r.starts_with_hash() && (i < header_idx || r.fields.len() != mode));
     let comment = hashes_inconsistent.then_some('#');
-    let preamble = content[..header_idx.min(content.len())].iter().filter(|r| !(comment.is_some() && r.starts_with_hash())).count() as u64;
+    let preamble = content[..header_idx.min(content.len())]
+        .iter()
+        .filter(|r| !(comment.is_some() && r.starts_with_hash()))
+        .count() as u64;
     let header = content.get(header_idx);
-    let data: Vec<&&Record> = content.iter().skip(header_idx + 1).filter(|r| !(comment.is_some() && r.starts_with_hash())).collect();
+    let data: Vec<&&Record> = content
+        .iter()
+        .skip(header_idx + 1)
+        .filter(|r| !(comment.is_some() && r.starts_with_hash()))
+        .collect();
 
     let has_header = match header {
         Some(h) => {
-            let names: Vec<&str> = h.fields.iter().map(|f| f.trim()).filter(|f| !f.is_empty()).collect();
-            let distinct = names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
+            let names: Vec<&str> = h
+                .fields
+                .iter()
+                .map(|f| f.trim())
+                .filter(|f| !f.is_empty())
+                .collect();
+            let distinct =
+                names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
             !h.fields.iter().any(|f| looks_typed(f)) && distinct && (!names.is_empty())
         }
         None => false,
@@ -271,14 +350,27 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
     let mut trailing = 0;
     if let Some(h) = header.filter(|_| has_header) {
         while trailing < mode.saturating_sub(1)
-            && h.fields.get(mode - 1 - trailing).is_some_and(|f| f.trim().is_empty())
-            && data.iter().all(|r| r.fields.get(mode - 1 - trailing).is_none_or(|f| f.trim().is_empty()))
+            && h.fields
+                .get(mode - 1 - trailing)
+                .is_some_and(|f| f.trim().is_empty())
+            && data.iter().all(|r| {
+                r.fields
+                    .get(mode - 1 - trailing)
+                    .is_none_or(|f| f.trim().is_empty())
+            })
         {
             trailing += 1;
         }
     }
     Sniffed {
-        dialect: Dialect { delimiter: delim as char, quote: '"', has_header, preamble_lines: preamble, comment, trailing_empty_columns: trailing },
+        dialect: Dialect {
+            delimiter: delim as char,
+            quote: '"',
+            has_header,
+            preamble_lines: preamble,
+            comment,
+            trailing_empty_columns: trailing,
+        },
         width: mode - trailing,
     }
 }
@@ -352,7 +444,10 @@ impl DelimitedStream {
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Row>, IngestError> {
         self.bytes_seen += chunk.len() as u64;
         if self.bytes_seen > self.opts.max_bytes {
-            return Err(IngestError::new(ErrorCode::TooLarge, format!("the upload is larger than {} bytes", self.opts.max_bytes)));
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!("the upload is larger than {} bytes", self.opts.max_bytes),
+            ));
         }
         let mut text = String::with_capacity(chunk.len());
         self.decoder.decode(chunk, false, &mut text);
@@ -386,7 +481,10 @@ impl DelimitedStream {
         let builder = match self.builder.take() {
             Some(b) => b,
             None => {
-                return Err(IngestError::new(ErrorCode::EmptyFile, "the file holds no rows (only blank, comment or title lines)"));
+                return Err(IngestError::new(
+                    ErrorCode::EmptyFile,
+                    "the file holds no rows (only blank, comment or title lines)",
+                ));
             }
         };
         let table = builder.finish(&mut out, Format::Delimited, encoding, dialect, None);
@@ -397,7 +495,11 @@ impl DelimitedStream {
         let problems = std::mem::take(&mut self.decoder.problems);
         let fallback = self.decoder.encoding() == Some(TextEncoding::Windows1252);
         for p in problems {
-            let kind = if fallback { IssueKind::EncodingFallback } else { IssueKind::InvalidEncoding };
+            let kind = if fallback {
+                IssueKind::EncodingFallback
+            } else {
+                IssueKind::InvalidEncoding
+            };
             let mut is = Issue::new(kind, p.reason);
             is.offset = Some(p.offset);
             is.original = Some(p.decoded_as);
@@ -405,7 +507,12 @@ impl DelimitedStream {
         }
     }
 
-    fn push_text(&mut self, text: String, last: bool, out: &mut Vec<Row>) -> Result<(), IngestError> {
+    fn push_text(
+        &mut self,
+        text: String,
+        last: bool,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
         if self.sniffed.is_none() {
             self.pending_text.push_str(&text);
             if self.pending_text.len() < SNIFF_BYTES && !last {
@@ -415,7 +522,11 @@ impl DelimitedStream {
                 return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
             }
             let s = sniff(&self.pending_text, last);
-            self.splitter = Some(Splitter::new(s.dialect.delimiter as u8, s.dialect.quote as u8, s.dialect.comment.map(|c| c as u8)));
+            self.splitter = Some(Splitter::new(
+                s.dialect.delimiter as u8,
+                s.dialect.quote as u8,
+                s.dialect.comment.map(|c| c as u8),
+            ));
             self.preamble_left = s.dialect.preamble_lines;
             self.sniffed = Some(s);
             let text = std::mem::take(&mut self.pending_text);
@@ -437,7 +548,9 @@ impl DelimitedStream {
     }
 
     fn take_record(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
-        let Some(s) = self.sniffed.clone() else { return Ok(()) };
+        let Some(s) = self.sniffed.clone() else {
+            return Ok(());
+        };
         if r.comment {
             let mut is = Issue::new(IssueKind::CommentLine, "comment line skipped");
             is.line = Some(r.line);
@@ -453,7 +566,10 @@ impl DelimitedStream {
         }
         if !self.header_done && self.preamble_left > 0 {
             self.preamble_left -= 1;
-            let mut is = Issue::new(IssueKind::PreambleSkipped, "line above the header skipped (title or note)");
+            let mut is = Issue::new(
+                IssueKind::PreambleSkipped,
+                "line above the header skipped (title or note)",
+            );
             is.line = Some(r.line);
             is.original = Some(r.fields.join(&s.dialect.delimiter.to_string()));
             self.issues().push(is);
@@ -462,25 +578,55 @@ impl DelimitedStream {
         let mut fields = r.fields;
         if !self.header_done {
             self.header_done = true;
-            let mut log = self.pre_issues.take().unwrap_or_else(|| IssueLog::new(self.opts.max_issues));
+            let mut log = self
+                .pre_issues
+                .take()
+                .unwrap_or_else(|| IssueLog::new(self.opts.max_issues));
             if s.dialect.trailing_empty_columns > 0 {
-                log.push(Issue::new(IssueKind::TrailingEmptyColumns, format!("{} empty column(s) at the right edge were dropped", s.dialect.trailing_empty_columns)));
+                log.push(Issue::new(
+                    IssueKind::TrailingEmptyColumns,
+                    format!(
+                        "{} empty column(s) at the right edge were dropped",
+                        s.dialect.trailing_empty_columns
+                    ),
+                ));
                 self.trailing_reported = true;
             }
             if s.dialect.has_header {
-                fields.truncate(s.width.max(fields.iter().rposition(|f| !f.trim().is_empty()).map_or(0, |i| i + 1)));
+                fields.truncate(
+                    s.width.max(
+                        fields
+                            .iter()
+                            .rposition(|f| !f.trim().is_empty())
+                            .map_or(0, |i| i + 1),
+                    ),
+                );
                 let names: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
                 self.builder = Some(TableBuilder::new(names, &self.opts, log, true)?);
                 return Ok(());
             }
-            self.builder = Some(TableBuilder::new(vec![String::new(); s.width], &self.opts, log, false)?);
+            self.builder = Some(TableBuilder::new(
+                vec![String::new(); s.width],
+                &self.opts,
+                log,
+                false,
+            )?);
         }
-        let Some(builder) = self.builder.as_mut() else { return Ok(()) };
+        let Some(builder) = self.builder.as_mut() else {
+            return Ok(());
+        };
         let width = builder.width();
-        if fields.len() > width && fields.len() <= width + s.dialect.trailing_empty_columns && fields[width..].iter().all(|f| f.trim().is_empty()) {
+        if fields.len() > width
+            && fields.len() <= width + s.dialect.trailing_empty_columns
+            && fields[width..].iter().all(|f| f.trim().is_empty())
+        {
             fields.truncate(width);
         }
-        builder.push(fields.into_iter().map(Cell::Text).collect(), Some(r.line), out)
+        builder.push(
+            fields.into_iter().map(Cell::Text).collect(),
+            Some(r.line),
+            out,
+        )
     }
 }
 
@@ -523,7 +669,15 @@ mod tests {
     fn quoted_newlines_and_escaped_quotes_survive_any_chunking() {
         let text = "a,b\r\n\"line1\nline2\",\"say \"\"hi\"\"\"\r\nx,é\n";
         for chunk in [1, 2, 3, 7, 100] {
-            assert_eq!(split_all(text, chunk), vec![vec!["a", "b"], vec!["line1\nline2", "say \"hi\""], vec!["x", "é"]], "chunk {chunk}");
+            assert_eq!(
+                split_all(text, chunk),
+                vec![
+                    vec!["a", "b"],
+                    vec!["line1\nline2", "say \"hi\""],
+                    vec!["x", "é"]
+                ],
+                "chunk {chunk}"
+            );
         }
     }
 }

@@ -66,7 +66,13 @@ pub struct IngestError {
 
 impl IngestError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        IngestError { code, message: message.into(), row: None, column: None, sheet: None }
+        IngestError {
+            code,
+            message: message.into(),
+            row: None,
+            column: None,
+            sheet: None,
+        }
     }
     pub fn at_row(mut self, row: u64) -> Self {
         self.row = Some(row);

@@ -24,7 +24,11 @@ fn records_of(doc: Value) -> Result<(Vec<Value>, Option<String>), IngestError> {
             // An object holding arrays of objects (`{"data": [...], "meta": {...}}`): take the largest.
             let best = map
                 .iter()
-                .filter_map(|(k, v)| v.as_array().filter(|a| a.iter().any(Value::is_object)).map(|a| (a.len(), k.clone())))
+                .filter_map(|(k, v)| {
+                    v.as_array()
+                        .filter(|a| a.iter().any(Value::is_object))
+                        .map(|a| (a.len(), k.clone()))
+                })
                 .max_by_key(|(n, _)| *n);
             match best {
                 Some((_, key)) => {
@@ -37,15 +41,29 @@ fn records_of(doc: Value) -> Result<(Vec<Value>, Option<String>), IngestError> {
                 None => Ok((vec![Value::Object(map)], None)),
             }
         }
-        _ => Err(IngestError::new(ErrorCode::InvalidJson, "the JSON document is a single value, not objects")),
+        _ => Err(IngestError::new(
+            ErrorCode::InvalidJson,
+            "the JSON document is a single value, not objects",
+        )),
     }
 }
 
-pub(crate) fn ingest_json(bytes: &[u8], opts: &IngestOptions, ndjson_hint: bool) -> Result<Table, IngestError> {
+pub(crate) fn ingest_json(
+    bytes: &[u8],
+    opts: &IngestOptions,
+    ndjson_hint: bool,
+) -> Result<Table, IngestError> {
     let (text, encoding, decoder) = decode_all(bytes, opts.max_issues);
     let mut issues = IssueLog::new(opts.max_issues);
     for p in decoder.problems {
-        let mut is = Issue::new(if encoding == TextEncoding::Windows1252 { IssueKind::EncodingFallback } else { IssueKind::InvalidEncoding }, p.reason);
+        let mut is = Issue::new(
+            if encoding == TextEncoding::Windows1252 {
+                IssueKind::EncodingFallback
+            } else {
+                IssueKind::InvalidEncoding
+            },
+            p.reason,
+        );
         is.offset = Some(p.offset);
         issues.push(is);
     }
@@ -76,10 +94,22 @@ pub(crate) fn ingest_json(bytes: &[u8], opts: &IngestOptions, ndjson_hint: bool)
                         lines_of.push(Some(i as u64 + 1));
                     }
                     Err(e) if items.is_empty() && whole_error.is_some() => {
-                        let msg = whole_error.as_ref().map_or(e.to_string(), |w| w.to_string());
-                        return Err(IngestError::new(ErrorCode::InvalidJson, format!("not valid JSON: {msg}")).at_row(i as u64 + 1));
+                        let msg = whole_error
+                            .as_ref()
+                            .map_or(e.to_string(), |w| w.to_string());
+                        return Err(IngestError::new(
+                            ErrorCode::InvalidJson,
+                            format!("not valid JSON: {msg}"),
+                        )
+                        .at_row(i as u64 + 1));
                     }
-                    Err(e) => return Err(IngestError::new(ErrorCode::InvalidJson, format!("line {} is not valid JSON: {e}", i + 1)).at_row(items.len() as u64 + 1)),
+                    Err(e) => {
+                        return Err(IngestError::new(
+                            ErrorCode::InvalidJson,
+                            format!("line {} is not valid JSON: {e}", i + 1),
+                        )
+                        .at_row(items.len() as u64 + 1))
+                    }
                 }
             }
             items
@@ -95,7 +125,10 @@ pub(crate) fn ingest_json(bytes: &[u8], opts: &IngestOptions, ndjson_hint: bool)
                     index.insert(k.clone(), names.len());
                     names.push(k.clone());
                     if names.len() > opts.max_columns {
-                        return Err(IngestError::new(ErrorCode::TooManyColumns, format!("more than {} distinct keys", opts.max_columns)));
+                        return Err(IngestError::new(
+                            ErrorCode::TooManyColumns,
+                            format!("more than {} distinct keys", opts.max_columns),
+                        ));
                     }
                 }
             }
@@ -110,11 +143,17 @@ pub(crate) fn ingest_json(bytes: &[u8], opts: &IngestOptions, ndjson_hint: bool)
         let line = lines_of.get(i).copied().flatten();
         match r {
             Value::Object(mut m) => {
-                let cells = names.iter().map(|n| to_cell(m.remove(n).unwrap_or(Value::Null))).collect();
+                let cells = names
+                    .iter()
+                    .map(|n| to_cell(m.remove(n).unwrap_or(Value::Null)))
+                    .collect();
                 builder.push(cells, line, &mut rows)?;
             }
             other => {
-                let mut is = Issue::new(IssueKind::SkippedContent, "a JSON value that is not an object was skipped");
+                let mut is = Issue::new(
+                    IssueKind::SkippedContent,
+                    "a JSON value that is not an object was skipped",
+                );
                 is.line = line;
                 is.original = Some(other.to_string().chars().take(200).collect());
                 builder.issues.push(is);

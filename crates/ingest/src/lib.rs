@@ -38,7 +38,9 @@ pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
 pub use options::{DateOrder, Format, IngestOptions};
-pub use refine::{apply_refinement, refinement_request, NoRefiner, Refinement, RefinementOutcome, SchemaRefiner};
+pub use refine::{
+    apply_refinement, refinement_request, NoRefiner, Refinement, RefinementOutcome, SchemaRefiner,
+};
 pub use schema::{schema_def, SCHEMA_DEF_VERSION};
 
 /// Detects the format from the content first, the hint second.
@@ -48,7 +50,14 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
         return Some(Format::Xlsx);
     }
     // Binary formats we do not read: PDF, legacy XLS (OLE2), images, gzip.
-    const BINARY: [&[u8]; 6] = [b"%PDF", b"\xD0\xCF\x11\xE0", b"\x89PNG", b"\xFF\xD8\xFF", b"\x1F\x8B", b"GIF8"];
+    const BINARY: [&[u8]; 6] = [
+        b"%PDF",
+        b"\xD0\xCF\x11\xE0",
+        b"\x89PNG",
+        b"\xFF\xD8\xFF",
+        b"\x1F\x8B",
+        b"GIF8",
+    ];
     if BINARY.iter().any(|m| bytes.starts_with(m)) {
         return None;
     }
@@ -65,8 +74,20 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
     let first = head.trim_start_matches('\u{feff}').trim_start();
     if first.starts_with('[') || first.starts_with('{') {
         let first_line = first.lines().next().unwrap_or("").trim();
-        let ndjson = first_line.starts_with('{') && first_line.ends_with('}') && first.lines().filter(|l| !l.trim().is_empty()).take(2).count() == 2 && serde_json::from_str::<serde_json::Value>(first_line).is_ok();
-        return Some(if ndjson || hinted == Some(Format::Ndjson) { Format::Ndjson } else { Format::Json });
+        let ndjson = first_line.starts_with('{')
+            && first_line.ends_with('}')
+            && first
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(2)
+                .count()
+                == 2
+            && serde_json::from_str::<serde_json::Value>(first_line).is_ok();
+        return Some(if ndjson || hinted == Some(Format::Ndjson) {
+            Format::Ndjson
+        } else {
+            Format::Json
+        });
     }
     if head.contains('\0') && !matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
         return None;
@@ -81,7 +102,14 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
 pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Result<Ingested, IngestError> {
     opts.validate()?;
     if bytes.len() as u64 > opts.max_bytes {
-        return Err(IngestError::new(ErrorCode::TooLarge, format!("the upload is {} bytes; the limit is {}", bytes.len(), opts.max_bytes)));
+        return Err(IngestError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "the upload is {} bytes; the limit is {}",
+                bytes.len(),
+                opts.max_bytes
+            ),
+        ));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
@@ -92,12 +120,18 @@ pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Result<Ingested, IngestErro
     };
     let tables = match format {
         Format::Delimited => vec![delimited::ingest_delimited(bytes, opts)?],
-        Format::Json | Format::Ndjson => vec![json::ingest_json(bytes, opts, format == Format::Ndjson)?],
+        Format::Json | Format::Ndjson => {
+            vec![json::ingest_json(bytes, opts, format == Format::Ndjson)?]
+        }
         Format::Xlsx => xlsx::ingest_xlsx(bytes, opts)?,
     };
     let encoding = tables.first().and_then(|t| t.encoding);
     let format = tables.first().map_or(format, |t| t.format);
-    Ok(Ingested { format, encoding, tables })
+    Ok(Ingested {
+        format,
+        encoding,
+        tables,
+    })
 }
 
 /// The storage table name `client_{first 8 hex of the client id}_{data_type}`.
@@ -105,8 +139,17 @@ pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Result<Ingested, IngestErro
 /// Accepts the 8 hex digits or a whole UUID; the data type is reduced to `[a-z0-9_]` (`data`
 /// when nothing is left), matching `create_client_with_data`'s default.
 pub fn table_name(client_id_hex8: &str, data_type: &str) -> String {
-    let hex: String = client_id_hex8.chars().filter(char::is_ascii_hexdigit).take(8).collect::<String>().to_ascii_lowercase();
+    let hex: String = client_id_hex8
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
     let kind = snake_case(data_type);
-    let kind = if kind.is_empty() { "data".to_string() } else { kind };
+    let kind = if kind.is_empty() {
+        "data".to_string()
+    } else {
+        kind
+    };
     format!("client_{hex}_{kind}")
 }

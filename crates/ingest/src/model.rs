@@ -86,7 +86,11 @@ impl SemanticType {
 
     pub fn parse(s: &str) -> Option<SemanticType> {
         use SemanticType::*;
-        [Email, Url, Uuid, Phone, Ipv4, Currency, Percent, Code, BigInteger].into_iter().find(|t| t.as_str() == s)
+        [
+            Email, Url, Uuid, Phone, Ipv4, Currency, Percent, Code, BigInteger,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 }
 
@@ -228,7 +232,15 @@ pub struct Issue {
 
 impl Issue {
     pub(crate) fn new(kind: IssueKind, message: impl Into<String>) -> Self {
-        Issue { kind, row: None, line: None, offset: None, column: None, original: None, message: message.into() }
+        Issue {
+            kind,
+            row: None,
+            line: None,
+            offset: None,
+            column: None,
+            original: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -242,7 +254,10 @@ pub(crate) struct IssueLog {
 
 impl IssueLog {
     pub fn new(max: usize) -> Self {
-        IssueLog { max, ..Default::default() }
+        IssueLog {
+            max,
+            ..Default::default()
+        }
     }
     pub fn push(&mut self, issue: Issue) {
         *self.counts.entry(issue.kind.as_str()).or_insert(0) += 1;

@@ -34,11 +34,18 @@ impl Format {
         let ext = h.rsplit('.').next().unwrap_or("");
         if h.contains("spreadsheetml") || ext == "xlsx" || ext == "xlsm" {
             Some(Format::Xlsx)
-        } else if h.contains("ndjson") || h.contains("jsonl") || h.contains("json-seq") || ext == "ndjson" || ext == "jsonl" {
+        } else if h.contains("ndjson")
+            || h.contains("jsonl")
+            || h.contains("json-seq")
+            || ext == "ndjson"
+            || ext == "jsonl"
+        {
             Some(Format::Ndjson)
         } else if h.ends_with("/json") || h.ends_with("+json") || ext == "json" {
             Some(Format::Json)
-        } else if h.starts_with("text/") || ["csv", "tsv", "tab", "txt", "psv", "dat"].contains(&ext) {
+        } else if h.starts_with("text/")
+            || ["csv", "tsv", "tab", "txt", "psv", "dat"].contains(&ext)
+        {
             Some(Format::Delimited)
         } else {
             None
@@ -151,7 +158,10 @@ impl IngestOptions {
         ];
         for (name, is_zero) in zero {
             if is_zero {
-                return Err(IngestError::new(ErrorCode::InvalidOptions, format!("{name} must be at least 1")));
+                return Err(IngestError::new(
+                    ErrorCode::InvalidOptions,
+                    format!("{name} must be at least 1"),
+                ));
             }
         }
         Ok(())

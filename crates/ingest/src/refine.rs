@@ -54,15 +54,21 @@ pub fn refinement_request(table: &Table) -> Value {
 
 fn confirmed(sem: SemanticType, ty: ColumnType, samples: &[Value]) -> Result<(), String> {
     let texts: Vec<&str> = samples.iter().filter_map(Value::as_str).collect();
-    let all = |f: fn(&str) -> bool| !texts.is_empty() && texts.len() == samples.len() && texts.iter().all(|t| f(t));
+    let all = |f: fn(&str) -> bool| {
+        !texts.is_empty() && texts.len() == samples.len() && texts.iter().all(|t| f(t))
+    };
     let ok = match sem {
         SemanticType::Email => all(is_email),
         SemanticType::Url => all(is_url),
         SemanticType::Uuid => all(is_uuid),
         SemanticType::Phone => all(is_phone),
         SemanticType::Ipv4 => all(is_ipv4),
-        SemanticType::Currency | SemanticType::Percent => matches!(ty, ColumnType::Number | ColumnType::Integer),
-        SemanticType::Code | SemanticType::BigInteger => ty == ColumnType::String && all(|t| t.bytes().all(|b| b.is_ascii_digit())),
+        SemanticType::Currency | SemanticType::Percent => {
+            matches!(ty, ColumnType::Number | ColumnType::Integer)
+        }
+        SemanticType::Code | SemanticType::BigInteger => {
+            ty == ColumnType::String && all(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        }
     };
     if ok {
         Ok(())
@@ -77,9 +83,12 @@ pub fn apply_refinement(table: &mut Table, r: Refinement) -> RefinementOutcome {
     if let Some(dt) = r.data_type {
         let clean = crate::snake_case(&dt);
         if clean.is_empty() || clean.len() > 40 || clean != dt {
-            out.rejected.push(format!("data_type {dt:?}: must be 1-40 characters of [a-z0-9_]"));
+            out.rejected.push(format!(
+                "data_type {dt:?}: must be 1-40 characters of [a-z0-9_]"
+            ));
         } else {
-            out.accepted.push(format!("data_type {} → {clean}", table.data_type));
+            out.accepted
+                .push(format!("data_type {} → {clean}", table.data_type));
             table.data_type = clean;
         }
     }
@@ -89,7 +98,8 @@ pub fn apply_refinement(table: &mut Table, r: Refinement) -> RefinementOutcome {
             continue;
         };
         let Some(s) = SemanticType::parse(&sem) else {
-            out.rejected.push(format!("{key}: unknown semantic type {sem:?}"));
+            out.rejected
+                .push(format!("{key}: unknown semantic type {sem:?}"));
             continue;
         };
         match confirmed(s, col.ty, &col.samples) {

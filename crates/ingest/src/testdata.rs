@@ -16,8 +16,17 @@ impl Rng {
     }
 }
 
-const FIRST: [&str; 8] = ["Ana", "Bruno", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro"];
-const CITIES: [&str; 6] = ["Lisboa", "München", "São Paulo", "New York, NY", "Zürich", "Kraków"];
+const FIRST: [&str; 8] = [
+    "Ana", "Bruno", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro",
+];
+const CITIES: [&str; 6] = [
+    "Lisboa",
+    "München",
+    "São Paulo",
+    "New York, NY",
+    "Zürich",
+    "Kraków",
+];
 const STATUS: [&str; 4] = ["shipped", "pending", "delivered", "cancelled"];
 
 /// A messy-ish e-commerce CSV: a title line, currency amounts with thousands separators,
@@ -36,7 +45,11 @@ pub fn messy_csv(rows: usize, seed: u64) -> Vec<u8> {
             "N/A".to_string()
         } else {
             let whole = cents / 100;
-            let grouped = if whole >= 1000 { format!("{},{:03}", whole / 1000, whole % 1000) } else { whole.to_string() };
+            let grouped = if whole >= 1000 {
+                format!("{},{:03}", whole / 1000, whole % 1000)
+            } else {
+                whole.to_string()
+            };
             format!("\"${grouped}.{:02}\"", cents % 100)
         };
         let notes = match r.below(10) {
@@ -77,14 +90,21 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn col_name(mut i: usize) -> String {
@@ -155,7 +175,9 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
     let mut rels = String::new();
     let mut overrides = String::new();
     for (n, (name, rows)) in sheets.iter().enumerate() {
-        let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
+        let mut xml = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
         for (ri, row) in rows.iter().enumerate() {
             xml.push_str(&format!(r#"<row r="{}">"#, ri + 1));
             for (ci, cell) in row.iter().enumerate() {
@@ -170,22 +192,39 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
                         xml.push_str(&format!(r#"<c r="{r}" t="s"><v>{i}</v></c>"#));
                     }
                     XlsxCell::Number(f) => xml.push_str(&format!(r#"<c r="{r}"><v>{f}</v></c>"#)),
-                    XlsxCell::Bool(b) => xml.push_str(&format!(r#"<c r="{r}" t="b"><v>{}</v></c>"#, u8::from(*b))),
-                    XlsxCell::Date(f) => xml.push_str(&format!(r#"<c r="{r}" s="1"><v>{f}</v></c>"#)),
-                    XlsxCell::DateTime(f) => xml.push_str(&format!(r#"<c r="{r}" s="2"><v>{f}</v></c>"#)),
+                    XlsxCell::Bool(b) => {
+                        xml.push_str(&format!(r#"<c r="{r}" t="b"><v>{}</v></c>"#, u8::from(*b)))
+                    }
+                    XlsxCell::Date(f) => {
+                        xml.push_str(&format!(r#"<c r="{r}" s="1"><v>{f}</v></c>"#))
+                    }
+                    XlsxCell::DateTime(f) => {
+                        xml.push_str(&format!(r#"<c r="{r}" s="2"><v>{f}</v></c>"#))
+                    }
                 }
             }
             xml.push_str("</row>");
         }
         xml.push_str("</sheetData></worksheet>");
-        parts.push((format!("xl/worksheets/sheet{}.xml", n + 1), xml.into_bytes()));
-        sheet_entries.push_str(&format!(r#"<sheet name="{}" sheetId="{}" r:id="rId{}"/>"#, escape(name), n + 1, n + 1));
+        parts.push((
+            format!("xl/worksheets/sheet{}.xml", n + 1),
+            xml.into_bytes(),
+        ));
+        sheet_entries.push_str(&format!(
+            r#"<sheet name="{}" sheetId="{}" r:id="rId{}"/>"#,
+            escape(name),
+            n + 1,
+            n + 1
+        ));
         rels.push_str(&format!(r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{}.xml"/>"#, n + 1, n + 1));
         overrides.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#, n + 1));
     }
     let k = sheets.len();
     rels.push_str(&format!(r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/><Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#, k + 1, k + 2));
-    let sst: String = strings.iter().map(|s| format!(r#"<si><t xml:space="preserve">{}</t></si>"#, escape(s))).collect();
+    let sst: String = strings
+        .iter()
+        .map(|s| format!(r#"<si><t xml:space="preserve">{}</t></si>"#, escape(s)))
+        .collect();
     let mut all = vec![
         ("[Content_Types].xml".to_string(), format!(r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#).into_bytes()),
         ("_rels/.rels".to_string(), br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_vec()),
@@ -202,7 +241,18 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
 /// and a small `Customers` sheet.
 pub fn messy_xlsx(rows: usize, seed: u64) -> Vec<u8> {
     let mut r = Rng(seed.max(1));
-    let mut orders = vec![["Order ID", "SKU", "Order Date", "Unit Price", "Quantity", "Paid", "Customer"].iter().map(|s| XlsxCell::Text(s.to_string())).collect::<Vec<_>>()];
+    let mut orders = vec![[
+        "Order ID",
+        "SKU",
+        "Order Date",
+        "Unit Price",
+        "Quantity",
+        "Paid",
+        "Customer",
+    ]
+    .iter()
+    .map(|s| XlsxCell::Text(s.to_string()))
+    .collect::<Vec<_>>()];
     for i in 0..rows {
         orders.push(vec![
             XlsxCell::Number((100_000 + i) as f64),
@@ -214,9 +264,17 @@ pub fn messy_xlsx(rows: usize, seed: u64) -> Vec<u8> {
             XlsxCell::Text(FIRST[r.below(8) as usize].to_string()),
         ]);
     }
-    let mut customers = vec![vec![XlsxCell::Text("Name".into()), XlsxCell::Text("Email".into()), XlsxCell::Text("Signed Up".into())]];
+    let mut customers = vec![vec![
+        XlsxCell::Text("Name".into()),
+        XlsxCell::Text("Email".into()),
+        XlsxCell::Text("Signed Up".into()),
+    ]];
     for (i, n) in FIRST.iter().enumerate() {
-        customers.push(vec![XlsxCell::Text(n.to_string()), XlsxCell::Text(format!("{}@example.com", n.to_lowercase())), XlsxCell::DateTime(44_000.5 + i as f64)]);
+        customers.push(vec![
+            XlsxCell::Text(n.to_string()),
+            XlsxCell::Text(format!("{}@example.com", n.to_lowercase())),
+            XlsxCell::DateTime(44_000.5 + i as f64),
+        ]);
     }
     xlsx(&[("Orders", orders), ("Customers", customers)])
 }

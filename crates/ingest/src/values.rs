@@ -9,9 +9,24 @@ use crate::options::DateOrder;
 
 /// Texts that mean "no value" (compared after trimming, case-insensitively).
 pub(crate) fn is_null_token(t: &str) -> bool {
+    if t.len() > 9 {
+        return false;
+    }
     matches!(
         t.to_ascii_lowercase().as_str(),
-        "" | "na" | "n/a" | "n.a." | "null" | "nil" | "none" | "-" | "--" | "nan" | "#n/a" | "(null)" | "(blank)" | "missing"
+        "" | "na"
+            | "n/a"
+            | "n.a."
+            | "null"
+            | "nil"
+            | "none"
+            | "-"
+            | "--"
+            | "nan"
+            | "#n/a"
+            | "(null)"
+            | "(blank)"
+            | "missing"
     )
 }
 
@@ -51,7 +66,11 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
         Some(i) => (&mantissa[..i], Some(&mantissa[i + dec.len_utf8()..])),
         None => (mantissa, None),
     };
-    let group_seps: &[char] = if dec == '.' { &[',', ' ', '\u{a0}', '\u{202f}', '\''] } else { &['.', ' ', '\u{a0}', '\u{202f}', '\''] };
+    let group_seps: &[char] = if dec == '.' {
+        &[',', ' ', '\u{a0}', '\u{202f}', '\'']
+    } else {
+        &['.', ' ', '\u{a0}', '\u{202f}', '\'']
+    };
     let mut int_digits = String::with_capacity(int_part.len());
     let grouped = int_part.contains(group_seps);
     if grouped {
@@ -86,17 +105,48 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
     let is_int = frac_part.is_none() && exp.is_none();
     if is_int {
         let digits = int_digits.trim_start_matches('0');
-        let too_big = !digits.is_empty() && (digits.len() > 16 || digits.parse::<i64>().map(|v| v > MAX_SAFE_INT).unwrap_or(true));
+        let too_big = !digits.is_empty()
+            && (digits.len() > 16
+                || digits
+                    .parse::<i64>()
+                    .map(|v| v > MAX_SAFE_INT)
+                    .unwrap_or(true));
         if too_big {
-            return Some(Num { value: serde_json::Value::Null, is_int, leading_zero, too_big, grouped });
+            return Some(Num {
+                value: serde_json::Value::Null,
+                is_int,
+                leading_zero,
+                too_big,
+                grouped,
+            });
         }
-        let v: i64 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let v: i64 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
         let v = if neg { -v } else { v };
-        return Some(Num { value: v.into(), is_int, leading_zero, too_big: false, grouped });
+        return Some(Num {
+            value: v.into(),
+            is_int,
+            leading_zero,
+            too_big: false,
+            grouped,
+        });
     }
     // Decimal: canonical digits/exponent of the text must equal those of the f64.
     let canon_in = canonical(&int_digits, frac, exp.unwrap_or(0));
-    let plain = format!("{}{}.{}e{}", if neg { "-" } else { "" }, if int_digits.is_empty() { "0" } else { &int_digits }, if frac.is_empty() { "0" } else { frac }, exp.unwrap_or(0));
+    let plain = format!(
+        "{}{}.{}e{}",
+        if neg { "-" } else { "" },
+        if int_digits.is_empty() {
+            "0"
+        } else {
+            &int_digits
+        },
+        if frac.is_empty() { "0" } else { frac },
+        exp.unwrap_or(0)
+    );
     let f: f64 = plain.parse().ok()?;
     if !f.is_finite() {
         return None;
@@ -109,14 +159,23 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
         return None;
     }
     let value = serde_json::Number::from_f64(f).map(serde_json::Value::Number)?;
-    Some(Num { value, is_int: false, leading_zero, too_big: false, grouped })
+    Some(Num {
+        value,
+        is_int: false,
+        leading_zero,
+        too_big: false,
+        grouped,
+    })
 }
 
 /// (significant digits, exponent of the first digit); zero is ("", 0).
 fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
     let all = format!("{int}{frac}");
     let lead = all.len() - all.trim_start_matches('0').len();
-    let sig = all.trim_start_matches('0').trim_end_matches('0').to_string();
+    let sig = all
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .to_string();
     if sig.is_empty() {
         return (sig, 0);
     }
@@ -125,12 +184,23 @@ fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
 
 /// Currency symbols and the ISO code each usually means.
 const SYMBOLS: &[(&str, &str)] = &[
-    ("US$", "USD"), ("R$", "BRL"), ("C$", "CAD"), ("A$", "AUD"), ("$", "USD"), ("€", "EUR"),
-    ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("₽", "RUB"), ("₺", "TRY"), ("₪", "ILS"),
+    ("US$", "USD"),
+    ("R$", "BRL"),
+    ("C$", "CAD"),
+    ("A$", "AUD"),
+    ("$", "USD"),
+    ("€", "EUR"),
+    ("£", "GBP"),
+    ("¥", "JPY"),
+    ("₹", "INR"),
+    ("₩", "KRW"),
+    ("₽", "RUB"),
+    ("₺", "TRY"),
+    ("₪", "ILS"),
 ];
 const CODES: &[&str] = &[
-    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "INR", "BRL", "SEK", "NOK", "DKK",
-    "PLN", "CZK", "HUF", "MXN", "ZAR", "SGD", "HKD", "KRW", "RUB", "TRY", "ILS", "AED",
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "INR", "BRL", "SEK", "NOK",
+    "DKK", "PLN", "CZK", "HUF", "MXN", "ZAR", "SGD", "HKD", "KRW", "RUB", "TRY", "ILS", "AED",
 ];
 
 /// The currency marker of a text and the number text left when it is removed.
@@ -151,7 +221,9 @@ pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, Str
     }
     for code in CODES {
         if let Some(rest) = body.strip_prefix(code) {
-            if rest.starts_with([' ', '\u{a0}']) || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            if rest.starts_with([' ', '\u{a0}'])
+                || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            {
                 return Some((code, code, format!("{sign}{}", rest.trim())));
             }
         }
@@ -184,14 +256,29 @@ pub(crate) fn is_bool_word(t: &str) -> bool {
     parse_bool(t, false).is_some()
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 fn month_from_name(w: &str) -> Option<u32> {
     let w = w.trim_end_matches('.').to_ascii_lowercase();
     if w.len() < 3 {
         return None;
     }
-    let full = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    let full = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
     for (i, m) in MONTHS.iter().enumerate() {
         if w == *m || w == full[i] || (w == "sept" && i == 8) {
             return Some(i as u32 + 1);
@@ -211,11 +298,13 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 }
 
 fn valid_ymd(y: i32, m: u32, d: u32) -> Option<(i32, u32, u32)> {
-    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m) && (1000..=9999).contains(&y)).then_some((y, m, d))
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m) && (1000..=9999).contains(&y))
+        .then_some((y, m, d))
 }
 
 fn num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
-    (s.len() >= min_len && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    (s.len() >= min_len && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())?
 }
 
 /// A numeric date whose order is not written in it: `a{sep}b{sep}yyyy`.
@@ -226,7 +315,12 @@ pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
     if parts.len() != 3 || parts[0].len() > 2 {
         return None;
     }
-    Some((num(parts[0], 1, 2)?, num(parts[1], 1, 2)?, num(parts[2], 4, 4)? as i32, sep))
+    Some((
+        num(parts[0], 1, 2)?,
+        num(parts[1], 1, 2)?,
+        num(parts[2], 4, 4)? as i32,
+        sep,
+    ))
 }
 
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
@@ -241,7 +335,11 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
         if parts.len() != 3 {
             return None;
         }
-        return valid_ymd(num(parts[0], 4, 4)? as i32, num(parts[1], 1, 2)?, num(parts[2], 1, 2)?);
+        return valid_ymd(
+            num(parts[0], 4, 4)? as i32,
+            num(parts[1], 1, 2)?,
+            num(parts[2], 1, 2)?,
+        );
     }
     if let Some((a, bb, y, _)) = numeric_date_parts(t) {
         let (d, m) = match order {
@@ -251,7 +349,10 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
         return valid_ymd(y, m, d);
     }
     // Month names: 15 Jan 2024, 15-Jan-2024, Jan 15, 2024, January 15 2024.
-    let words: Vec<&str> = t.split([' ', ',', '-', '/']).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = t
+        .split([' ', ',', '-', '/'])
+        .filter(|w| !w.is_empty())
+        .collect();
     if words.len() != 3 {
         return None;
     }
@@ -304,14 +405,22 @@ pub(crate) fn parse_time(t: &str) -> Option<String> {
     if h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
     Some(format!("{h:02}:{m:02}:{s:02}{frac}"))
 }
 
 /// A time zone suffix: `Z`, `UTC`, `+02:00`, `+0200`, `+02`.
 fn split_zone(t: &str) -> (&str, Option<String>) {
     let t = t.trim_end();
-    if let Some(r) = t.strip_suffix('Z').or_else(|| t.strip_suffix(" UTC")).or_else(|| t.strip_suffix(" GMT")) {
+    if let Some(r) = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix(" UTC"))
+        .or_else(|| t.strip_suffix(" GMT"))
+    {
         return (r.trim_end(), Some("Z".into()));
     }
     if let Some(i) = t.rfind(['+', '-']) {
@@ -319,9 +428,23 @@ fn split_zone(t: &str) -> (&str, Option<String>) {
         if clock.contains(':') && !clock.trim().is_empty() {
             let digits: String = zone.chars().filter(|c| *c != ':').collect();
             if digits.len() == 4 || digits.len() == 2 {
-                if let (Some(h), Some(m)) = (num(&digits[..2], 2, 2), num(if digits.len() == 4 { &digits[2..] } else { "00" }, 2, 2)) {
+                if let (Some(h), Some(m)) = (
+                    num(&digits[..2], 2, 2),
+                    num(
+                        if digits.len() == 4 {
+                            &digits[2..]
+                        } else {
+                            "00"
+                        },
+                        2,
+                        2,
+                    ),
+                ) {
                     if h <= 14 && m <= 59 {
-                        return (clock.trim_end(), Some(format!("{}{h:02}:{m:02}", &t[i..=i])));
+                        return (
+                            clock.trim_end(),
+                            Some(format!("{}{h:02}:{m:02}", &t[i..=i])),
+                        );
                     }
                 }
             }
@@ -346,7 +469,10 @@ pub(crate) fn parse_datetime(t: &str, order: DateOrder) -> Option<String> {
         if (last == "am" || last == "pm" || last == "utc" || last == "gmt") && words.len() >= 3 {
             take = 2;
             let before = words[words.len() - 2].to_ascii_lowercase();
-            if (last == "utc" || last == "gmt") && (before == "am" || before == "pm") && words.len() >= 4 {
+            if (last == "utc" || last == "gmt")
+                && (before == "am" || before == "pm")
+                && words.len() >= 4
+            {
                 take = 3;
             }
         }
@@ -358,7 +484,10 @@ pub(crate) fn parse_datetime(t: &str, order: DateOrder) -> Option<String> {
     let (y, m, d) = parse_date(date_part, order)?;
     let (clock, zone) = split_zone(time_part);
     let time = parse_time(clock)?;
-    Some(format!("{y:04}-{m:02}-{d:02}T{time}{}", zone.unwrap_or_default()))
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{time}{}",
+        zone.unwrap_or_default()
+    ))
 }
 
 pub(crate) fn iso_date((y, m, d): (i32, u32, u32)) -> String {
@@ -367,7 +496,9 @@ pub(crate) fn iso_date((y, m, d): (i32, u32, u32)) -> String {
 
 pub(crate) fn is_email(t: &str) -> bool {
     let t = t.trim();
-    let Some((local, domain)) = t.split_once('@') else { return false };
+    let Some((local, domain)) = t.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -378,7 +509,10 @@ pub(crate) fn is_email(t: &str) -> bool {
 
 pub(crate) fn is_url(t: &str) -> bool {
     let t = t.trim().to_ascii_lowercase();
-    let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://")).or_else(|| t.strip_prefix("www."));
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .or_else(|| t.strip_prefix("www."));
     matches!(rest, Some(r) if r.contains('.') && !r.contains(char::is_whitespace) && r.len() > 3)
 }
 
@@ -386,20 +520,34 @@ pub(crate) fn is_uuid(t: &str) -> bool {
     let t = t.trim();
     let b = t.as_bytes();
     b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 pub(crate) fn is_phone(t: &str) -> bool {
     let t = t.trim();
     let digits = t.bytes().filter(u8::is_ascii_digit).count();
-    let ok_chars = t.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c) || c == 'x');
+    let ok_chars = t
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c) || c == 'x');
     let has_shape = t.starts_with('+') || t.contains([' ', '-', '(', '.']);
     ok_chars && has_shape && (7..=15).contains(&digits) && !t.contains("..")
 }
 
 pub(crate) fn is_ipv4(t: &str) -> bool {
     let parts: Vec<&str> = t.trim().split('.').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok() && !(p.len() > 1 && p.starts_with('0')))
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.parse::<u8>().is_ok()
+                && !(p.len() > 1 && p.starts_with('0'))
+        })
 }
 
 #[cfg(test)]
@@ -424,22 +572,46 @@ mod tests {
 
     #[test]
     fn dates_times_and_zones() {
-        assert_eq!(parse_date("2024-02-29", DateOrder::Mdy), Some((2024, 2, 29)));
+        assert_eq!(
+            parse_date("2024-02-29", DateOrder::Mdy),
+            Some((2024, 2, 29))
+        );
         assert_eq!(parse_date("2023-02-29", DateOrder::Mdy), None);
         assert_eq!(parse_date("03/04/2024", DateOrder::Dmy), Some((2024, 4, 3)));
         assert_eq!(parse_date("03/04/2024", DateOrder::Mdy), Some((2024, 3, 4)));
-        assert_eq!(parse_date("Jan 15, 2024", DateOrder::Mdy), Some((2024, 1, 15)));
-        assert_eq!(parse_date("15-Sep-2024", DateOrder::Mdy), Some((2024, 9, 15)));
+        assert_eq!(
+            parse_date("Jan 15, 2024", DateOrder::Mdy),
+            Some((2024, 1, 15))
+        );
+        assert_eq!(
+            parse_date("15-Sep-2024", DateOrder::Mdy),
+            Some((2024, 9, 15))
+        );
         assert_eq!(parse_time("9:05 PM").as_deref(), Some("21:05:00"));
-        assert_eq!(parse_datetime("2024-01-15T10:30:00Z", DateOrder::Mdy).as_deref(), Some("2024-01-15T10:30:00Z"));
-        assert_eq!(parse_datetime("2024-01-15 10:30:00+0200", DateOrder::Mdy).as_deref(), Some("2024-01-15T10:30:00+02:00"));
-        assert_eq!(parse_datetime("15.01.2024 08:00", DateOrder::Dmy).as_deref(), Some("2024-01-15T08:00:00"));
+        assert_eq!(
+            parse_datetime("2024-01-15T10:30:00Z", DateOrder::Mdy).as_deref(),
+            Some("2024-01-15T10:30:00Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-15 10:30:00+0200", DateOrder::Mdy).as_deref(),
+            Some("2024-01-15T10:30:00+02:00")
+        );
+        assert_eq!(
+            parse_datetime("15.01.2024 08:00", DateOrder::Dmy).as_deref(),
+            Some("2024-01-15T08:00:00")
+        );
     }
 
     #[test]
     fn currency_and_semantic_shapes() {
-        assert_eq!(split_currency("$1,234.50").map(|c| (c.1, c.2)), Some(("USD", "1,234.50".to_string())));
-        assert_eq!(split_currency("12 EUR").map(|c| (c.1, c.2)), Some(("EUR", "12".to_string())));
+        assert_eq!(
+            split_currency("$1,234.50").map(|c| (c.1, c.2)),
+            Some(("USD", "1,234.50".to_string()))
+        );
+        assert_eq!(
+            split_currency("12 EUR").map(|c| (c.1, c.2)),
+            Some(("EUR", "12".to_string()))
+        );
         assert_eq!(split_currency("-€12").map(|c| c.2), Some("-12".to_string()));
         assert!(split_currency("DEUTSCHLAND").is_none());
         assert!(is_email("a.b@example.co.uk") && !is_email("a@b"));

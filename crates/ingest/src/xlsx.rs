@@ -21,11 +21,13 @@ fn bad(msg: impl Into<String>) -> IngestError {
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<usize> {
-    b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+    b.get(i..i + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
 }
 
 fn u32_at(b: &[u8], i: usize) -> Option<usize> {
-    b.get(i..i + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    b.get(i..i + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
 /// The entries of a zip archive, read from its central directory.
@@ -38,7 +40,10 @@ struct Zip<'a> {
 impl<'a> Zip<'a> {
     fn open(bytes: &'a [u8]) -> Result<Self, IngestError> {
         let from = bytes.len().saturating_sub(22 + 65535);
-        let eocd = (from..bytes.len().saturating_sub(21)).rev().find(|&i| bytes[i..i + 4] == [0x50, 0x4b, 0x05, 0x06]).ok_or_else(|| bad("not a zip archive (no end of central directory)"))?;
+        let eocd = (from..bytes.len().saturating_sub(21))
+            .rev()
+            .find(|&i| bytes[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+            .ok_or_else(|| bad("not a zip archive (no end of central directory)"))?;
         let count = u16_at(bytes, eocd + 10).ok_or_else(|| bad("truncated zip"))?;
         let mut pos = u32_at(bytes, eocd + 16).ok_or_else(|| bad("truncated zip"))?;
         if pos == 0xFFFF_FFFF {
@@ -55,7 +60,12 @@ impl<'a> Zip<'a> {
             let usize_ = u32_at(bytes, pos + 24).ok_or_else(|| bad("truncated zip"))?;
             let (n, e, c) = (field(28)?, field(30)?, field(32)?);
             let local = u32_at(bytes, pos + 42).ok_or_else(|| bad("truncated zip"))?;
-            let name = String::from_utf8_lossy(bytes.get(pos + 46..pos + 46 + n).ok_or_else(|| bad("truncated zip"))?).into_owned();
+            let name = String::from_utf8_lossy(
+                bytes
+                    .get(pos + 46..pos + 46 + n)
+                    .ok_or_else(|| bad("truncated zip"))?,
+            )
+            .into_owned();
             entries.insert(name, (method, csize, usize_, local));
             pos += 46 + n + e + c;
         }
@@ -63,26 +73,41 @@ impl<'a> Zip<'a> {
     }
 
     fn read(&self, name: &str, limit: usize) -> Result<Option<Vec<u8>>, IngestError> {
-        let Some(&(method, csize, usize_, local)) = self.entries.get(name) else { return Ok(None) };
+        let Some(&(method, csize, usize_, local)) = self.entries.get(name) else {
+            return Ok(None);
+        };
         if usize_ > limit {
-            return Err(IngestError::new(ErrorCode::TooLarge, format!("{name} unpacks to {usize_} bytes; the limit is {limit}")));
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!("{name} unpacks to {usize_} bytes; the limit is {limit}"),
+            ));
         }
         let b = self.bytes;
         if b.get(local..local + 4) != Some(&[0x50, 0x4b, 0x03, 0x04]) {
             return Err(bad(format!("corrupt zip entry {name}")));
         }
-        let start = local + 30 + u16_at(b, local + 26).unwrap_or(0) + u16_at(b, local + 28).unwrap_or(0);
-        let data = b.get(start..start + csize).ok_or_else(|| bad(format!("truncated zip entry {name}")))?;
+        let start =
+            local + 30 + u16_at(b, local + 26).unwrap_or(0) + u16_at(b, local + 28).unwrap_or(0);
+        let data = b
+            .get(start..start + csize)
+            .ok_or_else(|| bad(format!("truncated zip entry {name}")))?;
         match method {
             0 => Ok(Some(data.to_vec())),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit).map(Some).map_err(|e| bad(format!("cannot inflate {name}: {e:?}"))),
-            m => Err(bad(format!("zip compression method {m} in {name} is not supported (only stored and deflate)"))),
+            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
+                .map(Some)
+                .map_err(|e| bad(format!("cannot inflate {name}: {e:?}"))),
+            m => Err(bad(format!(
+                "zip compression method {m} in {name} is not supported (only stored and deflate)"
+            ))),
         }
     }
 }
 
 fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.as_ref() == name || a.key.local_name().as_ref() == name).and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name || a.key.local_name().as_ref() == name)
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
 /// Text of a `<t>` or `<v>` including entity and character references.
@@ -114,7 +139,10 @@ fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
     let mut out = Vec::new();
     let (mut in_t, mut in_ph, mut cur) = (false, false, String::new());
     loop {
-        match r.read_event().map_err(|e| xml_err("sharedStrings.xml", e))? {
+        match r
+            .read_event()
+            .map_err(|e| xml_err("sharedStrings.xml", e))?
+        {
             Event::Start(e) if e.local_name().as_ref() == b"si" => cur.clear(),
             Event::Start(e) if e.local_name().as_ref() == b"t" => in_t = true,
             Event::Start(e) if e.local_name().as_ref() == b"rPh" => in_ph = true,
@@ -122,7 +150,9 @@ fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
             Event::End(e) if e.local_name().as_ref() == b"t" => in_t = false,
             Event::End(e) if e.local_name().as_ref() == b"si" => out.push(std::mem::take(&mut cur)),
             Event::Empty(e) if e.local_name().as_ref() == b"si" => out.push(String::new()),
-            Event::Text(t) if in_t && !in_ph => cur.push_str(&t.decode().map_err(|e| xml_err("sharedStrings.xml", e))?),
+            Event::Text(t) if in_t && !in_ph => {
+                cur.push_str(&t.decode().map_err(|e| xml_err("sharedStrings.xml", e))?)
+            }
             Event::CData(t) if in_t && !in_ph => cur.push_str(&String::from_utf8_lossy(&t)),
             Event::GeneralRef(g) if in_t && !in_ph => push_ref(&mut cur, &g),
             Event::Eof => break,
@@ -161,7 +191,9 @@ fn date_kind_of_code(code: &str) -> Option<DateKind> {
         (true, true) => Some(DateKind::DateTime),
         (true, false) => Some(DateKind::Date),
         (false, true) => Some(DateKind::Time),
-        _ if plain.contains('m') && !plain.contains('0') && !plain.contains('#') => Some(DateKind::Date),
+        _ if plain.contains('m') && !plain.contains('0') && !plain.contains('#') => {
+            Some(DateKind::Date)
+        }
         _ => None,
     }
 }
@@ -190,9 +222,18 @@ fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
             }
             Event::Start(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = true,
             Event::End(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = false,
-            Event::Start(e) | Event::Empty(e) if in_cell_xfs && e.local_name().as_ref() == b"xf" => {
-                let id: u32 = attr(&e, b"numFmtId").and_then(|v| v.parse().ok()).unwrap_or(0);
-                xfs.push(custom.get(&id).copied().unwrap_or_else(|| builtin_date_kind(id)));
+            Event::Start(e) | Event::Empty(e)
+                if in_cell_xfs && e.local_name().as_ref() == b"xf" =>
+            {
+                let id: u32 = attr(&e, b"numFmtId")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                xfs.push(
+                    custom
+                        .get(&id)
+                        .copied()
+                        .unwrap_or_else(|| builtin_date_kind(id)),
+                );
             }
             Event::Eof => break,
             _ => {}
@@ -228,14 +269,25 @@ fn serial_to_iso(serial: f64, kind: DateKind, date1904: bool) -> Option<String> 
     }
     // Days since 1970-01-01 of serial 0: 1904 system 1904-01-01; 1900 system 1899-12-30 for
     // serials from 61 on (Excel counts a 1900-02-29 that never was), 1899-12-31 before it.
-    let epoch = if date1904 { -24_107 } else if days >= 61 { -25_569 } else if days == 60 { return None } else { -25_568 };
+    let epoch = if date1904 {
+        -24_107
+    } else if days >= 61 {
+        -25_569
+    } else if days == 60 {
+        return None;
+    } else {
+        -25_568
+    };
     let (y, m, d) = civil_from_days(days + epoch);
     let (h, mi, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    let time = if frac > 0 { format!("{h:02}:{mi:02}:{s:02}.{frac:03}") } else { format!("{h:02}:{mi:02}:{s:02}") };
+    let time = if frac > 0 {
+        format!("{h:02}:{mi:02}:{s:02}.{frac:03}")
+    } else {
+        format!("{h:02}:{mi:02}:{s:02}")
+    };
     Some(match kind {
         DateKind::Date if ms == 0 => format!("{y:04}-{m:02}-{d:02}"),
-        DateKind::Time if days == 0 || (date1904 && days == 0) => time,
-        DateKind::Time if serial < 1.0 => time,
+        DateKind::Time if days == 0 => time,
         _ => format!("{y:04}-{m:02}-{d:02}T{time}"),
     })
 }
@@ -270,7 +322,9 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
         let empty_element = matches!(ev, Event::Empty(_));
         match ev {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"row" => {
-                let r_no = attr(&e, b"r").and_then(|v| v.parse::<usize>().ok()).unwrap_or(row_no + 1);
+                let r_no = attr(&e, b"r")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(row_no + 1);
                 // Rows absent from the XML are empty rows.
                 while grid.len() + 1 < r_no {
                     grid.push(Vec::new());
@@ -282,11 +336,24 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
                     grid.push(Vec::new());
                 }
             }
-            Event::End(e) if e.local_name().as_ref() == b"row" => grid.push(std::mem::take(&mut row)),
+            Event::End(e) if e.local_name().as_ref() == b"row" => {
+                grid.push(std::mem::take(&mut row))
+            }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"c" => {
-                col = attr(&e, b"r").and_then(|v| column_index(&v)).unwrap_or(row.len());
+                col = attr(&e, b"r")
+                    .and_then(|v| column_index(&v))
+                    .unwrap_or(row.len());
                 if col >= ctx.max_columns {
-                    return Err(IngestError::new(ErrorCode::TooManyColumns, format!("a cell in column {} ; the limit is {} columns", col + 1, ctx.max_columns)).in_sheet(sheet).at_row(row_no as u64));
+                    return Err(IngestError::new(
+                        ErrorCode::TooManyColumns,
+                        format!(
+                            "a cell in column {} ; the limit is {} columns",
+                            col + 1,
+                            ctx.max_columns
+                        ),
+                    )
+                    .in_sheet(sheet)
+                    .at_row(row_no as u64));
                 }
                 ty = attr(&e, b"t").unwrap_or_default();
                 style = attr(&e, b"s").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -294,11 +361,18 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
             }
             Event::Start(e) if matches!(e.local_name().as_ref(), b"v" | b"t") => in_value = true,
             Event::End(e) if matches!(e.local_name().as_ref(), b"v" | b"t") => in_value = false,
-            Event::Text(t) if in_value => text.push_str(&t.decode().map_err(|e| xml_err(sheet, e))?),
+            Event::Text(t) if in_value => {
+                text.push_str(&t.decode().map_err(|e| xml_err(sheet, e))?)
+            }
             Event::GeneralRef(g) if in_value => push_ref(&mut text, &g),
             Event::End(e) if e.local_name().as_ref() == b"c" => {
                 let cell = match ty.as_str() {
-                    "s" => text.trim().parse::<usize>().ok().and_then(|i| ctx.strings.get(i)).map(|s| Cell::Text(s.clone())),
+                    "s" => text
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| ctx.strings.get(i))
+                        .map(|s| Cell::Text(s.clone())),
                     "inlineStr" | "str" | "e" => Some(Cell::Text(text.clone())),
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
                     _ if text.is_empty() => None,
@@ -306,10 +380,18 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
                         let kind = ctx.styles.get(style).copied().flatten();
                         let num: Option<f64> = text.trim().parse().ok();
                         match (kind, num) {
-                            (Some(k), Some(f)) => Some(serial_to_iso(f, k, ctx.date1904).map_or_else(|| Cell::Text(text.clone()), Cell::Text)),
+                            (Some(k), Some(f)) => Some(
+                                serial_to_iso(f, k, ctx.date1904)
+                                    .map_or_else(|| Cell::Text(text.clone()), Cell::Text),
+                            ),
                             (None, Some(_)) => Some(match text.trim().parse::<i64>() {
                                 Ok(i) if i.unsigned_abs() <= 1 << 53 => Cell::Json(i.into()),
-                                _ => crate::values::parse_number(text.trim(), '.').filter(|n| !n.too_big).map_or_else(|| Cell::Text(text.clone()), |n| Cell::Json(n.value)),
+                                _ => crate::values::parse_number(text.trim(), '.')
+                                    .filter(|n| !n.too_big)
+                                    .map_or_else(
+                                        || Cell::Text(text.clone()),
+                                        |n| Cell::Json(n.value),
+                                    ),
                             }),
                             _ => Some(Cell::Text(text.clone())),
                         }
@@ -328,19 +410,46 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
 }
 
 fn filled(row: &[Option<Cell>]) -> usize {
-    row.iter().filter(|c| matches!(c, Some(Cell::Text(s)) if !s.trim().is_empty()) || matches!(c, Some(Cell::Json(_)))).count()
+    row.iter()
+        .filter(|c| {
+            matches!(c, Some(Cell::Text(s)) if !s.trim().is_empty())
+                || matches!(c, Some(Cell::Json(_)))
+        })
+        .count()
 }
 
-fn grid_to_table(grid: Vec<Vec<Option<Cell>>>, opts: &IngestOptions, sheet: &str) -> Result<Option<Table>, IngestError> {
-    let width = grid.iter().map(|r| r.iter().rposition(|c| c.is_some()).map_or(0, |i| i + 1)).max().unwrap_or(0);
-    let Some(mut header_at) = grid.iter().position(|r| filled(r) > 0) else { return Ok(None) };
+fn grid_to_table(
+    grid: Vec<Vec<Option<Cell>>>,
+    opts: &IngestOptions,
+    sheet: &str,
+) -> Result<Option<Table>, IngestError> {
+    let width = grid
+        .iter()
+        .map(|r| r.iter().rposition(|c| c.is_some()).map_or(0, |i| i + 1))
+        .max()
+        .unwrap_or(0);
+    let Some(mut header_at) = grid.iter().position(|r| filled(r) > 0) else {
+        return Ok(None);
+    };
     let mut issues = IssueLog::new(opts.max_issues);
     // A lone title cell above a wider row is a title, not the header.
-    while filled(&grid[header_at]) == 1 && width > 2 && grid.get(header_at + 1).is_some_and(|n| filled(n) > 1) {
-        let mut is = Issue::new(IssueKind::PreambleSkipped, "row above the header skipped (title or note)");
+    while filled(&grid[header_at]) == 1
+        && width > 2
+        && grid.get(header_at + 1).is_some_and(|n| filled(n) > 1)
+    {
+        let mut is = Issue::new(
+            IssueKind::PreambleSkipped,
+            "row above the header skipped (title or note)",
+        );
         is.row = None;
         is.line = Some(header_at as u64 + 1);
-        is.original = grid[header_at].iter().flatten().find_map(|c| if let Cell::Text(s) = c { Some(s.clone()) } else { None });
+        is.original = grid[header_at].iter().flatten().find_map(|c| {
+            if let Cell::Text(s) = c {
+                Some(s.clone())
+            } else {
+                None
+            }
+        });
         issues.push(is);
         header_at += 1;
     }
@@ -352,16 +461,22 @@ fn grid_to_table(grid: Vec<Vec<Option<Cell>>>, opts: &IngestOptions, sheet: &str
             _ => String::new(),
         })
         .collect();
-    let mut builder = TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
+    let mut builder =
+        TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
     for (i, r) in grid.into_iter().enumerate().skip(start) {
         if filled(&r) == 0 {
             continue;
         }
-        let mut cells: Vec<Cell> = r.into_iter().map(|c| c.unwrap_or(Cell::Text(String::new()))).collect();
+        let mut cells: Vec<Cell> = r
+            .into_iter()
+            .map(|c| c.unwrap_or(Cell::Text(String::new())))
+            .collect();
         cells.resize_with(width, || Cell::Text(String::new()));
-        builder.push(cells, Some(i as u64 + 1), &mut rows).map_err(|e| e.in_sheet(sheet))?;
+        builder
+            .push(cells, Some(i as u64 + 1), &mut rows)
+            .map_err(|e| e.in_sheet(sheet))?;
     }
     let mut table = builder.finish(&mut rows, Format::Xlsx, None, None, Some(sheet.to_string()));
     table.rows = rows;
@@ -372,9 +487,12 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
     let zip = Zip::open(bytes)?;
     let limit = usize::try_from(opts.max_bytes.saturating_mul(8)).unwrap_or(usize::MAX);
     let text = |name: &str| -> Result<Option<String>, IngestError> {
-        Ok(zip.read(name, limit)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        Ok(zip
+            .read(name, limit)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
     };
-    let workbook = text("xl/workbook.xml")?.ok_or_else(|| bad("xl/workbook.xml is missing: not an XLSX workbook"))?;
+    let workbook = text("xl/workbook.xml")?
+        .ok_or_else(|| bad("xl/workbook.xml is missing: not an XLSX workbook"))?;
     let rels = text("xl/_rels/workbook.xml.rels")?.unwrap_or_default();
     let strings = match text("xl/sharedStrings.xml")? {
         Some(x) => shared_strings(&x)?,
@@ -387,7 +505,10 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
     let mut targets = HashMap::new();
     let mut r = Reader::from_str(&rels);
     loop {
-        match r.read_event().map_err(|e| xml_err("workbook.xml.rels", e))? {
+        match r
+            .read_event()
+            .map_err(|e| xml_err("workbook.xml.rels", e))?
+        {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
                 if let (Some(id), Some(t)) = (attr(&e, b"Id"), attr(&e, b"Target")) {
                     let path = match t.strip_prefix('/') {
@@ -411,24 +532,36 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
             }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"sheet" => {
                 let name = attr(&e, b"name").unwrap_or_default();
-                let path = attr(&e, b"id").and_then(|id| targets.get(&id).cloned()).unwrap_or_else(|| format!("xl/worksheets/sheet{}.xml", sheets.len() + 1));
+                let path = attr(&e, b"id")
+                    .and_then(|id| targets.get(&id).cloned())
+                    .unwrap_or_else(|| format!("xl/worksheets/sheet{}.xml", sheets.len() + 1));
                 sheets.push((name, path));
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    let ctx = Ctx { strings: &strings, styles: &styles, date1904, max_columns: opts.max_columns };
+    let ctx = Ctx {
+        strings: &strings,
+        styles: &styles,
+        date1904,
+        max_columns: opts.max_columns,
+    };
     let mut tables = Vec::new();
     for (name, path) in sheets {
-        let Some(xml) = text(&path).map_err(|e| e.in_sheet(&name))? else { continue };
+        let Some(xml) = text(&path).map_err(|e| e.in_sheet(&name))? else {
+            continue;
+        };
         let grid = sheet_grid(&xml, &ctx, &name)?;
         if let Some(t) = grid_to_table(grid, opts, &name)? {
             tables.push(t);
         }
     }
     if tables.is_empty() {
-        return Err(IngestError::new(ErrorCode::EmptyFile, "the workbook has no sheet with data"));
+        return Err(IngestError::new(
+            ErrorCode::EmptyFile,
+            "the workbook has no sheet with data",
+        ));
     }
     Ok(tables)
 }
@@ -439,12 +572,30 @@ mod tests {
 
     #[test]
     fn excel_serials_become_iso_dates() {
-        assert_eq!(serial_to_iso(45306.0, DateKind::Date, false).as_deref(), Some("2024-01-15"));
-        assert_eq!(serial_to_iso(1.0, DateKind::Date, false).as_deref(), Some("1900-01-01"));
-        assert_eq!(serial_to_iso(61.0, DateKind::Date, false).as_deref(), Some("1900-03-01"));
-        assert_eq!(serial_to_iso(45306.5, DateKind::DateTime, false).as_deref(), Some("2024-01-15T12:00:00"));
-        assert_eq!(serial_to_iso(0.25, DateKind::Time, false).as_deref(), Some("06:00:00"));
-        assert_eq!(serial_to_iso(0.0, DateKind::Date, true).as_deref(), Some("1904-01-01"));
+        assert_eq!(
+            serial_to_iso(45306.0, DateKind::Date, false).as_deref(),
+            Some("2024-01-15")
+        );
+        assert_eq!(
+            serial_to_iso(1.0, DateKind::Date, false).as_deref(),
+            Some("1900-01-01")
+        );
+        assert_eq!(
+            serial_to_iso(61.0, DateKind::Date, false).as_deref(),
+            Some("1900-03-01")
+        );
+        assert_eq!(
+            serial_to_iso(45306.5, DateKind::DateTime, false).as_deref(),
+            Some("2024-01-15T12:00:00")
+        );
+        assert_eq!(
+            serial_to_iso(0.25, DateKind::Time, false).as_deref(),
+            Some("06:00:00")
+        );
+        assert_eq!(
+            serial_to_iso(0.0, DateKind::Date, true).as_deref(),
+            Some("1904-01-01")
+        );
         assert_eq!(date_kind_of_code("dd/mm/yyyy"), Some(DateKind::Date));
         assert_eq!(date_kind_of_code("#,##0.00\" m\""), None);
         assert_eq!(date_kind_of_code("[$-409]h:mm AM/PM"), Some(DateKind::Time));

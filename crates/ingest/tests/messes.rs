@@ -12,7 +12,12 @@ fn one(bytes: &[u8]) -> Table {
 }
 
 fn col<'a>(t: &'a Table, key: &str) -> &'a Column {
-    t.column(key).unwrap_or_else(|| panic!("no column {key}; have {:?}", t.columns.iter().map(|c| &c.key).collect::<Vec<_>>()))
+    t.column(key).unwrap_or_else(|| {
+        panic!(
+            "no column {key}; have {:?}",
+            t.columns.iter().map(|c| &c.key).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn ty(t: &Table, key: &str) -> ColumnType {
@@ -31,7 +36,10 @@ fn utf8_with_and_without_bom_read_the_same() {
     let a = one(&plain);
     let b = one(&bom);
     assert_eq!(a.rows, b.rows);
-    assert_eq!(b.columns[0].key, "name", "the BOM must not stick to the first header");
+    assert_eq!(
+        b.columns[0].key, "name",
+        "the BOM must not stick to the first header"
+    );
     assert_eq!(a.encoding, Some(TextEncoding::Utf8));
     assert_eq!(b.encoding, Some(TextEncoding::Utf8Bom));
     assert_eq!(b.rows[0]["city"], json!("Zürich"));
@@ -63,9 +71,18 @@ fn windows_1252_file_is_read_as_such_and_reported() {
     assert_eq!(t.rows[0]["cafe"], json!("Crème brûlée"));
     assert_eq!(t.rows[0]["preis"], json!(4.5));
     assert_eq!(col(&t, "preis").semantic_type, Some(SemanticType::Currency));
-    assert_eq!(col(&t, "preis").format.currency_code.as_deref(), Some("EUR"));
+    assert_eq!(
+        col(&t, "preis").format.currency_code.as_deref(),
+        Some("EUR")
+    );
     assert_eq!(count(&t, "encoding_fallback"), 1);
-    assert_eq!(t.issues.iter().find(|i| i.kind == IssueKind::EncodingFallback).and_then(|i| i.offset), Some(3));
+    assert_eq!(
+        t.issues
+            .iter()
+            .find(|i| i.kind == IssueKind::EncodingFallback)
+            .and_then(|i| i.offset),
+        Some(3)
+    );
 }
 
 #[test]
@@ -85,13 +102,23 @@ fn invalid_utf8_bytes_in_a_utf8_file_are_kept_and_reported_with_offset() {
     assert_eq!(rows[0]["note"], json!("naïve"));
     // In a file that is UTF-8 elsewhere the lone byte is kept (as Windows-1252) and reported.
     assert_eq!(rows[1]["note"], json!("café"));
-    let issue = end.table.issues.iter().find(|i| i.kind == IssueKind::InvalidEncoding).expect("reported");
+    let issue = end
+        .table
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::InvalidEncoding)
+        .expect("reported");
     assert_eq!(issue.offset, Some(bad_at as u64));
 }
 
 #[test]
 fn delimiters_are_sniffed() {
-    for (delim, name) in [(',', "comma"), (';', "semicolon"), ('\t', "tab"), ('|', "pipe")] {
+    for (delim, name) in [
+        (',', "comma"),
+        (';', "semicolon"),
+        ('\t', "tab"),
+        ('|', "pipe"),
+    ] {
         let text = format!("a{d}b{d}c\n1{d}x y{d}3.5\n2{d}\"z, w\"{d}4.5\n", d = delim);
         let t = one(text.as_bytes());
         assert_eq!(t.dialect.as_ref().unwrap().delimiter, delim, "{name}");
@@ -115,7 +142,10 @@ fn header_presence_is_detected() {
     let t = one(b"1,2024-01-05,10.5\n2,2024-01-06,11\n3,2024-01-07,12\n");
     assert!(!t.dialect.as_ref().unwrap().has_header);
     assert_eq!(t.row_count, 3);
-    assert_eq!(t.columns.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["column_1", "column_2", "column_3"]);
+    assert_eq!(
+        t.columns.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ["column_1", "column_2", "column_3"]
+    );
     assert_eq!(ty(&t, "column_2"), ColumnType::Date);
     let t = one(b"id,day,amount\n1,2024-01-05,10.5\n");
     assert!(t.dialect.as_ref().unwrap().has_header);
@@ -135,7 +165,11 @@ fn title_lines_and_comments_above_the_header_are_skipped_and_reported() {
     assert_eq!(t.rows[1]["region"], json!("South"));
     assert_eq!(count(&t, "preamble_skipped"), 2);
     assert_eq!(count(&t, "comment_line"), 2);
-    let pre = t.issues.iter().find(|i| i.kind == IssueKind::PreambleSkipped).unwrap();
+    let pre = t
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::PreambleSkipped)
+        .unwrap();
     assert_eq!(pre.original.as_deref(), Some("Quarterly sales report"));
     assert_eq!(pre.line, Some(1));
 }
@@ -159,7 +193,12 @@ fn ragged_rows_are_padded_or_extended_never_shifted() {
     assert_eq!(t.rows[2]["column_4"], json!(9));
     assert_eq!(t.rows[0]["column_4"], Value::Null);
     assert_eq!(count(&t, "ragged_row"), 2);
-    let rag: Vec<_> = t.issues.iter().filter(|i| i.kind == IssueKind::RaggedRow).map(|i| (i.row, i.line)).collect();
+    let rag: Vec<_> = t
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::RaggedRow)
+        .map(|i| (i.row, i.line))
+        .collect();
     assert_eq!(rag, [(Some(2), Some(3)), (Some(3), Some(4))]);
     assert_eq!(col(&t, "column_4").null_count, 3);
 }
@@ -177,7 +216,10 @@ fn duplicate_and_empty_headers_get_unique_keys() {
 
 #[test]
 fn locale_numbers_are_resolved_per_column() {
-    let t = one("us;eu;plain\n\"1,234.56\";1.234,56;12\n\"2,000.5\";2.000,5;13\n\"3.25\";3,25;14\n".as_bytes());
+    let t = one(
+        "us;eu;plain\n\"1,234.56\";1.234,56;12\n\"2,000.5\";2.000,5;13\n\"3.25\";3,25;14\n"
+            .as_bytes(),
+    );
     assert_eq!(t.rows[0]["us"], json!(1234.56));
     assert_eq!(t.rows[0]["eu"], json!(1234.56));
     assert_eq!(t.rows[1]["eu"], json!(2000.5));
@@ -212,7 +254,10 @@ fn ambiguous_date_order_is_assumed_and_reported() {
     assert!(col(&t, "day").format.date_order_assumed);
     assert_eq!(count(&t, "ambiguous_date_order"), 1);
     let opts = IngestOptions::new().with_ambiguous_date_order(DateOrder::Dmy);
-    let t = ingest(b"day\n01/02/2024\n", &opts).unwrap().tables.remove(0);
+    let t = ingest(b"day\n01/02/2024\n", &opts)
+        .unwrap()
+        .tables
+        .remove(0);
     assert_eq!(t.rows[0]["day"], json!("2024-02-01"));
 }
 
@@ -241,16 +286,26 @@ fn booleans_only_when_the_column_is_clearly_boolean() {
     let t = one(b"active,is_admin,count,answer\nyes,1,1,Y\nno,0,0,n\nyes,1,0,y\n");
     assert_eq!(ty(&t, "active"), ColumnType::Boolean);
     assert_eq!(t.rows[1]["active"], json!(false));
-    assert_eq!(ty(&t, "is_admin"), ColumnType::Boolean, "0/1 with a boolean name");
+    assert_eq!(
+        ty(&t, "is_admin"),
+        ColumnType::Boolean,
+        "0/1 with a boolean name"
+    );
     assert!(col(&t, "is_admin").format.boolean_digits);
-    assert_eq!(ty(&t, "count"), ColumnType::Integer, "0/1 with no hint stays a number");
+    assert_eq!(
+        ty(&t, "count"),
+        ColumnType::Integer,
+        "0/1 with no hint stays a number"
+    );
     assert_eq!(t.rows[0]["count"], json!(1));
     assert_eq!(ty(&t, "answer"), ColumnType::Boolean);
 }
 
 #[test]
 fn leading_zeros_and_big_integers_stay_text() {
-    let t = one(b"zip,agent,big,small\n02134,007,9007199254740993,5\n90210,042,12345678901234567890,6\n");
+    let t = one(
+        b"zip,agent,big,small\n02134,007,9007199254740993,5\n90210,042,12345678901234567890,6\n",
+    );
     assert_eq!(t.rows[0]["zip"], json!("02134"));
     assert_eq!(t.rows[1]["zip"], json!("90210"));
     assert_eq!(ty(&t, "zip"), ColumnType::String);
@@ -263,12 +318,24 @@ fn leading_zeros_and_big_integers_stay_text() {
 
 #[test]
 fn currency_and_percent() {
-    let t = one("price,fee,rate\n\"$1,234.50\",€12,12.5%\n$3.00,12 EUR,-3%\n\"$10\",EUR 7.25,100%\n".as_bytes());
+    let t = one(
+        "price,fee,rate\n\"$1,234.50\",€12,12.5%\n$3.00,12 EUR,-3%\n\"$10\",EUR 7.25,100%\n"
+            .as_bytes(),
+    );
     assert_eq!(t.rows[0]["price"], json!(1234.5));
     assert_eq!(t.rows[2]["price"], json!(10));
     let p = col(&t, "price");
-    assert_eq!((p.ty, p.semantic_type), (ColumnType::Number, Some(SemanticType::Currency)));
-    assert_eq!((p.format.currency_symbol.as_deref(), p.format.currency_code.as_deref()), (Some("$"), Some("USD")));
+    assert_eq!(
+        (p.ty, p.semantic_type),
+        (ColumnType::Number, Some(SemanticType::Currency))
+    );
+    assert_eq!(
+        (
+            p.format.currency_symbol.as_deref(),
+            p.format.currency_code.as_deref()
+        ),
+        (Some("$"), Some("USD"))
+    );
     assert_eq!(t.rows[1]["fee"], json!(12));
     assert_eq!(t.rows[2]["fee"], json!(7.25));
     assert_eq!(col(&t, "fee").format.currency_code.as_deref(), Some("EUR"));
@@ -290,7 +357,13 @@ fn mixed_currencies_are_not_merged_into_numbers() {
 fn semantic_string_types() {
     let text = "email,site,id,phone,ip\nann@example.com,https://example.com/a,123e4567-e89b-12d3-a456-426614174000,+1 (555) 010-9999,10.0.0.1\nbob@example.org,http://x.org,223e4567-e89b-12d3-a456-426614174000,+44 20 7946 0958,192.168.1.20\n";
     let t = one(text.as_bytes());
-    for (key, sem) in [("email", SemanticType::Email), ("site", SemanticType::Url), ("id", SemanticType::Uuid), ("phone", SemanticType::Phone), ("ip", SemanticType::Ipv4)] {
+    for (key, sem) in [
+        ("email", SemanticType::Email),
+        ("site", SemanticType::Url),
+        ("id", SemanticType::Uuid),
+        ("phone", SemanticType::Phone),
+        ("ip", SemanticType::Ipv4),
+    ] {
         assert_eq!(col(&t, key).semantic_type, Some(sem), "{key}");
         assert_eq!(ty(&t, key), ColumnType::String, "{key}");
     }
@@ -309,8 +382,15 @@ fn a_few_bad_cells_keep_their_text_and_are_reported() {
     assert_eq!(c.ty, ColumnType::Mixed);
     assert_eq!(c.nonconforming_count, 1);
     assert_eq!(t.rows[20]["qty"], json!("about 5"));
-    let i = t.issues.iter().find(|i| i.kind == IssueKind::ValueNotConverted).unwrap();
-    assert_eq!((i.row, i.column.as_deref(), i.original.as_deref()), (Some(21), Some("qty"), Some("about 5")));
+    let i = t
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::ValueNotConverted)
+        .unwrap();
+    assert_eq!(
+        (i.row, i.column.as_deref(), i.original.as_deref()),
+        (Some(21), Some("qty"), Some("about 5"))
+    );
 }
 
 #[test]
@@ -337,7 +417,10 @@ fn stream_reports_values_after_the_sample_truthfully() {
     assert_eq!(rows[3000]["amount"], json!("abc"));
     assert_eq!(rows[3001]["amount"], json!(52));
     let c = end.table.column("amount").unwrap();
-    assert_eq!((c.inferred_type, c.ty, c.nonconforming_count), (ColumnType::Integer, ColumnType::Mixed, 1));
+    assert_eq!(
+        (c.inferred_type, c.ty, c.nonconforming_count),
+        (ColumnType::Integer, ColumnType::Mixed, 1)
+    );
     assert_eq!(end.table.row_count, 3002);
     let def = schema_def(&end.table);
     assert_eq!(def["columns"][1]["type"], "mixed");
@@ -393,16 +476,50 @@ fn invalid_json_is_an_error_with_a_code() {
 fn xlsx_with_two_sheets_and_date_serials() {
     use XlsxCell::*;
     let bytes = xlsx(&[
-        ("Orders", vec![
-            vec![Text("Order ID".into()), Text("Order Date".into()), Text("Unit Price".into()), Text("Paid".into()), Text("Zip".into())],
-            vec![Number(1.0), Date(45306.0), Number(9.99), Bool(true), Text("02134".into())],
-            vec![Number(2.0), Date(45307.0), Number(10.0), Bool(false), Text("90210".into())],
-        ]),
-        ("Staff & Pay", vec![
-            vec![Text("Report <2024>".into())],
-            vec![Text("Employee".into()), Text("Department".into()), Text("Salary".into()), Text("Hired At".into())],
-            vec![Text("Ann".into()), Text("R&D".into()), Number(5000.5), DateTime(45306.75)],
-        ]),
+        (
+            "Orders",
+            vec![
+                vec![
+                    Text("Order ID".into()),
+                    Text("Order Date".into()),
+                    Text("Unit Price".into()),
+                    Text("Paid".into()),
+                    Text("Zip".into()),
+                ],
+                vec![
+                    Number(1.0),
+                    Date(45306.0),
+                    Number(9.99),
+                    Bool(true),
+                    Text("02134".into()),
+                ],
+                vec![
+                    Number(2.0),
+                    Date(45307.0),
+                    Number(10.0),
+                    Bool(false),
+                    Text("90210".into()),
+                ],
+            ],
+        ),
+        (
+            "Staff & Pay",
+            vec![
+                vec![Text("Report <2024>".into())],
+                vec![
+                    Text("Employee".into()),
+                    Text("Department".into()),
+                    Text("Salary".into()),
+                    Text("Hired At".into()),
+                ],
+                vec![
+                    Text("Ann".into()),
+                    Text("R&D".into()),
+                    Number(5000.5),
+                    DateTime(45306.75),
+                ],
+            ],
+        ),
     ]);
     let got = ingest(&bytes, &IngestOptions::new()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got.format, Format::Xlsx);
@@ -430,18 +547,34 @@ fn xlsx_with_two_sheets_and_date_serials() {
 #[test]
 fn data_types_with_evidence() {
     let cases: [(&str, &str); 6] = [
-        ("patient_id,diagnosis,admission_date\n1,flu,2024-01-01\n", "healthcare"),
+        (
+            "patient_id,diagnosis,admission_date\n1,flu,2024-01-01\n",
+            "healthcare",
+        ),
         ("student,course,grade\nAnn,Math,A\n", "education"),
-        ("campaign,clicks,impressions,spend\nspring,10,1000,5.5\n", "marketing"),
-        ("shipment_id,carrier,tracking_number,destination\n1,DHL,X1,Berlin\n", "logistics"),
-        ("lead_name,company,deal_stage,email\nAnn,Acme,won,a@b.co\n", "crm"),
+        (
+            "campaign,clicks,impressions,spend\nspring,10,1000,5.5\n",
+            "marketing",
+        ),
+        (
+            "shipment_id,carrier,tracking_number,destination\n1,DHL,X1,Berlin\n",
+            "logistics",
+        ),
+        (
+            "lead_name,company,deal_stage,email\nAnn,Acme,won,a@b.co\n",
+            "crm",
+        ),
         ("x,y\n1,2\n", "data"),
     ];
     for (csv, want) in cases {
         let t = one(csv.as_bytes());
         assert_eq!(t.data_type, want, "{csv}");
         if want != "data" {
-            assert!(t.data_type_evidence.len() >= 2, "{want}: {:?}", t.data_type_evidence);
+            assert!(
+                t.data_type_evidence.len() >= 2,
+                "{want}: {:?}",
+                t.data_type_evidence
+            );
         }
     }
     let t = one(b"transaction_id,amount,balance\n1,$5.00,$10.00\n");
@@ -451,14 +584,34 @@ fn data_types_with_evidence() {
 
 #[test]
 fn schema_def_is_stable_and_complete() {
-    let t = one("Order ID,Amount,Order Date\n1,\"$1,200.00\",2024-01-02\n2,N/A,2024-01-03\n".as_bytes());
+    let t = one(
+        "Order ID,Amount,Order Date\n1,\"$1,200.00\",2024-01-02\n2,N/A,2024-01-03\n".as_bytes(),
+    );
     let def = schema_def(&t);
     assert_eq!(def["version"], 1);
     assert_eq!(def["format"], "delimited");
     assert_eq!(def["encoding"], "utf-8");
     assert_eq!(def["dialect"]["delimiter"], ",");
     let amount = &def["columns"][1];
-    for field in ["key", "name", "position", "type", "inferred_type", "semantic_type", "nullable", "null_count", "non_null_count", "nonconforming_count", "distinct_count", "distinct_exact", "min", "max", "samples", "null_tokens", "format"] {
+    for field in [
+        "key",
+        "name",
+        "position",
+        "type",
+        "inferred_type",
+        "semantic_type",
+        "nullable",
+        "null_count",
+        "non_null_count",
+        "nonconforming_count",
+        "distinct_count",
+        "distinct_exact",
+        "min",
+        "max",
+        "samples",
+        "null_tokens",
+        "format",
+    ] {
         assert!(amount.get(field).is_some(), "missing {field}");
     }
     assert_eq!(amount["key"], "amount");
@@ -472,8 +625,14 @@ fn schema_def_is_stable_and_complete() {
 
 #[test]
 fn table_names_follow_the_seed() {
-    assert_eq!(table_name("3f2a9c1b", "ecommerce"), "client_3f2a9c1b_ecommerce");
-    assert_eq!(table_name("3F2A9C1B-0000-4000-8000-000000000000", "Real Estate"), "client_3f2a9c1b_real_estate");
+    assert_eq!(
+        table_name("3f2a9c1b", "ecommerce"),
+        "client_3f2a9c1b_ecommerce"
+    );
+    assert_eq!(
+        table_name("3F2A9C1B-0000-4000-8000-000000000000", "Real Estate"),
+        "client_3f2a9c1b_real_estate"
+    );
     assert_eq!(table_name("3f2a9c1b", ""), "client_3f2a9c1b_data");
 }
 
@@ -485,13 +644,38 @@ fn limits_are_errors_with_codes_and_places() {
     assert_eq!(e.code(), "too_many_columns");
     let e = ingest(b"a\n1\n2\n3\n", &IngestOptions::new().with_max_rows(2)).unwrap_err();
     assert_eq!((e.code(), e.row), ("too_many_rows", Some(3)));
-    let e = ingest(b"a,b\n1,xxxxxxxxxxxx\n", &IngestOptions::new().with_max_cell_bytes(5)).unwrap_err();
-    assert_eq!((e.code(), e.row, e.column.as_deref()), ("cell_too_large", Some(1), Some("b")));
+    let e = ingest(
+        b"a,b\n1,xxxxxxxxxxxx\n",
+        &IngestOptions::new().with_max_cell_bytes(5),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.code(), e.row, e.column.as_deref()),
+        ("cell_too_large", Some(1), Some("b"))
+    );
     assert!(e.to_string().starts_with("cell_too_large: "));
-    assert_eq!(ingest(b"  \n\n", &IngestOptions::new()).unwrap_err().code(), "empty_file");
-    assert_eq!(ingest(b"%PDF-1.7 ...", &IngestOptions::new()).unwrap_err().code(), "unsupported_format");
-    assert_eq!(ingest(b"PK\x03\x04garbage", &IngestOptions::new()).unwrap_err().code(), "invalid_xlsx");
-    assert_eq!(ingest(b"a\n1\n", &IngestOptions::new().with_sample_rows(0)).unwrap_err().code(), "invalid_options");
+    assert_eq!(
+        ingest(b"  \n\n", &IngestOptions::new()).unwrap_err().code(),
+        "empty_file"
+    );
+    assert_eq!(
+        ingest(b"%PDF-1.7 ...", &IngestOptions::new())
+            .unwrap_err()
+            .code(),
+        "unsupported_format"
+    );
+    assert_eq!(
+        ingest(b"PK\x03\x04garbage", &IngestOptions::new())
+            .unwrap_err()
+            .code(),
+        "invalid_xlsx"
+    );
+    assert_eq!(
+        ingest(b"a\n1\n", &IngestOptions::new().with_sample_rows(0))
+            .unwrap_err()
+            .code(),
+        "invalid_options"
+    );
 }
 
 #[test]
@@ -500,7 +684,10 @@ fn refinement_is_validated_against_the_data() {
     impl SchemaRefiner for Llm {
         fn refine(&self, req: &Value) -> Option<Refinement> {
             assert_eq!(req["columns"][0]["key"], "contact");
-            let mut r = Refinement { data_type: Some("crm".into()), ..Default::default() };
+            let mut r = Refinement {
+                data_type: Some("crm".into()),
+                ..Default::default()
+            };
             r.semantic_types.insert("contact".into(), "email".into());
             r.semantic_types.insert("note".into(), "email".into());
             r.semantic_types.insert("nope".into(), "url".into());
@@ -514,17 +701,32 @@ fn refinement_is_validated_against_the_data() {
     let out = apply_refinement(&mut t, r);
     assert_eq!(t.data_type, "crm");
     assert_eq!(t.columns[0].semantic_type, Some(SemanticType::Email));
-    assert_eq!(t.columns[1].semantic_type, None, "an email claim the data refutes is refused");
+    assert_eq!(
+        t.columns[1].semantic_type, None,
+        "an email claim the data refutes is refused"
+    );
     assert_eq!(out.rejected.len(), 2);
 }
 
 #[test]
 fn format_detection_uses_content_before_hints() {
-    assert_eq!(detect_format(b"[{\"a\":1}]", Some("data.csv")), Some(Format::Json));
-    assert_eq!(detect_format(b"a,b\n1,2\n", Some("application/json")), Some(Format::Json));
+    assert_eq!(
+        detect_format(b"[{\"a\":1}]", Some("data.csv")),
+        Some(Format::Json)
+    );
+    assert_eq!(
+        detect_format(b"a,b\n1,2\n", Some("application/json")),
+        Some(Format::Json)
+    );
     assert_eq!(detect_format(b"a,b\n1,2\n", None), Some(Format::Delimited));
-    assert_eq!(detect_format(b"{\"a\":1}\n{\"a\":2}\n", None), Some(Format::Ndjson));
-    assert_eq!(detect_format(&ingest::testdata::messy_xlsx(2, 1), Some("x.csv")), Some(Format::Xlsx));
+    assert_eq!(
+        detect_format(b"{\"a\":1}\n{\"a\":2}\n", None),
+        Some(Format::Ndjson)
+    );
+    assert_eq!(
+        detect_format(&ingest::testdata::messy_xlsx(2, 1), Some("x.csv")),
+        Some(Format::Xlsx)
+    );
 }
 
 #[test]
@@ -535,10 +737,16 @@ fn generated_messy_csv_reads_back_cleanly() {
     assert_eq!(t.row_count, 2000);
     assert_eq!(ty(&t, "order_id"), ColumnType::Integer);
     assert_eq!(ty(&t, "customer_email"), ColumnType::String);
-    assert_eq!(col(&t, "customer_email").semantic_type, Some(SemanticType::Email));
+    assert_eq!(
+        col(&t, "customer_email").semantic_type,
+        Some(SemanticType::Email)
+    );
     assert_eq!(ty(&t, "order_date"), ColumnType::Date);
     assert_eq!(ty(&t, "amount"), ColumnType::Number);
-    assert_eq!(col(&t, "amount").semantic_type, Some(SemanticType::Currency));
+    assert_eq!(
+        col(&t, "amount").semantic_type,
+        Some(SemanticType::Currency)
+    );
     assert_eq!(ty(&t, "zip"), ColumnType::String);
     assert_eq!(ty(&t, "qty"), ColumnType::Integer);
     assert_eq!(t.data_type, "ecommerce");
