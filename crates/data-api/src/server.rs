@@ -48,7 +48,10 @@ const SINGLE_OBJECT_MEDIA_TYPE: &str = "application/vnd.pgrst.object+json";
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(ready))
-        .route("/rest/v1/rpc/{name}", get(rpc).post(rpc))
+        .route(
+            "/rest/v1/rpc/{name}",
+            get(rpc).post(rpc).fallback(unsupported_method),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -71,6 +74,16 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
         ),
     };
     json_response(status, body.to_string())
+}
+
+/// PostgREST answers other methods on an RPC with 405 PGRST117.
+async fn unsupported_method(method: Method) -> Response {
+    ApiError::postgrest(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "PGRST117",
+        format!("Unsupported HTTP method: {method}"),
+    )
+    .into_response()
 }
 
 /// Table endpoints are not served (the Worker uses RPC only); other paths are the gateway's 404.

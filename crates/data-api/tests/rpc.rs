@@ -605,3 +605,27 @@ async fn oversized_body_is_413() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// PostgREST: methods other than GET/POST on an RPC are 405 PGRST117; table endpoints are not
+/// served by this data API (PGRST205).
+#[tokio::test]
+async fn unsupported_method_and_tables_are_refused() {
+    let stack = Stack::start().await;
+    let response = stack
+        .http
+        .put(format!("{}/rest/v1/rpc/add", stack.base))
+        .header("apikey", &stack.anon_key)
+        .send()
+        .await
+        .expect("rpc");
+    let (status, _, body) = parts(response).await;
+    assert_eq!((status, body["code"].clone()), (405, json!("PGRST117")));
+    let response = stack
+        .http
+        .get(format!("{}/rest/v1/items", stack.base))
+        .send()
+        .await
+        .expect("table");
+    let (status, _, body) = parts(response).await;
+    assert_eq!((status, body["code"].clone()), (404, json!("PGRST205")));
+}
