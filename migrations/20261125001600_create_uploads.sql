@@ -78,7 +78,9 @@ revoke all on table staging.uploads from public, anon, authenticated, service_ro
 grant select (upload_id, kind, client_id, table_name, data_type, idempotency_key, status,
               rows_staged, result, created_at, updated_at)
   on table staging.uploads to authenticated;
-grant insert (kind, client_id, table_name, data_type, idempotency_key)
+-- insert (client): begin_upload names the column for both kinds; for a client it can only be
+-- null (RLS admits kind 'append' only, and uploads_client_only_for_create does the rest).
+grant insert (kind, client_id, table_name, data_type, client, idempotency_key)
   on table staging.uploads to authenticated;
 grant update (status, rows_staged, result) on table staging.uploads to authenticated;
 -- delete: restarting a pending upload under the same Idempotency-Key replaces it.

@@ -1,0 +1,70 @@
+-- The rest of an upload's life: bad batches, abort, restart under the same key, cleanup of
+-- abandoned uploads; and who may reach the staging tables at all.
+begin;
+select plan(26);
+\ir _fixtures.psql
+
+select pg_temp.act_as('authenticated', :'sub_a');
+select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'upload_id' as up1 \gset
+select is(public.stage_upload_rows(:'up1', '[{"sku": "x-1"}, {"sku": "x-2"}]'), 2, 'client A stages 2 rows');
+select throws_ok(format('select public.stage_upload_rows(%L, ''[{"sku": "x-3"}, 7]'')', :'up1'), '22023',
+                 'rows[1] is a JSON number; every row must be a JSON object', 'a batch with a non-object row is refused by index');
+select throws_ok(format('select public.stage_upload_rows(%L, ''{"sku": "x-3"}'')', :'up1'), '22023',
+                 'rows must be a JSON array of objects, got a JSON object', 'a batch that is not an array is refused');
+select is(public.stage_upload_rows(:'up1', '[{"sku": "x-3"}]'), 3, 'a refused batch staged nothing');
+
+-- Restart: the same key while pending discards the earlier attempt.
+select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'upload_id' as up2 \gset
+select is((select count(*)::int from staging.upload_rows), 0, 'restarting under the same key discards the staged rows');
+select is((select count(*)::int from staging.uploads), 1, '... and the earlier attempt');
+select is(public.stage_upload_rows(:'up2', '[{"sku": "y-1"}]'), 1, 'the restarted upload counts from 1');
+
+-- Abort.
+select lives_ok(format('select public.abort_upload(%L)', :'up2'), 'client A aborts its upload');
+select is((select count(*)::int from staging.upload_rows), 0, 'the aborted upload''s rows are gone');
+select lives_ok(format('select public.abort_upload(%L)', :'up2'), 'aborting twice is harmless');
+select throws_ok(format('select public.commit_upload(%L, ''{}'')', :'up2'), 'PT409',
+                 format('upload %s was aborted; its rows are gone', :'up2'), 'an aborted upload cannot be committed');
+select throws_ok(format('select public.stage_upload_rows(%L, ''[{}]'')', :'up2'), 'PT409',
+                 format('upload %s is aborted; only a pending upload accepts rows', :'up2'), 'an aborted upload takes no rows');
+select is(public.get_client_data_count(:'client_a'), 3::bigint, 'nothing of the aborted upload is visible');
+select is((public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'replayed', 'false',
+          'the same key after an abort starts afresh');
+
+select throws_ok($$select public.begin_upload('append', '11111111-1111-1111-1111-111111111111', 'Bad Name')$$,
+                 '22023', null, 'an unsafe table name is refused at begin');
+select throws_ok($$select public.begin_upload('replace', '11111111-1111-1111-1111-111111111111', 'x')$$,
+                 '22023', 'kind ''replace'' is invalid; use ''create'' or ''append''', 'an unknown kind is refused');
+select throws_ok($$select public.cleanup_abandoned_uploads()$$, '42501', null, 'a client cannot run the cleanup');
+
+-- Cleanup: only pending uploads without activity for the interval go, with their rows.
+select pg_temp.act_as('service_role');
+select (public.begin_upload('append', :'client_b', 'client_22222222_data'))->>'upload_id' as old_pending \gset
+select is(public.stage_upload_rows(:'old_pending', '[{"note": "abandoned"}]'), 1, 'an upload that will be abandoned');
+select (public.begin_upload('append', :'client_b', 'client_22222222_data'))->>'upload_id' as old_done \gset
+select lives_ok(format('select public.commit_upload(%L, null)', :'old_done'), 'an upload committed long ago');
+reset role;
+-- Back-date them (replica mode skips the updated_at trigger, which would reset the date).
+set local session_replication_role = replica;
+update staging.uploads set updated_at = now() - interval '2 hours' where upload_id in (:'old_pending', :'old_done');
+set local session_replication_role = origin;
+select pg_temp.act_as('service_role');
+select throws_ok($$select public.cleanup_abandoned_uploads(null)$$, '22023', null, 'the interval is required');
+select is(public.cleanup_abandoned_uploads(), 1, 'the cleanup removes the one pending upload idle for over an hour');
+select results_eq($$select status, count(*)::int from staging.uploads group by status order by status$$,
+                  $$values ('committed'::text, 1), ('pending', 1)$$,
+                  'a recent pending upload and an old committed one stay');
+select is((select count(*)::int from staging.upload_rows where upload_id = :'old_pending'), 0,
+          'the abandoned upload''s staged rows are gone');
+
+-- Nobody reaches staging except through the functions' rules.
+select ok(not has_schema_privilege('anon', 'staging', 'usage'), 'anon cannot reach the staging schema');
+select ok((select bool_and(relrowsecurity) from pg_class where oid in ('staging.uploads'::regclass, 'staging.upload_rows'::regclass)),
+          'RLS is enabled on both staging tables');
+select is((select count(*)::int from pg_policies where schemaname = 'staging'
+            and (roles <> '{authenticated}' or cmd = 'ALL'
+                 or coalesce(qual, with_check) not like '%( SELECT auth.uid() AS uid)%')), 0,
+          'staging policies: per command, to authenticated, reading auth.uid() once');
+
+select * from finish();
+rollback;
