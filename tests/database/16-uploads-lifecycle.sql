@@ -1,7 +1,7 @@
 -- The rest of an upload's life: bad batches, abort, restart under the same key, cleanup of
 -- abandoned uploads; and who may reach the staging tables at all.
 begin;
-select plan(26);
+select plan(29);
 \ir _fixtures.psql
 
 select pg_temp.act_as('authenticated', :'sub_a');
@@ -56,6 +56,18 @@ select results_eq($$select status, count(*)::int from staging.uploads group by s
                   'a recent pending upload and an old committed one stay');
 select is((select count(*)::int from staging.upload_rows where upload_id = :'old_pending'), 0,
           'the abandoned upload''s staged rows are gone');
+
+-- A big batch (one INSERT … SELECT) keeps its order through staging and commit.
+select (public.begin_upload('append', :'client_b', 'client_22222222_big'))->>'upload_id' as big \gset
+select is(public.stage_upload_rows(:'big', (select jsonb_agg(jsonb_build_object('i', i) order by i)
+                                              from generate_series(1, 10000) i)), 10000,
+          'a batch of 10,000 rows is staged');
+select is((public.commit_upload(:'big', null))->>'rows_stored', '10000', '... and committed');
+select is((select count(*)::int from (select (data->>'i')::int - row_number() over (order by id) as gap
+                                        from public.client_data
+                                       where table_name = 'client_22222222_big') g
+            where gap <> 0), 0,
+          '... with ids in the order of its rows');
 
 -- Nobody reaches staging except through the functions' rules.
 select ok(not has_schema_privilege('anon', 'staging', 'usage'), 'anon cannot reach the staging schema');
