@@ -7,7 +7,7 @@
 //! look the same, and the answer does not reveal which ids exist.
 
 use serde_json::{json, Value};
-use worker::{console_error, console_warn, Env, Headers, Request, Response};
+use worker::{console_error, console_warn, Env, Headers, Method, Request, Response};
 
 use crate::auth;
 use crate::clients::{self, NewClient};
@@ -37,40 +37,42 @@ impl Reply {
 }
 
 pub async fn handle(req: Request, env: &Env) -> Response {
+    if req.method() == Method::Options {
+        return preflight();
+    }
     match respond(req, env).await {
         Ok(reply) => render(reply.status, reply.body, None),
         Err(e) => render_error(&e),
     }
 }
 
-async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
-    let method = req.method();
-    let route = routes::route(method.as_ref(), &req.path())?;
-    match &route {
-        Route::Health => return Ok(Reply::ok(json!({"status": "ok"}))),
-        Route::OpenApi => {
-            return Ok(Reply {
-                status: 200,
-                body: openapi::DOCUMENT.to_owned(),
-            })
-        }
-        _ => {}
-    }
-    // `.dev.vars` and `wrangler secret` values arrive as secrets, `[vars]` as vars.
-    let config = Config::from_lookup(|name| {
+/// Configuration for everything past the public routes. `.dev.vars` and `wrangler secret`
+/// values arrive as secrets, `[vars]` as vars.
+fn load_config(env: &Env) -> Result<Config, ApiError> {
+    Config::from_lookup(|name| {
         env.secret(name)
             .or_else(|_| env.var(name))
             .ok()
             .map(|v| v.to_string())
-    })?;
-    match route {
-        Route::Health | Route::OpenApi => unreachable!("answered above"),
+    })
+}
+
+async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
+    let method = req.method();
+    match routes::route(method.as_ref(), &req.path())? {
+        Route::Health => Ok(Reply::ok(json!({"status": "ok"}))),
+        Route::OpenApi => Ok(Reply {
+            status: 200,
+            body: openapi::DOCUMENT.to_owned(),
+        }),
         Route::Login => {
+            let config = load_config(env)?;
             let body = read_body(&mut req).await?;
             login(&config, clients::parse_login(&body)?).await
         }
         Route::DataRows { client_id } => {
             let q = DataQuery::parse(&query_pairs(&req))?;
+            let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
             data_rows(&config, &principal, &client_id, &q).await
         }
@@ -82,10 +84,12 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
                     "cursor does not apply to a count",
                 ));
             }
+            let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
             data_count(&config, &principal, &client_id, &q).await
         }
         Route::DataSchema { client_id } => {
+            let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
             let tables = schemas(&config, upstream_for(&principal)?, &client_id).await?;
             if tables.is_empty() {
@@ -94,6 +98,7 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
             Ok(Reply::ok(json!({"client_id": client_id, "tables": tables})))
         }
         Route::CreateClient => {
+            let config = load_config(env)?;
             match authorize(&config, &req).await? {
                 Principal::Superadmin => {}
                 Principal::Client { .. } => {
@@ -332,8 +337,43 @@ async fn login(config: &Config, login: clients::Login) -> Result<Reply, ApiError
     })))
 }
 
-fn render(status: u16, body: String, www_authenticate: Option<&str>) -> Response {
+/// CORS: any origin may call the API. Credentials are bearer tokens, never cookies, so a foreign
+/// page gains nothing it could not do with the token itself.
+fn cors_headers() -> Headers {
     let headers = Headers::new();
+    let ok = headers.set("access-control-allow-origin", "*").is_ok()
+        && headers
+            .set("access-control-expose-headers", "www-authenticate")
+            .is_ok();
+    if !ok {
+        console_error!("could not set CORS headers");
+    }
+    headers
+}
+
+fn preflight() -> Response {
+    let headers = cors_headers();
+    let ok = headers
+        .set("access-control-allow-methods", "GET, POST, OPTIONS")
+        .is_ok()
+        && headers
+            .set(
+                "access-control-allow-headers",
+                "authorization, content-type",
+            )
+            .is_ok()
+        && headers.set("access-control-max-age", "86400").is_ok();
+    if !ok {
+        console_error!("could not set preflight headers");
+    }
+    Response::builder()
+        .with_status(204)
+        .with_headers(headers)
+        .empty()
+}
+
+fn render(status: u16, body: String, www_authenticate: Option<&str>) -> Response {
+    let headers = cors_headers();
     let mut ok = headers
         .set("content-type", "application/json; charset=utf-8")
         .is_ok();

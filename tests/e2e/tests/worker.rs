@@ -54,6 +54,18 @@ async fn health_and_openapi_are_served() {
             "{path} not documented"
         );
     }
+    // A browser frontend on another origin may call the API (bearer tokens, no cookies).
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/data/x", stack.worker_url),
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status(), 204);
+    let allowed = preflight.headers().get("access-control-allow-headers");
+    assert!(allowed.is_some_and(|h| h.to_str().unwrap_or("").contains("authorization")));
     let missing = stack.get("/api/nowhere", None).await;
     assert_eq!(
         (missing.status, missing.body["code"].as_str()),
