@@ -19,8 +19,7 @@ pub fn get_status(url: &str) -> Option<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).ok()?;
     stream.set_read_timeout(Some(IO_TIMEOUT)).ok()?;
     stream.set_write_timeout(Some(IO_TIMEOUT)).ok()?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
     // The status line fits in the first read; reading to the end is not needed.
     let mut head = [0u8; 64];

@@ -32,9 +32,11 @@ pub fn load_or_create(file: &Path) -> Result<Keys> {
                 .find_map(|l| l.strip_prefix(&format!("{name}=")))
                 .map(str::to_string)
         };
-        if let (Some(jwt_secret), Some(anon_key), Some(service_role_key)) =
-            (value("JWT_SECRET"), value("ANON_KEY"), value("SERVICE_ROLE_KEY"))
-        {
+        if let (Some(jwt_secret), Some(anon_key), Some(service_role_key)) = (
+            value("JWT_SECRET"),
+            value("ANON_KEY"),
+            value("SERVICE_ROLE_KEY"),
+        ) {
             return Ok(Keys {
                 jwt_secret,
                 anon_key,
@@ -47,8 +49,13 @@ pub fn load_or_create(file: &Path) -> Result<Keys> {
         "JWT_SECRET={}\nANON_KEY={}\nSERVICE_ROLE_KEY={}\n",
         keys.jwt_secret, keys.anon_key, keys.service_role_key
     );
-    fs::write(file, text)
-        .map_err(|e| Error::io("keys_write_failed", format!("writing {}", file.display()), e))?;
+    fs::write(file, text).map_err(|e| {
+        Error::io(
+            "keys_write_failed",
+            format!("writing {}", file.display()),
+            e,
+        )
+    })?;
     Ok(keys)
 }
 
@@ -87,8 +94,8 @@ pub fn sign_hs256(secret: &str, claims_json: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims_json);
     let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(signing_input.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{signing_input}.{signature}")

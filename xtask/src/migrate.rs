@@ -84,7 +84,13 @@ fn pending_files(root: &Path) -> Result<Vec<Migration>> {
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("migrations_unreadable", format!("reading {}", dir.display()), e)),
+        Err(e) => {
+            return Err(Error::io(
+                "migrations_unreadable",
+                format!("reading {}", dir.display()),
+                e,
+            ))
+        }
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -124,7 +130,10 @@ fn dollar_quoted(text: &str) -> String {
 
 /// Applies every migration not yet recorded; returns how many were applied.
 pub fn apply(root: &Path, db_url: &str) -> Result<usize> {
-    proc::output(psql(db_url).args(["-c", HISTORY_DDL]), "migration_history_failed")?;
+    proc::output(
+        psql(db_url).args(["-c", HISTORY_DDL]),
+        "migration_history_failed",
+    )?;
     let applied = proc::output(
         psql(db_url).args([
             "-A",
@@ -171,7 +180,10 @@ fn apply_one(db_url: &str, migration: &Migration) -> Result<()> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| {
-        Error::new("psql_missing", format!("could not start `{}`: {e}", proc::describe(&cmd)))
+        Error::new(
+            "psql_missing",
+            format!("could not start `{}`: {e}", proc::describe(&cmd)),
+        )
     })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
@@ -212,7 +224,8 @@ mod tests {
 
     #[test]
     fn dollar_quoting_survives_function_bodies() {
-        let body = "create function f() returns int language sql as $migration$ select 1 $migration$;";
+        let body =
+            "create function f() returns int language sql as $migration$ select 1 $migration$;";
         let quoted = dollar_quoted(body);
         assert!(quoted.starts_with("$migration1$"));
         assert!(quoted.ends_with("$migration1$"));

@@ -81,7 +81,11 @@ pub fn output(cmd: &mut Command, code: &'static str) -> Result<String> {
 
 /// Whether `program --version`-style probing succeeds; used to find installed tools.
 pub fn probe(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -170,9 +174,10 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// Whether `pid` still runs as the owner of `pid_file`'s directory tree would expect: alive and
-/// owned by us (a recycled pid of another user's process is not ours to signal).
+/// Whether `pid` is alive and runs as our user (a recycled pid of another user's process is
+/// not ours to signal).
 pub fn ours(pid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     alive(pid)
         && fs::metadata(format!("/proc/{pid}"))

@@ -19,7 +19,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "postgresql-15-pgtap",
         "/usr/share/postgresql/15/extension/pgtap.control",
     ),
-    ("libtap-parser-sourcehandler-pgtap-perl", "/usr/bin/pg_prove"),
+    (
+        "libtap-parser-sourcehandler-pgtap-perl",
+        "/usr/bin/pg_prove",
+    ),
 ];
 
 pub fn run(root: &Path) -> Result<()> {
@@ -64,10 +67,12 @@ fn apt_packages() -> Result<()> {
         ));
     };
     println!("setup: installing {}", missing.join(", "));
-    let shell = format!(
-        "{prefix}apt-get update && {prefix}env DEBIAN_FRONTEND=noninteractive {install}"
-    );
-    proc::run(Command::new("sh").args(["-c", &shell]), "apt_install_failed")
+    let shell =
+        format!("{prefix}apt-get update && {prefix}env DEBIAN_FRONTEND=noninteractive {install}");
+    proc::run(
+        Command::new("sh").args(["-c", &shell]),
+        "apt_install_failed",
+    )
 }
 
 fn sudo_works() -> bool {

@@ -120,7 +120,10 @@ impl Stack {
         [
             ("SUPABASE_URL", self.api_url()),
             ("SUPABASE_ANON_KEY", self.keys.anon_key.clone()),
-            ("SUPABASE_SERVICE_ROLE_KEY", self.keys.service_role_key.clone()),
+            (
+                "SUPABASE_SERVICE_ROLE_KEY",
+                self.keys.service_role_key.clone(),
+            ),
             ("SUPABASE_JWT_SECRET", self.keys.jwt_secret.clone()),
             ("JWT_AUD", "authenticated".to_string()),
         ]
@@ -182,7 +185,10 @@ impl Stack {
                 .process_group(0)
                 .stdin(Stdio::null());
             if let Err(e) = proc::output(&mut start, "postgres_start_failed") {
-                return Err(Error::new(e.code, format!("{}\n{}", e.message, proc::tail(&log, 30))));
+                return Err(Error::new(
+                    e.code,
+                    format!("{}\n{}", e.message, proc::tail(&log, 30)),
+                ));
             }
         }
         let ready = || {
@@ -197,9 +203,18 @@ impl Stack {
             ]))
             .is_some()
         };
-        wait_until("PostgreSQL", POSTGRES_READY, None, &self.logs().join("postgres.log"), ready)?;
+        wait_until(
+            "PostgreSQL",
+            POSTGRES_READY,
+            None,
+            &self.logs().join("postgres.log"),
+            ready,
+        )?;
         let db_url = self.db_url();
-        migrate::run_file(&db_url, &self.root.join("dev").join("supabase-bootstrap.sql"))?;
+        migrate::run_file(
+            &db_url,
+            &self.root.join("dev").join("supabase-bootstrap.sql"),
+        )?;
         migrate::apply(&self.root, &db_url)?;
         Ok(())
     }
@@ -209,10 +224,14 @@ impl Stack {
         proc::mkdir(&pgdata)?;
         proc::chown_to_postgres(&[&pgdata, &self.run_dir(), &self.logs()])?;
         let mut initdb = proc::as_postgres(proc::pg_bin("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&pgdata)
-            .args(["--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]);
+        initdb.arg("-D").arg(&pgdata).args([
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
         proc::output(&mut initdb, "initdb_failed")?;
         let mut conf = format!(
             "\n# cargo xtask: this cluster is reachable on 127.0.0.1 only\n\
@@ -225,11 +244,21 @@ impl Stack {
             conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
         let conf_path = pgdata.join("postgresql.conf");
-        let mut text = fs::read_to_string(&conf_path)
-            .map_err(|e| Error::io("pg_conf_failed", format!("reading {}", conf_path.display()), e))?;
+        let mut text = fs::read_to_string(&conf_path).map_err(|e| {
+            Error::io(
+                "pg_conf_failed",
+                format!("reading {}", conf_path.display()),
+                e,
+            )
+        })?;
         text.push_str(&conf);
-        fs::write(&conf_path, text)
-            .map_err(|e| Error::io("pg_conf_failed", format!("writing {}", conf_path.display()), e))
+        fs::write(&conf_path, text).map_err(|e| {
+            Error::io(
+                "pg_conf_failed",
+                format!("writing {}", conf_path.display()),
+                e,
+            )
+        })
     }
 
     fn stop_postgres(&self) {
@@ -285,9 +314,15 @@ impl Stack {
         cmd.current_dir(&self.root)
             .env(
                 "DATA_API_DB_URL",
-                format!("postgresql://authenticator@127.0.0.1:{}/postgres", self.ports.postgres),
+                format!(
+                    "postgresql://authenticator@127.0.0.1:{}/postgres",
+                    self.ports.postgres
+                ),
             )
-            .env("DATA_API_LISTEN", format!("127.0.0.1:{}", self.ports.data_api))
+            .env(
+                "DATA_API_LISTEN",
+                format!("127.0.0.1:{}", self.ports.data_api),
+            )
             .env("JWT_SECRET", &self.keys.jwt_secret)
             .env("ANON_KEY", &self.keys.anon_key)
             .env("SERVICE_ROLE_KEY", &self.keys.service_role_key);
@@ -311,7 +346,10 @@ impl Stack {
         if !self.root.join("wrangler.toml").exists() {
             return Err(Error::new(
                 "wrangler_toml_missing",
-                format!("{} is missing: the Worker cannot start", self.root.join("wrangler.toml").display()),
+                format!(
+                    "{} is missing: the Worker cannot start",
+                    self.root.join("wrangler.toml").display()
+                ),
             ));
         }
         self.ensure_port_free(self.ports.worker, "the Worker")?;
@@ -330,14 +368,19 @@ impl Stack {
             // wrangler reads .dev.vars only when no --env-file is given: the test stack's own
             // secrets never touch the developer's .dev.vars.
             let vars = self.dir.join("worker.env");
-            fs::write(&vars, self.worker_vars())
-                .map_err(|e| Error::io("env_write_failed", format!("writing {}", vars.display()), e))?;
+            fs::write(&vars, self.worker_vars()).map_err(|e| {
+                Error::io("env_write_failed", format!("writing {}", vars.display()), e)
+            })?;
             cmd.arg("--env-file").arg(&vars);
             cmd.arg("--persist-to").arg(self.dir.join("wrangler-state"));
         } else {
             let dev_vars = self.root.join(".dev.vars");
             fs::write(&dev_vars, self.worker_vars()).map_err(|e| {
-                Error::io("env_write_failed", format!("writing {}", dev_vars.display()), e)
+                Error::io(
+                    "env_write_failed",
+                    format!("writing {}", dev_vars.display()),
+                    e,
+                )
             })?;
         }
         // A [build] command in wrangler.toml runs worker-build too: keep it offline.
@@ -377,7 +420,10 @@ pub fn wait_until(
     let started = Instant::now();
     loop {
         if ready() {
-            println!("{what}: ready after {:.1}s", started.elapsed().as_secs_f64());
+            println!(
+                "{what}: ready after {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
             return Ok(());
         }
         let problem = if pid.is_some_and(|pid| !proc::alive(pid)) {
@@ -422,13 +468,19 @@ pub fn up(root: &Path) -> Result<Stack> {
     }
     let env_path = root.join(".local").join("stack.env");
     stack.write_env_file(&env_path)?;
-    println!("\nstack is up; its URLs and keys are in {}:", env_path.display());
+    println!(
+        "\nstack is up; its URLs and keys are in {}:",
+        env_path.display()
+    );
     for (name, value) in stack.env() {
         if name.ends_with("_URL") {
             println!("  {name}={value}");
         }
     }
-    println!("logs: {}   stop with: cargo xtask down", stack.logs().display());
+    println!(
+        "logs: {}   stop with: cargo xtask down",
+        stack.logs().display()
+    );
     Ok(stack)
 }
 

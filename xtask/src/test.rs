@@ -126,7 +126,8 @@ fn run_checked(cmd: &mut Command, code: &'static str) -> Result<Option<String>> 
 }
 
 fn free_ports() -> Result<Ports> {
-    let port = || http::free_port().map_err(|e| Error::io("no_free_port", "picking a free port", e));
+    let port =
+        || http::free_port().map_err(|e| Error::io("no_free_port", "picking a free port", e));
     let mut picked: Vec<u16> = Vec::new();
     // Four distinct ports: the OS may hand the same one out twice once the probe socket closes.
     while picked.len() < 4 {
@@ -185,14 +186,19 @@ pub fn run(root: &Path) -> Result<bool> {
         runner.print_summary();
         return Ok(false);
     }
-    let dir = root.join(".local").join(format!("test-{}", std::process::id()));
+    let dir = root
+        .join(".local")
+        .join(format!("test-{}", std::process::id()));
     let stack = Stack::create(root, dir, free_ports()?, true)?;
     let mut teardown = Teardown {
         stack: &stack,
         keep_logs: true,
     };
     let cargo = build::cargo();
-    let superuser_url = format!("postgresql://postgres@127.0.0.1:{}/postgres", stack.ports.postgres);
+    let superuser_url = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        stack.ports.postgres
+    );
 
     let database_up = runner.stage("database", || {
         stack.start_database()?;
@@ -285,7 +291,10 @@ pub fn run(root: &Path) -> Result<bool> {
     let failed = runner.count(Outcome::Failed);
     teardown.keep_logs = failed > 0;
     drop(teardown);
-    println!("\ncargo xtask test took {:.0}s", started.elapsed().as_secs_f64());
+    println!(
+        "\ncargo xtask test took {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
     runner.print_summary();
     Ok(failed == 0)
 }
