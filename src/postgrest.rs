@@ -20,22 +20,28 @@ pub enum Upstream<'a> {
     AsService,
 }
 
-/// Builds the headers for an RPC call as `who`.
-fn headers(config: &Config, who: &Upstream) -> Result<Headers, ApiError> {
-    let h = Headers::new();
-    let set = |k: &str, v: &str| {
-        h.set(k, v)
-            .map_err(|e| ApiError::internal(format!("header {k}: {e}")))
-    };
-    set("content-type", "application/json")?;
-    set("accept", "application/json")?;
+/// The headers of an RPC call as `who` (pure, so the key choice is unit-tested).
+pub fn upstream_headers(config: &Config, who: Upstream) -> Vec<(&'static str, String)> {
     let (key, bearer): (&ApiKey, Option<&str>) = match who {
         Upstream::AsClient { token } => (&config.anon_key, Some(token)),
         Upstream::AsService => (&config.service_key, config.service_key.as_bearer()),
     };
-    set("apikey", key.value())?;
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        ("accept", "application/json".to_owned()),
+        ("apikey", key.value().to_owned()),
+    ];
     if let Some(b) = bearer {
-        set("authorization", &format!("Bearer {b}"))?;
+        headers.push(("authorization", format!("Bearer {b}")));
+    }
+    headers
+}
+
+fn headers(config: &Config, who: Upstream) -> Result<Headers, ApiError> {
+    let h = Headers::new();
+    for (k, v) in upstream_headers(config, who) {
+        h.set(k, &v)
+            .map_err(|e| ApiError::internal(format!("header {k}: {e}")))?;
     }
     Ok(h)
 }
@@ -50,7 +56,7 @@ pub async fn rpc(
     let url = format!("{}/rpc/{function}", config.rest_url);
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
-        .with_headers(headers(config, &who)?)
+        .with_headers(headers(config, who)?)
         .with_body(Some(args.to_string().into()));
     let request = Request::new_with_init(&url, &init)
         .map_err(|e| ApiError::internal(format!("building request to {url}: {e}")))?;
@@ -93,4 +99,51 @@ pub async fn get_json(url: &str) -> Result<Value, ApiError> {
         .json()
         .await
         .map_err(|e| ApiError::upstream_unavailable(format!("GET {url}: not JSON ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(anon: &str, service: &str) -> Config {
+        Config::from_lookup(|k| {
+            Some(match k {
+                "SUPABASE_URL" => "http://127.0.0.1:1".to_owned(),
+                "SUPABASE_ANON_KEY" => anon.to_owned(),
+                "SUPABASE_SERVICE_ROLE_KEY" => service.to_owned(),
+                "SUPABASE_JWT_SECRET" => "x".repeat(40),
+                _ => return None,
+            })
+        })
+        .expect("valid test config")
+    }
+
+    fn get<'a>(h: &'a [(&str, String)], k: &str) -> Option<&'a str> {
+        h.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn client_calls_forward_the_callers_jwt_with_the_anon_key() {
+        for anon in ["anon.legacy.jwt", "sb_publishable_abc"] {
+            let c = config(anon, "service.legacy.jwt");
+            let h = upstream_headers(
+                &c,
+                Upstream::AsClient {
+                    token: "user.jwt.sig",
+                },
+            );
+            assert_eq!(get(&h, "apikey"), Some(anon));
+            assert_eq!(get(&h, "authorization"), Some("Bearer user.jwt.sig"));
+        }
+    }
+
+    #[test]
+    fn service_calls_send_a_legacy_key_as_bearer_but_an_sb_secret_only_as_apikey() {
+        let h = upstream_headers(&config("a.b.c", "service.legacy.jwt"), Upstream::AsService);
+        assert_eq!(get(&h, "apikey"), Some("service.legacy.jwt"));
+        assert_eq!(get(&h, "authorization"), Some("Bearer service.legacy.jwt"));
+        let h = upstream_headers(&config("a.b.c", "sb_secret_xyz"), Upstream::AsService);
+        assert_eq!(get(&h, "apikey"), Some("sb_secret_xyz"));
+        assert_eq!(get(&h, "authorization"), None);
+    }
 }
