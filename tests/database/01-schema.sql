@@ -54,7 +54,7 @@ select functions_are('public', array['get_client_data_filtered', 'get_client_dat
                                      'append_client_data', 'get_client_schemas', 'get_client_credentials',
                                      'migrate_legacy_data_uploads', 'get_client_schema_versions',
                                      'begin_upload', 'stage_upload_rows', 'commit_upload', 'abort_upload',
-                                     'cleanup_abandoned_uploads'] || array(
+                                     'cleanup_abandoned_uploads', 'delete_client'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -106,7 +106,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
           array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
                 'commit_upload(uuid,jsonb,text)',
-                'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)',
+                'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)', 'delete_client(uuid)',
                 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()',
