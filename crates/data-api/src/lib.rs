@@ -1,6 +1,7 @@
 //! `hybrid-data-api`: a PostgREST-compatible data API for local development and tests. It serves
 //! what the Worker uses of Supabase — the gateway's `apikey` check, PostgREST's JWT auth and RPC
-//! under `/rest/v1/rpc/{fn}` — over a pool of connections that log in as `authenticator`.
+//! under `/rest/v1/rpc/{fn}`, and Supabase Auth's public JWKS — over a pool of connections that
+//! log in as `authenticator`.
 //!
 //! Design decision: like PostgREST, every call is one SQL statement built from a schema cache of
 //! the exposed functions (reloaded on `NOTIFY pgrst, 'reload schema'`), with the arguments sent as
@@ -68,6 +69,7 @@ pub async fn serve(
         auth: auth::Authenticator::new(&config),
         schema: RwLock::new(None),
         max_body_bytes: config.max_body_bytes,
+        public_jwks: server::public_jwks(config.jwks.as_ref()),
     });
     let reloader = tokio::spawn(reload::keep_schema_fresh(config.db.clone(), state.clone()));
     let result = axum::serve(listener, server::router(state))

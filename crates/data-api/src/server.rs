@@ -1,4 +1,5 @@
-//! HTTP surface: readiness at `/`, PostgREST RPC at `/rest/v1/rpc/{fn}`, everything else 404.
+//! HTTP surface: readiness at `/`, the public JWKS at `/auth/v1/.well-known/jwks.json` (where
+//! Supabase Auth serves it), PostgREST RPC at `/rest/v1/rpc/{fn}`, everything else 404.
 //! Each RPC runs in one transaction: BEGIN [READ ONLY], the request settings (role, claims,
 //! method, path, headers) via `set_config(..., true)`, the call, COMMIT; dropping the transaction
 //! on any error rolls it back.
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use deadpool_postgres::Pool;
-use serde_json::{Map, Value};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use serde_json::{json, Map, Value};
 
 use crate::auth::{Authenticator, Identity};
 use crate::error::{ApiError, JSON_CONTENT_TYPE};
@@ -27,6 +29,8 @@ pub struct AppState {
     /// `None` until the first successful load; replaced whole on reload.
     pub schema: RwLock<Option<Arc<SchemaCache>>>,
     pub max_body_bytes: usize,
+    /// The body of `GET /auth/v1/.well-known/jwks.json`, built once by [`public_jwks`].
+    pub public_jwks: String,
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ const SINGLE_OBJECT_MEDIA_TYPE: &str = "application/vnd.pgrst.object+json";
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(ready))
+        .route("/auth/v1/.well-known/jwks.json", get(jwks))
         .route(
             "/rest/v1/rpc/{name}",
             get(rpc).post(rpc).fallback(unsupported_method),
@@ -74,6 +79,39 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
         ),
     };
     json_response(status, body.to_string())
+}
+
+/// The JWKS document of the configured public keys, as Supabase Auth publishes its signing keys.
+/// Only key types whose JWK form has no secret members are listed (EC, RSA, OKP, re-serialized
+/// from their public parameters, so `d`, `p`, `q`, … read from the file are never echoed); a
+/// symmetric (`oct`) or unrecognised key is left out. No JWKS configured → `{"keys": []}`.
+pub fn public_jwks(jwks: Option<&JwkSet>) -> String {
+    let keys: Vec<Value> = jwks
+        .map(|set| set.keys.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|jwk| {
+            matches!(
+                jwk.algorithm,
+                AlgorithmParameters::EllipticCurve(_)
+                    | AlgorithmParameters::RSA(_)
+                    | AlgorithmParameters::OctetKeyPair(_)
+            )
+        })
+        .filter_map(|jwk| serde_json::to_value(jwk).ok())
+        .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+/// No auth, as on Supabase: verifiers (the Worker) fetch it without any key. Cacheable for ten
+/// minutes, like Supabase's.
+async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    let mut response = json_response(StatusCode::OK, state.public_jwks.clone());
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=600"),
+    );
+    response
 }
 
 /// PostgREST answers other methods on an RPC with 405 PGRST117.
@@ -303,4 +341,36 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JWKS file may hold private JWKs (e.g. exported with their `d`); only the public
+    /// parameters of asymmetric keys may ever be served.
+    #[test]
+    fn public_jwks_drops_private_members_and_symmetric_keys() {
+        let set: JwkSet = serde_json::from_value(json!({"keys": [
+            {"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "secret-d",
+             "kid": "ec", "alg": "ES256", "use": "sig"},
+            {"kty": "RSA", "n": "bg", "e": "AQAB", "d": "secret-d", "p": "secret-p",
+             "q": "secret-q", "dp": "x", "dq": "x", "qi": "x", "kid": "rsa", "alg": "RS256"},
+            {"kty": "oct", "k": "c2hhcmVkLXNlY3JldA", "kid": "hmac", "alg": "HS256"}
+        ]}))
+        .expect("a JWKS document");
+        let served: Value = serde_json::from_str(&public_jwks(Some(&set))).expect("JSON");
+        assert_eq!(
+            served,
+            json!({"keys": [
+                {"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "kid": "ec", "alg": "ES256", "use": "sig"},
+                {"kty": "RSA", "n": "bg", "e": "AQAB", "kid": "rsa", "alg": "RS256"}
+            ]})
+        );
+    }
+
+    #[test]
+    fn no_configured_jwks_serves_an_empty_set() {
+        assert_eq!(public_jwks(None), r#"{"keys":[]}"#);
+    }
 }
