@@ -818,6 +818,44 @@ impl TableBuilder {
         out
     }
 
+    /// `(data_type, evidence)` as [`classify`] decides it from the typed columns, once the sample
+    /// has fixed the types (it depends only on keys and semantic types, so it is already final
+    /// unless ragged rows add columns later); `None` before that.
+    pub(crate) fn data_type(&self) -> Option<(String, Vec<String>)> {
+        if !self.typed {
+            return None;
+        }
+        let columns: Vec<Column> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(position, c)| {
+                let plan = c.plan.as_ref();
+                let ty = plan.map_or(ColumnType::String, |p| p.ty);
+                Column {
+                    key: c.key.clone(),
+                    name: c.name.clone(),
+                    position,
+                    ty,
+                    inferred_type: ty,
+                    semantic_type: plan.and_then(|p| p.semantic),
+                    nullable: false,
+                    null_count: 0,
+                    non_null_count: 0,
+                    nonconforming_count: 0,
+                    distinct_count: 0,
+                    distinct_exact: true,
+                    min: None,
+                    max: None,
+                    samples: Vec::new(),
+                    null_tokens: Vec::new(),
+                    format: ColumnFormat::default(),
+                }
+            })
+            .collect();
+        Some(classify(&columns))
+    }
+
     /// Ends the table: types are fixed if the sample never filled, statistics become columns.
     pub(crate) fn finish(
         mut self,

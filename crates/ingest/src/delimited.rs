@@ -432,6 +432,12 @@ impl DelimitedStream {
         self.decoder.encoding()
     }
 
+    /// `(data_type, evidence)` once the column types are fixed (when `feed` first returns rows),
+    /// so a caller can name the storage table before the upload ends.
+    pub fn data_type(&self) -> Option<(String, Vec<String>)> {
+        self.builder.as_ref().and_then(TableBuilder::data_type)
+    }
+
     fn issues(&mut self) -> &mut IssueLog {
         match (&mut self.builder, &mut self.pre_issues) {
             (Some(b), _) => &mut b.issues,
@@ -663,6 +669,23 @@ mod tests {
         }
         sp.finish(&mut out);
         out.into_iter().map(|r| r.fields).collect()
+    }
+
+    #[test]
+    fn the_data_type_is_known_as_soon_as_rows_come_out() {
+        let mut stream = DelimitedStream::new(IngestOptions::new().with_sample_rows(2))
+            .expect("valid options");
+        let mut csv = String::from("order_id,sku,quantity\n");
+        for i in 0..2000 {
+            csv.push_str(&format!("{i},s-{i},{}\n", i % 7));
+        }
+        assert_eq!(stream.data_type(), None, "nothing read yet");
+        let rows = stream.feed(csv.as_bytes()).expect("valid CSV");
+        assert!(!rows.is_empty());
+        let (early, _) = stream.data_type().expect("types are fixed once rows come out");
+        let end = stream.finish().expect("valid CSV");
+        assert_eq!(early, end.table.data_type);
+        assert_eq!(early, "ecommerce");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub use options::{DateOrder, Format, IngestOptions};
 pub use refine::{
     apply_refinement, refinement_request, NoRefiner, Refinement, RefinementOutcome, SchemaRefiner,
 };
-pub use schema::{schema_def, SCHEMA_DEF_VERSION};
+pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
 
 /// Detects the format from the content first, the hint second.
 pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
