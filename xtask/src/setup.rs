@@ -23,6 +23,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "libtap-parser-sourcehandler-pgtap-perl",
         "/usr/bin/pg_prove",
     ),
+    // Generates each stack's ES256/RS256 signing keys.
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 pub fn run(root: &Path) -> Result<()> {

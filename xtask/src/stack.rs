@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::keys::{self, Keys};
+use crate::keys::{self, Keys, SigningKeys};
 use crate::{build, http, migrate, proc, setup, signals, Error, Result};
 
 /// How long each service may take to answer after it was started.
@@ -42,6 +42,8 @@ pub struct Stack {
     pub dir: PathBuf,
     pub ports: Ports,
     pub keys: Keys,
+    /// ES256/RS256 key pairs; the data API serves their JWKS, the Worker fetches it.
+    pub signing: SigningKeys,
     /// A test stack: durability off (faster), Worker variables from its own env file instead
     /// of the repository's `.dev.vars`, wrangler state inside `dir`.
     pub throwaway: bool,
@@ -67,6 +69,7 @@ impl Stack {
         let stack = Stack {
             root: root.to_path_buf(),
             keys: keys::load_or_create(&dir.join("keys.env"))?,
+            signing: keys::load_or_create_signing_keys(&dir)?,
             dir,
             ports,
             throwaway,
@@ -102,6 +105,10 @@ impl Stack {
     pub fn worker_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.worker)
     }
+    /// Where the data API serves the public signing keys (Supabase Auth's path).
+    pub fn jwks_url(&self) -> String {
+        format!("{}/auth/v1/.well-known/jwks.json", self.api_url())
+    }
 
     /// The variables of `.local/stack.env` (docs/ARCHITECTURE.md), also given to test runners.
     pub fn env(&self) -> Vec<(&'static str, String)> {
@@ -112,6 +119,16 @@ impl Stack {
             ("ANON_KEY", self.keys.anon_key.clone()),
             ("SERVICE_ROLE_KEY", self.keys.service_role_key.clone()),
             ("WORKER_URL", self.worker_url()),
+            (
+                "JWT_ES256_PRIVATE_KEY_FILE",
+                self.signing.es256_private_key.display().to_string(),
+            ),
+            ("JWT_ES256_KID", self.signing.es256_kid.clone()),
+            (
+                "JWT_RS256_PRIVATE_KEY_FILE",
+                self.signing.rs256_private_key.display().to_string(),
+            ),
+            ("JWT_RS256_KID", self.signing.rs256_kid.clone()),
         ]
     }
 
@@ -125,6 +142,7 @@ impl Stack {
                 self.keys.service_role_key.clone(),
             ),
             ("SUPABASE_JWT_SECRET", self.keys.jwt_secret.clone()),
+            ("SUPABASE_JWKS_URL", self.jwks_url()),
             ("JWT_AUD", "authenticated".to_string()),
         ]
         .iter()
@@ -325,7 +343,8 @@ impl Stack {
             )
             .env("JWT_SECRET", &self.keys.jwt_secret)
             .env("ANON_KEY", &self.keys.anon_key)
-            .env("SERVICE_ROLE_KEY", &self.keys.service_role_key);
+            .env("SERVICE_ROLE_KEY", &self.keys.service_role_key)
+            .env("DATA_API_JWKS_FILE", &self.signing.jwks_file);
         let pid = proc::spawn_service(&mut cmd, &log, &self.pid_file("data-api"))?;
         let url = format!("{}/", self.api_url());
         wait_until("the data API", DATA_API_READY, Some(pid), &log, || {
