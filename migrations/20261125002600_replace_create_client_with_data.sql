@@ -1,0 +1,110 @@
+-- create_client_with_data as in 20261125001000, with one change: a unique violation it does not
+-- name itself (clients_identity_distinct, 20261125002500) keeps the trigger's message, which
+-- says which id collides with which client, instead of a generic 'the client already exists'.
+create or replace function public.create_client_with_data(
+  p_company_name text,
+  p_email text,
+  p_password_hash text default null,
+  p_data_type text default 'data',
+  p_table_name text default null,
+  p_schema_def jsonb default '{}',
+  p_rows jsonb default '[]',
+  p_client_id uuid default null,
+  p_auth_user_id uuid default null
+)
+  returns jsonb
+  language plpgsql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+declare
+  v_client_id uuid := coalesce(p_client_id, gen_random_uuid());
+  v_data_type text := coalesce(p_data_type, 'data');
+  v_rows jsonb := coalesce(p_rows, '[]'::jsonb);
+  v_table_name text;
+  v_bad record;
+  v_client public.clients%rowtype;
+  v_rows_stored bigint;
+  v_constraint text;
+  v_message text;
+begin
+  if p_company_name is null or btrim(p_company_name) = '' then
+    raise exception using errcode = '22023', message = 'company_name must not be empty';
+  end if;
+  if p_email is null or position('@' in btrim(p_email)) < 2 then
+    raise exception using errcode = '22023',
+      message = format('email %L is not an email address', p_email);
+  end if;
+  if v_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
+    raise exception using errcode = '22023',
+      message = format('data_type %L is invalid', v_data_type),
+      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
+  end if;
+  v_table_name := coalesce(p_table_name,
+                           'client_' || left(v_client_id::text, 8) || '_' || v_data_type);
+  if v_table_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+    raise exception using errcode = '22023',
+      message = format('table_name %L is invalid', v_table_name),
+      hint = 'Use 1-63 characters: a lowercase letter, then lowercase letters, digits or _.';
+  end if;
+  if p_schema_def is not null and jsonb_typeof(p_schema_def) <> 'object' then
+    raise exception using errcode = '22023', message = 'schema_def must be a JSON object';
+  end if;
+  if jsonb_typeof(v_rows) <> 'array' then
+    raise exception using errcode = '22023',
+      message = format('rows must be a JSON array of objects, got a JSON %s', jsonb_typeof(v_rows));
+  end if;
+  select e.ord - 1 as idx, jsonb_typeof(e.value) as kind into v_bad
+    from jsonb_array_elements(v_rows) with ordinality e(value, ord)
+   where jsonb_typeof(e.value) <> 'object'
+   order by e.ord
+   limit 1;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('rows[%s] is a JSON %s; every row must be a JSON object', v_bad.idx, v_bad.kind);
+  end if;
+
+  begin
+    insert into public.clients (client_id, company_name, email, password_hash, auth_user_id)
+    values (v_client_id, btrim(p_company_name), btrim(p_email), p_password_hash, p_auth_user_id)
+    returning * into v_client;
+  exception when unique_violation then
+    get stacked diagnostics v_constraint = constraint_name, v_message = message_text;
+    raise exception using errcode = '23505',
+      message = case v_constraint
+        when 'clients_email_lower_key' then format('a client with email %s already exists', btrim(p_email))
+        when 'clients_pkey' then format('a client with client_id %s already exists', v_client_id)
+        when 'clients_auth_user_id_key' then format('auth_user_id %s already belongs to a client', p_auth_user_id)
+        else v_message
+      end,
+      constraint = v_constraint;
+  end;
+
+  insert into public.client_schemas (client_id, table_name, schema_def, data_type)
+  values (v_client_id, v_table_name, coalesce(p_schema_def, '{}'::jsonb), v_data_type);
+
+  -- Ids follow the order of p_rows.
+  insert into public.client_data (client_id, table_name, data)
+  select v_client_id, v_table_name, e.value
+    from jsonb_array_elements(v_rows) with ordinality e(value, ord)
+   order by e.ord;
+  get diagnostics v_rows_stored = row_count;
+
+  return jsonb_build_object(
+    'client_id', v_client.client_id,
+    'auth_user_id', v_client.auth_user_id,
+    'company_name', v_client.company_name,
+    'email', v_client.email,
+    'table_name', v_table_name,
+    'data_type', v_data_type,
+    'rows_stored', v_rows_stored,
+    'created_at', v_client.created_at
+  );
+end
+$$;
+
+revoke execute on function public.create_client_with_data(text, text, text, text, text, jsonb, jsonb, uuid, uuid)
+  from public, anon, authenticated;
+grant execute on function public.create_client_with_data(text, text, text, text, text, jsonb, jsonb, uuid, uuid)
+  to service_role;
