@@ -1,0 +1,144 @@
+-- A committed 'create' upload kept the new client's password_hash in staging.uploads.client
+-- for as long as the upload was kept (for idempotent replays: for ever). commit_upload as in
+-- 20261125002000, with two changes: the commit strips password_hash from the stored `client`
+-- (the email stays: begin_upload matches a replay by email and Idempotency-Key), and a unique
+-- violation it does not name itself (clients_identity_distinct, 20261125002500) keeps the
+-- trigger's message. Uploads committed before this migration are stripped here, and a check
+-- constraint keeps it so.
+create or replace function public.commit_upload(
+  p_upload_id uuid,
+  p_schema_def jsonb,
+  p_data_type text default null
+)
+  returns jsonb
+  language plpgsql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+declare
+  v_upload record;
+  v_client jsonb;
+  v_auth_user_id uuid;
+  v_constraint text;
+  v_message text;
+  v_rows_stored bigint;
+  v_table record;
+  v_version integer;
+  v_result jsonb;
+begin
+  if p_schema_def is not null and jsonb_typeof(p_schema_def) <> 'object' then
+    raise exception using errcode = '22023', message = 'schema_def must be a JSON object';
+  end if;
+  if p_data_type is not null and p_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
+    raise exception using errcode = '22023',
+      message = format('data_type %L is invalid', p_data_type),
+      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
+  end if;
+
+  select u.kind, u.client_id, u.table_name, u.data_type, u.status into v_upload
+    from staging.uploads u
+   where u.upload_id = p_upload_id
+     for update;
+  if not found then
+    raise exception using errcode = 'PT404',
+      message = format('upload %s not found', p_upload_id),
+      hint = 'Start the upload with begin_upload; unfinished uploads are removed after a while.';
+  end if;
+  if v_upload.status = 'committed' then
+    raise exception using errcode = 'PT409',
+      message = format('upload %s is already committed', p_upload_id),
+      hint = 'begin_upload with the same Idempotency-Key returns its result.';
+  end if;
+  if v_upload.status <> 'pending' then
+    raise exception using errcode = 'PT409',
+      message = format('upload %s was aborted; its rows are gone', p_upload_id),
+      hint = 'Upload the file again.';
+  end if;
+
+  if v_upload.kind = 'create' then
+    -- Only service_role ever gets here: RLS hides 'create' uploads from clients, who may not
+    -- read this column.
+    select u.client into v_client from staging.uploads u where u.upload_id = p_upload_id;
+    begin
+      insert into public.clients (client_id, company_name, email, password_hash, auth_user_id)
+      values (v_upload.client_id, v_client ->> 'company_name', v_client ->> 'email',
+              v_client ->> 'password_hash', (v_client ->> 'auth_user_id')::uuid)
+      returning auth_user_id into v_auth_user_id;
+    exception when unique_violation then
+      get stacked diagnostics v_constraint = constraint_name, v_message = message_text;
+      raise exception using errcode = '23505',
+        message = case v_constraint
+          when 'clients_email_lower_key' then format('a client with email %s already exists', v_client ->> 'email')
+          when 'clients_pkey' then format('a client with client_id %s already exists', v_upload.client_id)
+          when 'clients_auth_user_id_key' then format('auth_user_id %s already belongs to a client', v_client ->> 'auth_user_id')
+          else v_message
+        end,
+        constraint = v_constraint,
+        hint = 'Nothing was stored; abort the upload to discard its staged rows.';
+    end;
+  elsif not exists (select from public.clients c where c.client_id = v_upload.client_id) then
+    raise exception using errcode = 'PT404',
+      message = format('client %s not found', v_upload.client_id);
+  end if;
+
+  insert into public.client_schemas as s (client_id, table_name, schema_def, data_type)
+  values (v_upload.client_id, v_upload.table_name, coalesce(p_schema_def, '{}'::jsonb),
+          coalesce(p_data_type, v_upload.data_type))
+  on conflict (client_id, table_name) do update
+    set schema_def = coalesce(p_schema_def, s.schema_def),
+        data_type = coalesce(p_data_type, s.data_type)
+    where p_schema_def is not null or p_data_type is not null;
+
+  -- One INSERT … SELECT in staging order (the primary key's order), then the staging is emptied.
+  insert into public.client_data (client_id, table_name, data)
+  select v_upload.client_id, v_upload.table_name, r.data
+    from staging.upload_rows r
+   where r.upload_id = p_upload_id
+   order by r.seq;
+  get diagnostics v_rows_stored = row_count;
+  delete from staging.upload_rows r where r.upload_id = p_upload_id;
+
+  select s.data_type, s.row_count into v_table
+    from public.client_schemas s
+   where s.client_id = v_upload.client_id and s.table_name = v_upload.table_name;
+  select max(v.version) into v_version
+    from public.client_schema_versions v
+   where v.client_id = v_upload.client_id and v.table_name = v_upload.table_name;
+
+  v_result := jsonb_build_object(
+    'client_id', v_upload.client_id,
+    'table_name', v_upload.table_name,
+    'data_type', v_table.data_type,
+    'rows_stored', v_rows_stored,
+    'row_count', v_table.row_count,
+    'schema_version', v_version);
+  if v_upload.kind = 'create' then
+    v_result := v_result || jsonb_build_object('auth_user_id', v_auth_user_id);
+  end if;
+
+  if v_upload.kind = 'create' then
+    -- The hash now lives in clients only. (A client may not name this column; only
+    -- service_role gets here.)
+    update staging.uploads u
+       set status = 'committed', result = v_result, client = u.client - 'password_hash'
+     where u.upload_id = p_upload_id;
+  else
+    update staging.uploads u
+       set status = 'committed', result = v_result
+     where u.upload_id = p_upload_id;
+  end if;
+  return v_result;
+end
+$$;
+
+revoke execute on function public.commit_upload(uuid, jsonb, text) from public, anon;
+grant execute on function public.commit_upload(uuid, jsonb, text) to authenticated, service_role;
+
+update staging.uploads u
+   set client = u.client - 'password_hash'
+ where u.status = 'committed' and u.client ? 'password_hash';
+
+alter table staging.uploads
+  add constraint uploads_no_password_hash_once_committed
+  check (status <> 'committed' or not coalesce(client ? 'password_hash', false));
