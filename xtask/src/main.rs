@@ -6,6 +6,7 @@
 //! `wrangler`) through `std::process` instead of linking client libraries, so it compiles in
 //! seconds and every step it takes is a command a person could type and re-run by hand.
 
+mod bench;
 mod build;
 mod error;
 mod http;
@@ -35,6 +36,9 @@ commands:
   migrate [--db-url URL]
                  apply pending migrations/*.sql (default: the `up` stack's database)
   test           run every test suite against a throwaway stack on free ports
+  bench [--quick] [--help]
+                 throughput table: ingest native vs wasm vs DuckDB, upload via the Worker
+                 vs COPY, data API RPC vs pgbench, workerd memory (own throwaway stack)
 ";
 
 /// The repository root: xtask lives in `<root>/xtask`.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),
         },
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

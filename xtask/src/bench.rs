@@ -1,0 +1,979 @@
+//! `cargo xtask bench`: one table of throughput numbers on the same generated files — the ingest
+//! core natively and as wasm, DuckDB's `read_csv` on the same CSV, an upload through the Worker
+//! against PostgreSQL `COPY` of the same rows, one data-API RPC call against the same `select` in
+//! one PostgreSQL session, and the workerd process's memory during the upload.
+//!
+//! Design decision: every measurement runs as a separate process (`ingest-bench`, `node run.mjs`,
+//! `python3` for DuckDB, `psql`/`pgbench`, the Worker over HTTP) and reports every run's seconds;
+//! this module only takes medians and ratios, so each number can be reproduced by hand with the
+//! command it prints. Benchmarks are never part of `cargo xtask test`: they assert nothing.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::stack::{Ports, Stack};
+use crate::{build, http, migrate, proc, signals, Error, Result};
+
+/// The client that the COPY baseline and the RPC comparison use (created with this id).
+const COPY_CLIENT_ID: &str = "b0000000-0000-4000-8000-00000000c0b1";
+const COPY_TABLE: &str = "bench_copy";
+const RPC_CLIENT_ID: &str = "b0000000-0000-4000-8000-000000000e1c";
+/// A 100 MB upload can take minutes on a busy machine.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(1800);
+const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(20);
+
+struct Options {
+    csv_mb: usize,
+    upload_mb: usize,
+    xlsx_rows: usize,
+    runs: usize,
+    upload_runs: usize,
+    rpc_calls: usize,
+    with_stack: bool,
+}
+
+const USAGE: &str = "\
+usage: cargo xtask bench [--quick] [--csv-mb N] [--upload-mb N] [--xlsx-rows N] [--runs N]
+                         [--upload-runs N] [--rpc-calls N] [--no-stack]
+  defaults: --csv-mb 50 --upload-mb 100 --xlsx-rows 200000 --runs 3 --upload-runs 1
+            --rpc-calls 2000; --quick: 5 MB CSV, 5 MB upload, 20000 XLSX rows, 500 RPC calls
+  --no-stack skips the rows that need PostgreSQL, the data API and the Worker";
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut o = Options {
+            csv_mb: 50,
+            upload_mb: 100,
+            xlsx_rows: 200_000,
+            runs: 3,
+            upload_runs: 1,
+            rpc_calls: 2000,
+            with_stack: true,
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut number = |name: &str| -> Result<usize> {
+                it.next()
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        Error::new(
+                            "bad_bench_option",
+                            format!("{name} needs a whole number above 0\n\n{USAGE}"),
+                        )
+                    })
+            };
+            match arg.as_str() {
+                "--quick" => {
+                    o.csv_mb = 5;
+                    o.upload_mb = 5;
+                    o.xlsx_rows = 20_000;
+                    o.rpc_calls = 500;
+                }
+                "--csv-mb" => o.csv_mb = number("--csv-mb")?,
+                "--upload-mb" => o.upload_mb = number("--upload-mb")?,
+                "--xlsx-rows" => o.xlsx_rows = number("--xlsx-rows")?,
+                "--runs" => o.runs = number("--runs")?,
+                "--upload-runs" => o.upload_runs = number("--upload-runs")?,
+                "--rpc-calls" => o.rpc_calls = number("--rpc-calls")?,
+                "--no-stack" => o.with_stack = false,
+                other => {
+                    return Err(Error::new(
+                        "bad_bench_option",
+                        format!("unknown option `{other}`\n\n{USAGE}"),
+                    ))
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// One workload's result: every run's seconds, the rows and bytes it handled.
+#[derive(Clone)]
+struct Sample {
+    bytes: u64,
+    rows: u64,
+    secs: Vec<f64>,
+}
+
+impl Sample {
+    fn median(&self) -> f64 {
+        let mut s = self.secs.clone();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+    fn rows_per_sec(&self) -> f64 {
+        self.rows as f64 / self.median()
+    }
+    fn mb_per_sec(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.median()
+    }
+}
+
+/// The printed table: a row is either a measurement or a reason it could not be taken.
+enum Line {
+    Measured {
+        label: String,
+        sample: Sample,
+        versus: String,
+    },
+    Note {
+        label: String,
+        text: String,
+    },
+}
+
+/// `cargo xtask bench [options]`
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let opts = Options::parse(args)?;
+    signals::install();
+    let dir = root.join(".local").join("bench");
+    proc::mkdir(&dir)?;
+    let tools = build_tools(root)?;
+    let files = generate_files(&tools, &dir, &opts)?;
+
+    println!("\n==> core: native");
+    let native = parse_samples(&proc::output(
+        Command::new(&tools.ingest_bench)
+            .arg("measure")
+            .arg(&files.csv)
+            .arg(&files.xlsx)
+            .arg(opts.runs.to_string()),
+        "bench_native_failed",
+    )?)?;
+    println!("==> core: wasm in Node");
+    let wasm = parse_samples(&proc::output(
+        Command::new("node")
+            .arg(root.join("crates/ingest-wasm-bench/run.mjs"))
+            .arg(&tools.wasm)
+            .arg(&files.csv)
+            .arg(&files.xlsx)
+            .arg(opts.runs.to_string()),
+        "bench_wasm_failed",
+    )?)?;
+    println!("==> DuckDB read_csv");
+    let duckdb = duckdb_samples(&files.csv, opts.runs);
+
+    let mut lines = Vec::new();
+    let sample = |set: &[(String, Sample)], name: &str| -> Result<Sample> {
+        set.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| Error::new("bench_output_missing", format!("no `{name}` result")))
+    };
+    let csv_native = sample(&native, "csv")?;
+    let csv_wasm = sample(&wasm, "csv")?;
+    let xlsx_native = sample(&native, "xlsx")?;
+    let xlsx_wasm = sample(&wasm, "xlsx")?;
+    lines.push(Line::Measured {
+        label: "core CSV, native (stream, 64 KiB chunks)".into(),
+        versus: String::new(),
+        sample: csv_native.clone(),
+    });
+    lines.push(Line::Measured {
+        label: "core CSV, wasm32 in Node".into(),
+        versus: ratio(&csv_wasm, &csv_native, "native"),
+        sample: csv_wasm,
+    });
+    lines.push(Line::Measured {
+        label: "core XLSX, native (2 sheets)".into(),
+        versus: String::new(),
+        sample: xlsx_native.clone(),
+    });
+    lines.push(Line::Measured {
+        label: "core XLSX, wasm32 in Node".into(),
+        versus: ratio(&xlsx_wasm, &xlsx_native, "native"),
+        sample: xlsx_wasm,
+    });
+    match duckdb {
+        Ok(samples) => {
+            for (threads, s) in samples {
+                lines.push(Line::Measured {
+                    label: format!("DuckDB read_csv, {threads}"),
+                    versus: format!("core native = {}", ratio(&csv_native, &s, "this")),
+                    sample: s,
+                });
+            }
+        }
+        Err(e) => lines.push(Line::Note {
+            label: "DuckDB read_csv".into(),
+            text: format!("n/a ({e})"),
+        }),
+    }
+
+    let mut memory = None;
+    if opts.with_stack {
+        stack_rows(root, &files, &opts, &mut lines, &mut memory)?;
+    }
+    print_table(&opts, &files, &lines, memory.as_deref());
+    Ok(())
+}
+
+struct Tools {
+    ingest_bench: PathBuf,
+    wasm: PathBuf,
+}
+
+/// Builds the native `ingest-bench` binary and the wasm module, both in release mode (the
+/// workspace's release profile, the one the Worker ships with).
+fn build_tools(root: &Path) -> Result<Tools> {
+    let cargo = build::cargo();
+    proc::run(
+        Command::new(&cargo).current_dir(root).args([
+            "build",
+            "--release",
+            "-p",
+            "ingest-wasm-bench",
+            "--bin",
+            "ingest-bench",
+        ]),
+        "bench_build_failed",
+    )?;
+    proc::run(
+        Command::new(&cargo).current_dir(root).args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "ingest-wasm-bench",
+            "--lib",
+        ]),
+        "bench_build_failed",
+    )?;
+    let target = build::target_dir(root);
+    Ok(Tools {
+        ingest_bench: target.join("release").join("ingest-bench"),
+        wasm: target
+            .join("wasm32-unknown-unknown")
+            .join("release")
+            .join("ingest_wasm_bench.wasm"),
+    })
+}
+
+struct Files {
+    csv: PathBuf,
+    xlsx: PathBuf,
+    upload: PathBuf,
+    /// The rows the Worker stores for `upload`, as `COPY … (FORMAT csv)` input.
+    upload_copy: PathBuf,
+    upload_rows: u64,
+}
+
+/// Generates each file once (deterministic seed; the name carries the size), so later runs
+/// measure the same bytes without paying for generation again.
+fn generate_files(tools: &Tools, dir: &Path, opts: &Options) -> Result<Files> {
+    let make = |path: &Path, args: &[&str]| -> Result<()> {
+        if path.exists() {
+            return Ok(());
+        }
+        println!("generating {}", path.display());
+        proc::output(
+            Command::new(&tools.ingest_bench).args(args),
+            "bench_generate_failed",
+        )
+        .map(|_| ())
+    };
+    let csv_file = |mb: usize| dir.join(format!("messy-{mb}mb.csv"));
+    let files = Files {
+        csv: csv_file(opts.csv_mb),
+        xlsx: dir.join(format!("messy-{}rows.xlsx", opts.xlsx_rows)),
+        upload: csv_file(opts.upload_mb),
+        upload_copy: dir.join(format!("messy-{}mb.copy.csv", opts.upload_mb)),
+        upload_rows: 0,
+    };
+    for (path, mb) in [(&files.csv, opts.csv_mb), (&files.upload, opts.upload_mb)] {
+        make(path, &["generate-csv", &path_str(path), &mb.to_string()])?;
+    }
+    make(
+        &files.xlsx,
+        &[
+            "generate-xlsx",
+            &path_str(&files.xlsx),
+            &opts.xlsx_rows.to_string(),
+        ],
+    )?;
+    if opts.with_stack {
+        make(
+            &files.upload_copy,
+            &[
+                "copy-rows",
+                &path_str(&files.upload),
+                &path_str(&files.upload_copy),
+                COPY_CLIENT_ID,
+                COPY_TABLE,
+            ],
+        )?;
+        let text = fs::File::open(&files.upload_copy).map_err(|e| {
+            Error::io(
+                "bench_read_failed",
+                format!("reading {}", files.upload_copy.display()),
+                e,
+            )
+        })?;
+        // One row per line: the JSON inside escapes its newlines.
+        let rows = BufReader::new(text).split(b'\n').count() as u64;
+        return Ok(Files {
+            upload_rows: rows,
+            ..files
+        });
+    }
+    Ok(files)
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Parses `{name, bytes, rows, secs}` JSON lines.
+fn parse_samples(text: &str) -> Result<Vec<(String, Sample)>> {
+    let bad = |line: &str| {
+        Error::new(
+            "bench_output_invalid",
+            format!("unexpected benchmark output line: {line}"),
+        )
+    };
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
+        let v: Value = serde_json::from_str(line).map_err(|_| bad(line))?;
+        let secs: Vec<f64> = v["secs"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let (Some(name), Some(bytes), Some(rows)) =
+            (v["name"].as_str(), v["bytes"].as_u64(), v["rows"].as_u64())
+        else {
+            return Err(bad(line));
+        };
+        if secs.is_empty() {
+            return Err(bad(line));
+        }
+        out.push((name.to_string(), Sample { bytes, rows, secs }));
+    }
+    Ok(out)
+}
+
+/// `subject` vs `baseline` in throughput: "0.42× native" means 0.42 times the baseline's rows/s.
+fn ratio(subject: &Sample, baseline: &Sample, baseline_name: &str) -> String {
+    format!(
+        "{:.2}× {baseline_name}",
+        subject.rows_per_sec() / baseline.rows_per_sec()
+    )
+}
+
+// ---- DuckDB ----
+
+/// What DuckDB does: `CREATE TABLE t AS SELECT * FROM read_csv(file)` in an in-memory database,
+/// i.e. auto-detection plus parsing every column into typed storage (the work the ingest core
+/// does), not `count(*)` (which could skip converting columns) and not `fetchall()` (which would
+/// time Python object creation). Once with one thread (the core is single-threaded, as a
+/// Worker isolate is) and once with DuckDB's default threads.
+const DUCKDB_SCRIPT: &str = r#"
+import json, sys, time, duckdb
+path, runs = sys.argv[1], int(sys.argv[2])
+for threads in (1, 0):
+    secs, rows = [], 0
+    for _ in range(runs):
+        con = duckdb.connect()
+        if threads:
+            con.execute(f"set threads={threads}")
+        used = con.execute("select current_setting('threads')").fetchone()[0]
+        start = time.perf_counter()
+        con.execute("create table t as select * from read_csv(?)", [path])
+        secs.append(time.perf_counter() - start)
+        rows = con.execute("select count(*) from t").fetchone()[0]
+        con.close()
+    print(json.dumps({"name": f"{used} thread(s), duckdb {duckdb.__version__}", "bytes": 0, "rows": rows, "secs": secs}))
+"#;
+
+fn duckdb_samples(csv: &Path, runs: usize) -> Result<Vec<(String, Sample)>> {
+    let has_duckdb =
+        || proc::probe(Command::new("python3").args(["-c", "import duckdb"])).is_some();
+    if !has_duckdb() {
+        println!("DuckDB's Python package is missing: installing it (the baseline only)");
+        proc::run(
+            Command::new("python3").args(["-m", "pip", "install", "--quiet", "duckdb"]),
+            "duckdb_install_failed",
+        )?;
+    }
+    let bytes = fs::metadata(csv)
+        .map_err(|e| Error::io("bench_read_failed", format!("reading {}", csv.display()), e))?
+        .len();
+    let out = proc::output(
+        Command::new("python3")
+            .args(["-c", DUCKDB_SCRIPT])
+            .arg(csv)
+            .arg(runs.to_string()),
+        "duckdb_failed",
+    )?;
+    Ok(parse_samples(&out)?
+        .into_iter()
+        .map(|(name, s)| (name, Sample { bytes, ..s }))
+        .collect())
+}
+
+// ---- the stack: upload vs COPY, RPC vs pgbench, workerd memory ----
+
+/// Stops the bench stack and removes its directory however the run ends.
+struct Teardown<'a>(&'a Stack);
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        println!("\n==> tearing down the bench stack");
+        self.0.stop_all();
+        let _ = fs::remove_dir_all(&self.0.dir);
+    }
+}
+
+fn free_ports() -> Result<Ports> {
+    let mut picked: Vec<u16> = Vec::new();
+    // Distinct ports: the OS may hand the same one out twice once the probe socket closes.
+    while picked.len() < 4 {
+        let p = http::free_port().map_err(|e| Error::io("no_free_port", "picking a port", e))?;
+        if !picked.contains(&p) {
+            picked.push(p);
+        }
+    }
+    Ok(Ports {
+        postgres: picked[0],
+        data_api: picked[1],
+        worker: picked[2],
+        inspector: Some(picked[3]),
+    })
+}
+
+fn stack_rows(
+    root: &Path,
+    files: &Files,
+    opts: &Options,
+    lines: &mut Vec<Line>,
+    memory: &mut Option<String>,
+) -> Result<()> {
+    println!("\n==> starting a throwaway stack");
+    let dir = root
+        .join(".local")
+        .join(format!("bench-{}", std::process::id()));
+    let stack = Stack::create(root, dir, free_ports()?, true)?;
+    let _teardown = Teardown(&stack);
+    stack.start_database()?;
+    let data_api = build::data_api(root, true)?;
+    build::worker(root)?;
+    stack.start_data_api(&data_api)?;
+    stack.start_worker()?;
+    let db_url = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        stack.ports.postgres
+    );
+
+    println!("\n==> RPC: data API vs pgbench");
+    sql(
+        &db_url,
+        &format!(
+            "select public.create_client_with_data(p_company_name => 'Bench RPC', \
+             p_email => 'bench-rpc@example.com', p_client_id => '{RPC_CLIENT_ID}', \
+             p_rows => '[{{\"n\": 1}}, {{\"n\": 2}}]')"
+        ),
+    )?;
+    let api = rpc_per_call(&stack, opts.rpc_calls)?;
+    let direct = pgbench_per_call(&stack, opts.rpc_calls)?;
+    lines.push(Line::Note {
+        label: "RPC get_client_data_count, data API".into(),
+        text: format!(
+            "{:.0} µs/call ({} sequential calls, one kept-alive HTTP connection, service_role \
+             JWT) = {:.1}× the direct select",
+            api * 1e6,
+            opts.rpc_calls,
+            api / direct
+        ),
+    });
+    lines.push(Line::Note {
+        label: "same select, pgbench (1 session)".into(),
+        text: format!(
+            "{:.0} µs/call (pgbench -n -c 1 -t {}, as postgres over TCP)",
+            direct * 1e6,
+            opts.rpc_calls
+        ),
+    });
+
+    println!("\n==> COPY baseline");
+    let copy = copy_sample(&db_url, files, opts.upload_runs)?;
+
+    println!("\n==> upload through the Worker");
+    let upload = upload_sample(&stack, files, opts.upload_runs);
+    match upload {
+        Ok((sample, rss)) => {
+            lines.push(Line::Measured {
+                label: format!("upload via Worker ({} MB CSV)", opts.upload_mb),
+                versus: ratio(&sample, &copy, "COPY"),
+                sample,
+            });
+            *memory = Some(rss);
+        }
+        Err(e) => lines.push(Line::Note {
+            label: format!("upload via Worker ({} MB CSV)", opts.upload_mb),
+            text: format!("n/a ({})", e.message),
+        }),
+    }
+    lines.push(Line::Measured {
+        label: "COPY into client_data (same rows)".into(),
+        versus: String::new(),
+        sample: copy,
+    });
+    Ok(())
+}
+
+fn sql(db_url: &str, statement: &str) -> Result<String> {
+    proc::output(
+        migrate::psql(db_url).args(["-A", "-t", "-c", statement]),
+        "bench_sql_failed",
+    )
+}
+
+/// Mean seconds per call of `POST /rest/v1/rpc/get_client_data_count` over one kept-alive
+/// connection, after a warm-up of 50 calls (connection pool, schema cache, JIT of the plan).
+fn rpc_per_call(stack: &Stack, calls: usize) -> Result<f64> {
+    let key = &stack.keys.service_role_key;
+    let auth = format!("Bearer {key}");
+    let body = format!("{{\"p_client_id\":\"{RPC_CLIENT_ID}\"}}");
+    let mut conn = HttpConn::connect(stack.ports.data_api)?;
+    let mut call = || -> Result<()> {
+        let (status, answer) = conn.request(
+            "POST",
+            "/rest/v1/rpc/get_client_data_count",
+            &[
+                ("apikey", key.as_str()),
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body.len() as u64,
+            &mut body.as_bytes(),
+        )?;
+        if status != 200 || answer.trim_ascii() != b"2" {
+            return Err(Error::new(
+                "bench_rpc_failed",
+                format!(
+                    "the data API answered {status}: {}",
+                    String::from_utf8_lossy(&answer)
+                ),
+            ));
+        }
+        Ok(())
+    };
+    for _ in 0..50 {
+        call()?;
+    }
+    let start = Instant::now();
+    for _ in 0..calls {
+        call()?;
+    }
+    Ok(start.elapsed().as_secs_f64() / calls as f64)
+}
+
+/// pgbench's average latency of the same function call in one session, in seconds.
+fn pgbench_per_call(stack: &Stack, calls: usize) -> Result<f64> {
+    let script = stack.dir.join("rpc.pgbench.sql");
+    fs::write(
+        &script,
+        format!("select public.get_client_data_count('{RPC_CLIENT_ID}'::uuid);\n"),
+    )
+    .map_err(|e| {
+        Error::io(
+            "bench_write_failed",
+            format!("writing {}", script.display()),
+            e,
+        )
+    })?;
+    let out = proc::output(
+        Command::new(proc::pg_bin("pgbench"))
+            .args(["-n", "-c", "1", "-j", "1", "-t"])
+            .arg(calls.to_string())
+            .arg("-f")
+            .arg(&script)
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(stack.ports.postgres.to_string())
+            .args(["-U", "postgres", "postgres"]),
+        "pgbench_failed",
+    )?;
+    // "latency average = 0.123 ms"
+    out.lines()
+        .find_map(|l| l.strip_prefix("latency average = "))
+        .and_then(|rest| rest.trim_end_matches(" ms").trim().parse::<f64>().ok())
+        .map(|ms| ms / 1000.0)
+        .ok_or_else(|| {
+            Error::new(
+                "pgbench_output_invalid",
+                format!("no `latency average` in pgbench's output:\n{out}"),
+            )
+        })
+}
+
+/// `\copy client_data(client_id, table_name, data) from '<file>' (format csv)` of the rows the
+/// Worker stores for the upload file, as `postgres` (so RLS is not in the way; the table's
+/// triggers run), timed around the psql process.
+fn copy_sample(db_url: &str, files: &Files, runs: usize) -> Result<Sample> {
+    sql(
+        db_url,
+        &format!(
+            "select public.create_client_with_data(p_company_name => 'Bench COPY', \
+             p_email => 'bench-copy@example.com', p_client_id => '{COPY_CLIENT_ID}', \
+             p_table_name => '{COPY_TABLE}')"
+        ),
+    )?;
+    let bytes = fs::metadata(&files.upload)
+        .map_err(|e| Error::io("bench_read_failed", "reading the upload file", e))?
+        .len();
+    let copy = format!(
+        "\\copy public.client_data(client_id, table_name, data) from '{}' with (format csv)",
+        files.upload_copy.display()
+    );
+    let mut secs = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        proc::output(migrate::psql(db_url).args(["-c", &copy]), "copy_failed")?;
+        secs.push(start.elapsed().as_secs_f64());
+    }
+    Ok(Sample {
+        bytes,
+        rows: files.upload_rows,
+        secs,
+    })
+}
+
+/// POSTs the upload file as a raw `text/csv` body to `POST /api/superadmin/clients` (a new
+/// client each run), and samples the workerd process's memory meanwhile. Returns the timing and
+/// a memory summary.
+fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, String)> {
+    let workerd = workerd_pid(stack).ok_or_else(|| {
+        Error::new(
+            "workerd_not_found",
+            "no workerd process under the Worker's wrangler",
+        )
+    })?;
+    let bytes = fs::metadata(&files.upload)
+        .map_err(|e| Error::io("bench_read_failed", "reading the upload file", e))?
+        .len();
+    let auth = format!("Bearer {}", stack.keys.service_role_key);
+    let mut secs = Vec::new();
+    let mut rows = 0;
+    let mut memory = String::new();
+    for run in 0..runs {
+        let before = proc_status_kb(workerd, "VmRSS").unwrap_or(0);
+        let sampler = RssSampler::start(workerd);
+        let path = format!(
+            "/api/superadmin/clients?company_name=Bench%20Upload%20{run}&email=bench-upload-{run}-{}%40example.com&data_type=ecommerce",
+            std::process::id()
+        );
+        let mut body = fs::File::open(&files.upload)
+            .map_err(|e| Error::io("bench_read_failed", "opening the upload file", e))?;
+        let mut conn = HttpConn::connect(stack.ports.worker)?;
+        let start = Instant::now();
+        let answer = conn.request(
+            "POST",
+            &path,
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "text/csv"),
+            ],
+            bytes,
+            &mut body,
+        );
+        let elapsed = start.elapsed().as_secs_f64();
+        let peak_sampled = sampler.stop();
+        let (status, answer) = answer?;
+        let json: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        if status != 201 {
+            let what = if status == 404 || status == 415 || status == 400 {
+                "upload endpoint missing or refusing raw CSV: "
+            } else {
+                ""
+            };
+            return Err(Error::new(
+                "bench_upload_failed",
+                format!(
+                    "{what}HTTP {status} {}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                ),
+            ));
+        }
+        rows = json["rows_stored"].as_u64().unwrap_or(0);
+        if rows != files.upload_rows {
+            return Err(Error::new(
+                "bench_upload_rows",
+                format!(
+                    "the Worker stored {rows} rows; the file has {}",
+                    files.upload_rows
+                ),
+            ));
+        }
+        secs.push(elapsed);
+        let hwm = proc_status_kb(workerd, "VmHWM").unwrap_or(0);
+        memory = format!(
+            "workerd (pid {workerd}) RSS before the upload {:.0} MB, peak while uploading {:.0} \
+             MB (VmRSS sampled every {} ms), VmHWM after {:.0} MB (peak since workerd started)",
+            before as f64 / 1024.0,
+            peak_sampled as f64 / 1024.0,
+            RSS_SAMPLE_EVERY.as_millis(),
+            hwm as f64 / 1024.0
+        );
+    }
+    Ok((Sample { bytes, rows, secs }, memory))
+}
+
+/// The workerd process that wrangler started for this stack: a descendant of the pid in
+/// `pids/worker.pid` whose command name is `workerd`.
+fn workerd_pid(stack: &Stack) -> Option<u32> {
+    let root = proc::read_pid(&stack.pids().join("worker.pid"))?;
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(')')?;
+        rest.split_whitespace().nth(1)?.parse().ok()
+    };
+    let descends = |mut pid: u32| {
+        while pid > 1 {
+            if pid == root {
+                return true;
+            }
+            match parent_of(pid) {
+                Some(p) => pid = p,
+                None => return false,
+            }
+        }
+        false
+    };
+    fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "workerd")
+                && descends(pid)
+        })
+}
+
+/// A field of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+}
+
+/// Samples a process's VmRSS on a thread until stopped; keeps the maximum.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(proc_status_kb(pid, "VmRSS").unwrap_or(0));
+                std::thread::sleep(RSS_SAMPLE_EVERY);
+            }
+            peak
+        });
+        RssSampler { stop, thread }
+    }
+
+    /// The highest VmRSS seen, in kB.
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
+// ---- a minimal HTTP/1.1 client: keep-alive requests with a streamed body ----
+
+struct HttpConn {
+    reader: BufReader<TcpStream>,
+    host: String,
+}
+
+fn http_err(e: std::io::Error) -> Error {
+    Error::io("bench_http_failed", "HTTP request", e)
+}
+
+impl HttpConn {
+    fn connect(port: u16) -> Result<HttpConn> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).map_err(http_err)?;
+        stream.set_nodelay(true).map_err(http_err)?;
+        stream
+            .set_read_timeout(Some(UPLOAD_TIMEOUT))
+            .map_err(http_err)?;
+        Ok(HttpConn {
+            reader: BufReader::new(stream),
+            host: format!("127.0.0.1:{port}"),
+        })
+    }
+
+    /// Sends one request with a `Content-Length` body copied from `body`, reads the answer
+    /// (Content-Length or chunked) and leaves the connection ready for the next request.
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body_len: u64,
+        body: &mut dyn Read,
+    ) -> Result<(u16, Vec<u8>)> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {body_len}\r\n",
+            self.host
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).map_err(http_err)?;
+        // A server may answer (and close) before reading the whole body; its answer says why.
+        let sent = std::io::copy(body, stream);
+        let answer = self.read_response();
+        match (sent, answer) {
+            (_, Ok(answer)) => Ok(answer),
+            (Err(e), Err(_)) => Err(http_err(e)),
+            (Ok(_), Err(e)) => Err(e),
+        }
+    }
+
+    fn read_line(&mut self) -> Result<String> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line).map_err(http_err)? == 0 {
+            return Err(Error::new(
+                "bench_http_failed",
+                "the server closed the connection without an answer",
+            ));
+        }
+        Ok(line.trim_end().to_string())
+    }
+
+    fn read_response(&mut self) -> Result<(u16, Vec<u8>)> {
+        let status_line = self.read_line()?;
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                Error::new(
+                    "bench_http_failed",
+                    format!("not an HTTP status line: {status_line}"),
+                )
+            })?;
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            let line = self.read_line()?;
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            if name == "content-length" {
+                length = value.parse::<usize>().ok();
+            } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+                chunked = true;
+            }
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                let size_line = self.read_line()?;
+                let size = usize::from_str_radix(size_line.split(';').next().unwrap_or(""), 16)
+                    .map_err(|_| {
+                        Error::new("bench_http_failed", format!("bad chunk size `{size_line}`"))
+                    })?;
+                if size == 0 {
+                    // Trailers end with an empty line.
+                    while !self.read_line()?.is_empty() {}
+                    break;
+                }
+                let start = body.len();
+                body.resize(start + size, 0);
+                self.reader
+                    .read_exact(&mut body[start..])
+                    .map_err(http_err)?;
+                self.read_line()?;
+            }
+        } else if let Some(n) = length {
+            body.resize(n, 0);
+            self.reader.read_exact(&mut body).map_err(http_err)?;
+        } else {
+            self.reader.read_to_end(&mut body).map_err(http_err)?;
+        }
+        Ok((status, body))
+    }
+}
+
+// ---- the table ----
+
+fn print_table(opts: &Options, files: &Files, lines: &[Line], memory: Option<&str>) {
+    println!(
+        "\ncargo xtask bench — medians of {} runs ({} for uploads and COPY); files in {}",
+        opts.runs,
+        opts.upload_runs,
+        files.csv.parent().map(path_str).unwrap_or_default()
+    );
+    println!(
+        "CSV: {} ({} MB)   XLSX: {}   upload: {}",
+        file_name(&files.csv),
+        opts.csv_mb,
+        file_name(&files.xlsx),
+        file_name(&files.upload)
+    );
+    println!("2 shared cores: numbers are noisy; compare ratios from the same run.\n");
+    println!(
+        "{:<44} {:>9} {:>8} {:>9} {:>11} {:>8}  vs baseline",
+        "measurement", "rows", "MB", "median s", "rows/s", "MB/s"
+    );
+    for line in lines {
+        match line {
+            Line::Measured {
+                label,
+                sample,
+                versus,
+            } => println!(
+                "{:<44} {:>9} {:>8.1} {:>9.3} {:>11.0} {:>8.1}  {versus}",
+                label,
+                sample.rows,
+                sample.bytes as f64 / 1e6,
+                sample.median(),
+                sample.rows_per_sec(),
+                sample.mb_per_sec()
+            ),
+            Line::Note { label, text } => println!("{label:<44} {text}"),
+        }
+    }
+    if let Some(memory) = memory {
+        println!(
+            "\nWorker memory during the {} MB upload: {memory}",
+            opts.upload_mb
+        );
+    } else if opts.with_stack {
+        println!("\nWorker memory during the upload: n/a (no upload was measured)");
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
