@@ -98,7 +98,10 @@ impl Authenticator {
     }
 
     fn classify_key<'a>(&self, apikey: &'a str) -> Option<ApiKey<'a>> {
-        if apikey == self.anon_key || apikey == self.service_role_key {
+        // Both compared, always: which one matched must not show in the time taken either.
+        let is_anon = keys_equal(apikey, &self.anon_key);
+        let is_service_role = keys_equal(apikey, &self.service_role_key);
+        if is_anon | is_service_role {
             Some(ApiKey::Legacy(apikey))
         } else {
             self.opaque_role(apikey).map(ApiKey::Opaque)
@@ -106,9 +109,16 @@ impl Authenticator {
     }
 
     fn opaque_role(&self, key: &str) -> Option<&'static str> {
-        if self.publishable_key.as_deref() == Some(key) {
+        let matches = |configured: &Option<String>| {
+            configured
+                .as_deref()
+                .is_some_and(|configured| keys_equal(key, configured))
+        };
+        let (is_publishable, is_secret) =
+            (matches(&self.publishable_key), matches(&self.secret_key));
+        if is_publishable {
             Some(ANON_ROLE)
-        } else if self.secret_key.as_deref() == Some(key) {
+        } else if is_secret {
             Some(SERVICE_ROLE)
         } else {
             None
@@ -300,6 +310,21 @@ mod base64_url {
     }
 }
 
+/// Compares a presented key with a configured one in time that depends on their lengths only,
+/// not on how many leading bytes match, so response times cannot be used to guess a key byte by
+/// byte. (`==` on strings stops at the first difference.)
+fn keys_equal(presented: &str, configured: &str) -> bool {
+    let (presented, configured) = (presented.as_bytes(), configured.as_bytes());
+    if presented.len() != configured.len() {
+        return false;
+    }
+    let difference = presented
+        .iter()
+        .zip(configured)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +366,41 @@ mod tests {
         match err.body.as_ref() {
             ErrorBody::Postgrest { message, .. } | ErrorBody::Gateway { message, .. } => message,
         }
+    }
+
+    #[test]
+    fn keys_are_equal_only_when_every_byte_matches() {
+        assert!(keys_equal("sb_secret_xyz", "sb_secret_xyz"));
+        assert!(
+            !keys_equal("sb_secret_xyZ", "sb_secret_xyz"),
+            "last byte differs"
+        );
+        assert!(
+            !keys_equal("Sb_secret_xyz", "sb_secret_xyz"),
+            "first byte differs"
+        );
+        assert!(
+            !keys_equal("sb_secret_xy", "sb_secret_xyz"),
+            "a prefix is not the key"
+        );
+        assert!(!keys_equal("", "sb_secret_xyz"));
+        assert!(keys_equal("", ""));
+    }
+
+    #[test]
+    fn a_key_differing_in_one_byte_is_rejected() {
+        let auth = authenticator(None);
+        let near_miss = auth
+            .authenticate(Some("sb_secret_xyZ"), None, NOW)
+            .expect_err("one byte off");
+        assert_eq!(
+            (near_miss.status.as_u16(), message(&near_miss)),
+            (401, "Invalid API key")
+        );
+        let identity = auth
+            .authenticate(Some("sb_secret_xyz"), None, NOW)
+            .expect("the configured secret key");
+        assert_eq!(identity.role, SERVICE_ROLE);
     }
 
     #[test]
