@@ -229,3 +229,67 @@ pub fn rows(page: &Value) -> Vec<Value> {
         .map(|r| r["data"].clone())
         .collect()
 }
+
+/// One of the stack's asymmetric signing keys (`cargo xtask up` writes their files and kids to
+/// `.local/stack.env`): `alg` is `ES256` or `RS256`.
+// Each test binary compiles this module on its own; binaries other than tests/jwks.rs don't sign.
+#[allow(dead_code)]
+pub struct SigningKey {
+    pub alg: jsonwebtoken::Algorithm,
+    pub kid: String,
+    pub private_key_file: String,
+    encoding: jsonwebtoken::EncodingKey,
+}
+
+#[allow(dead_code)]
+impl SigningKey {
+    /// The stack's ES256 key (`JWT_ES256_PRIVATE_KEY_FILE`, `JWT_ES256_KID`).
+    pub fn es256() -> SigningKey {
+        Self::from_env(jsonwebtoken::Algorithm::ES256, "ES256")
+    }
+
+    /// The stack's RS256 key (`JWT_RS256_PRIVATE_KEY_FILE`, `JWT_RS256_KID`).
+    pub fn rs256() -> SigningKey {
+        Self::from_env(jsonwebtoken::Algorithm::RS256, "RS256")
+    }
+
+    fn from_env(alg: jsonwebtoken::Algorithm, name: &str) -> SigningKey {
+        let var = |suffix: &str| {
+            let key = format!("JWT_{name}_{suffix}");
+            std::env::var(&key).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
+                panic!(
+                    "e2e tests need the stack's signing keys; missing env: {key}.\n\
+                     Start the stack with `cargo xtask up`, then `set -a; . .local/stack.env; set +a` \
+                     (or run everything with `cargo xtask test`)."
+                )
+            })
+        };
+        let private_key_file = var("PRIVATE_KEY_FILE");
+        let pem = std::fs::read(&private_key_file)
+            .unwrap_or_else(|e| panic!("cannot read {private_key_file}: {e}"));
+        let encoding = match alg {
+            jsonwebtoken::Algorithm::ES256 => jsonwebtoken::EncodingKey::from_ec_pem(&pem),
+            _ => jsonwebtoken::EncodingKey::from_rsa_pem(&pem),
+        }
+        .unwrap_or_else(|e| panic!("{private_key_file} is not a {name} private key (PEM): {e}"));
+        SigningKey {
+            alg,
+            kid: var("KID"),
+            private_key_file,
+            encoding,
+        }
+    }
+
+    /// A token over `claims` signed with this key, naming its own kid.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_as(&self.kid, claims)
+    }
+
+    /// A token over `claims` signed with this key but naming `kid` in its header.
+    pub fn sign_as(&self, kid: &str, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(self.alg);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .unwrap_or_else(|e| panic!("signing with {}: {e}", self.private_key_file))
+    }
+}
