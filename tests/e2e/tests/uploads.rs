@@ -1421,10 +1421,7 @@ async fn a_client_appends_to_itself_but_not_to_another_client() {
     );
 
     // Into another client's id, in every body form: 404 as if it did not exist, nothing stored.
-    let (mp_type, mp_body) = multipart(
-        &[("table_name", &b_table)],
-        Some(("x.csv", "text/csv", b"id,amount\n99,1\n")),
-    );
+    let (mp_type, mp_body) = multipart(&[], Some(("x.csv", "text/csv", b"id,amount\n99,1\n")));
     for (content_type, body) in [
         ("text/csv".to_owned(), b"id,amount\n99,1\n".to_vec()),
         (
