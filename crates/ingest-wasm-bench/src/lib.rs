@@ -111,3 +111,23 @@ pub mod exports {
         LAST_ERROR.lock().map_or(0, |s| s.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ingest::testdata::{messy_csv, messy_xlsx};
+
+    #[test]
+    fn streaming_and_whole_buffer_reads_count_the_same_rows() {
+        // The sample is 1000 rows: 3000 rows exercise the streamed path after the types are fixed.
+        let csv = messy_csv(3000, 7);
+        assert_eq!(stream_csv(&csv, |_| {}).unwrap(), 3000);
+        assert_eq!(ingest_whole(&csv).unwrap(), 3000);
+    }
+
+    #[test]
+    fn xlsx_rows_of_every_sheet_are_counted() {
+        // messy_xlsx: `Orders` with the requested rows plus 8 `Customers`.
+        assert_eq!(ingest_whole(&messy_xlsx(500, 7)).unwrap(), 508);
+    }
+}
