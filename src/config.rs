@@ -1,4 +1,5 @@
-//! The Worker's configuration, read from `Env` once per request into one typed value.
+//! The Worker's configuration, read from `Env` into one typed value (cached per isolate by
+//! `handlers`: vars and secrets cannot change while an isolate lives).
 //!
 //! Parsing takes a lookup function, not `Env`, so it is tested natively; a missing or invalid
 //! variable is a `config_missing` error naming it, never a panic.
@@ -47,7 +48,12 @@ pub struct Config {
     pub jwks_url: Option<String>,
     pub jwt_aud: String,
     pub token_ttl_seconds: u64,
+    /// Largest upload body accepted, counted as bytes arrive (413 beyond it).
+    pub max_upload_bytes: u64,
 }
+
+/// `MAX_UPLOAD_BYTES` default: a 100 MiB file plus room for multipart framing and fields.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 101 * 1024 * 1024;
 
 impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ApiError> {
@@ -90,6 +96,19 @@ impl Config {
                     )
                 })?,
         };
+        let max_upload_bytes = match optional("MAX_UPLOAD_BYTES") {
+            None => DEFAULT_MAX_UPLOAD_BYTES,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| {
+                    ApiError::config_missing(
+                        "MAX_UPLOAD_BYTES",
+                        "not a number of bytes of at least 1024",
+                    )
+                })?,
+        };
         Ok(Config {
             rest_url: format!("{}/rest/v1", supabase_url.trim_end_matches('/')),
             anon_key: ApiKey::parse(required("SUPABASE_ANON_KEY")?),
@@ -98,6 +117,7 @@ impl Config {
             jwks_url: optional("SUPABASE_JWKS_URL"),
             jwt_aud: optional("JWT_AUD").unwrap_or_else(|| "authenticated".to_owned()),
             token_ttl_seconds,
+            max_upload_bytes,
         })
     }
 }
@@ -136,6 +156,11 @@ mod tests {
         assert_eq!(c.rest_url, "http://127.0.0.1:54321/rest/v1");
         assert_eq!(c.jwt_aud, "authenticated");
         assert_eq!(c.token_ttl_seconds, 3600);
+        assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+        let small = load(&vars(&[("MAX_UPLOAD_BYTES", "2048")])).unwrap();
+        assert_eq!(small.max_upload_bytes, 2048);
+        let e = load(&vars(&[("MAX_UPLOAD_BYTES", "lots")])).unwrap_err();
+        assert!(e.message.contains("MAX_UPLOAD_BYTES"));
         assert_eq!(c.anon_key.as_bearer(), Some("a.b.c"));
         assert_eq!(c.service_key.as_bearer(), None);
         assert_eq!(c.service_key.value(), "sb_secret_xyz");

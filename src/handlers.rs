@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use worker::{console_error, console_warn, Env, Headers, Method, Request, Response};
 
 use crate::auth;
-use crate::clients::{self, NewClient};
+use crate::body::UploadFields;
+use crate::clients;
 use crate::config::Config;
 use crate::crypto;
 use crate::error::ApiError;
@@ -20,11 +21,14 @@ use crate::password::{self, PhcHash};
 use crate::postgrest::{rpc, Upstream};
 use crate::query::{self, DataQuery};
 use crate::routes::{self, Route};
+use crate::uploads::{self, Target};
 
 /// A successful answer before it becomes a `Response`.
 struct Reply {
     status: u16,
     body: String,
+    /// Answers a retried upload from the stored result (`Idempotent-Replayed: true`).
+    replayed: bool,
 }
 
 impl Reply {
@@ -32,6 +36,7 @@ impl Reply {
         Reply {
             status: 200,
             body: body.to_string(),
+            replayed: false,
         }
     }
 }
@@ -41,20 +46,46 @@ pub async fn handle(req: Request, env: &Env) -> Response {
         return preflight();
     }
     match respond(req, env).await {
-        Ok(reply) => render(reply.status, reply.body, None),
+        Ok(reply) if reply.status == 204 => Response::builder()
+            .with_status(204)
+            .with_headers(cors_headers())
+            .empty(),
+        Ok(reply) => {
+            let response = render(reply.status, reply.body, None);
+            if reply.replayed
+                && response
+                    .headers()
+                    .set("idempotent-replayed", "true")
+                    .is_err()
+            {
+                console_error!("could not set Idempotent-Replayed");
+            }
+            response
+        }
         Err(e) => render_error(&e),
     }
 }
 
+thread_local! {
+    /// The typed configuration, parsed once per isolate: vars and secrets are fixed for its life.
+    static CONFIG: std::cell::RefCell<Option<Config>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Configuration for everything past the public routes. `.dev.vars` and `wrangler secret`
-/// values arrive as secrets, `[vars]` as vars.
+/// values arrive as secrets, `[vars]` as vars. An invalid configuration is not cached, so
+/// fixing it needs no restart.
 fn load_config(env: &Env) -> Result<Config, ApiError> {
-    Config::from_lookup(|name| {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let config = Config::from_lookup(|name| {
         env.secret(name)
             .or_else(|_| env.var(name))
             .ok()
             .map(|v| v.to_string())
-    })
+    })?;
+    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+    Ok(config)
 }
 
 async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
@@ -64,6 +95,7 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
         Route::OpenApi => Ok(Reply {
             status: 200,
             body: openapi::DOCUMENT.to_owned(),
+            replayed: false,
         }),
         Route::Login => {
             let config = load_config(env)?;
@@ -106,10 +138,55 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
                 }
                 Principal::Anonymous => return Err(not_a_user()),
             }
-            let body = read_body(&mut req).await?;
-            create_client(&config, clients::parse_new_client(&body)?).await
+            let query = UploadFields::from_pairs(&query_pairs(&req))?;
+            upload_reply(uploads::upload(&config, &mut req, Target::Create, query).await?)
+        }
+        Route::AppendData { client_id } => {
+            let query = UploadFields::from_pairs(&query_pairs(&req))?;
+            let config = load_config(env)?;
+            let principal = authorize(&config, &req).await?;
+            let who = upstream_for(&principal)?;
+            let target = Target::Append {
+                client_id: &client_id,
+                who,
+            };
+            upload_reply(uploads::upload(&config, &mut req, target, query).await?)
+        }
+        Route::DeleteClient { client_id } => {
+            let config = load_config(env)?;
+            match authorize(&config, &req).await? {
+                Principal::Superadmin => {}
+                Principal::Client { .. } => {
+                    return Err(ApiError::forbidden("only a superadmin may delete clients"))
+                }
+                Principal::Anonymous => return Err(not_a_user()),
+            }
+            rpc(
+                &config,
+                Upstream::AsService,
+                "delete_client",
+                &json!({"p_client_id": client_id}),
+            )
+            .await
+            .map_err(|e| match e.code {
+                "not_found" => ApiError::client_not_found(&client_id),
+                _ => e,
+            })?;
+            Ok(Reply {
+                status: 204,
+                body: String::new(),
+                replayed: false,
+            })
         }
     }
+}
+
+fn upload_reply(answer: uploads::Answer) -> Result<Reply, ApiError> {
+    Ok(Reply {
+        status: answer.status,
+        body: answer.body.to_string(),
+        replayed: answer.replayed,
+    })
 }
 
 fn query_pairs(req: &Request) -> Vec<(String, String)> {
@@ -218,7 +295,7 @@ async fn data_count(
     Ok(Reply::ok(json!({ "count": count })))
 }
 
-async fn hash_password(password: &str) -> Result<String, ApiError> {
+pub(crate) async fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = crypto::random_bytes(password::SALT_BYTES)?;
     let hash = crypto::pbkdf2_sha256(
         password.as_bytes(),
@@ -233,49 +310,6 @@ async fn hash_password(password: &str) -> Result<String, ApiError> {
         hash,
     }
     .format())
-}
-
-async fn create_client(config: &Config, new: NewClient) -> Result<Reply, ApiError> {
-    let password_hash = match &new.password {
-        Some(p) => Some(hash_password(p).await?),
-        None => None,
-    };
-    let schema = clients::summarize_schema(&new.rows);
-    let args = json!({
-        "p_company_name": new.company_name,
-        "p_email": new.email,
-        "p_password_hash": password_hash,
-        "p_data_type": new.data_type,
-        "p_table_name": new.table_name,
-        "p_schema_def": schema,
-        "p_rows": new.rows,
-    });
-    let created = rpc(
-        config,
-        Upstream::AsService,
-        "create_client_with_data",
-        &args,
-    )
-    .await?;
-    let field = |k: &str| created.get(k).cloned().unwrap_or(Value::Null);
-    Ok(Reply {
-        status: 201,
-        body: json!({
-            "client": {
-                "client_id": field("client_id"),
-                "auth_user_id": field("auth_user_id"),
-                "company_name": field("company_name"),
-                "email": field("email"),
-                "data_type": field("data_type"),
-                "created_at": field("created_at"),
-            },
-            "table_name": field("table_name"),
-            "schema": schema,
-            "rows_stored": field("rows_stored"),
-            "rows_rejected": [],
-        })
-        .to_string(),
-    })
 }
 
 /// Verified against when the email is unknown, so both failures cost the same PBKDF2 work.
@@ -343,7 +377,10 @@ fn cors_headers() -> Headers {
     let headers = Headers::new();
     let ok = headers.set("access-control-allow-origin", "*").is_ok()
         && headers
-            .set("access-control-expose-headers", "www-authenticate")
+            .set(
+                "access-control-expose-headers",
+                "www-authenticate, idempotent-replayed",
+            )
             .is_ok();
     if !ok {
         console_error!("could not set CORS headers");
@@ -354,12 +391,12 @@ fn cors_headers() -> Headers {
 fn preflight() -> Response {
     let headers = cors_headers();
     let ok = headers
-        .set("access-control-allow-methods", "GET, POST, OPTIONS")
+        .set("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
         .is_ok()
         && headers
             .set(
                 "access-control-allow-headers",
-                "authorization, content-type",
+                "authorization, content-type, idempotency-key",
             )
             .is_ok()
         && headers.set("access-control-max-age", "86400").is_ok();

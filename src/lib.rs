@@ -10,17 +10,20 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod body;
 mod clients;
 mod config;
 mod crypto;
 mod error;
 mod handlers;
 mod jwt;
+mod multipart;
 mod openapi;
 mod password;
 mod postgrest;
 mod query;
 mod routes;
+mod uploads;
 
 use worker::{event, Context, Env, Request, Response};
 

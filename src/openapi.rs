@@ -43,6 +43,28 @@ mod tests {
     }
 
     #[test]
+    fn both_upload_routes_document_every_body_form_the_worker_accepts() {
+        let doc = doc();
+        for (path, method) in [
+            ("/api/superadmin/clients", "post"),
+            ("/api/data/{client_id}", "post"),
+        ] {
+            let content = doc["paths"][path][method]["requestBody"]["content"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {path} has a request body"));
+            assert!(content.contains_key("multipart/form-data"), "{path}");
+            for media in content.keys() {
+                let with_boundary = format!("{media}; boundary=x");
+                let form = crate::body::body_form(Some(&with_boundary));
+                assert!(form.is_ok(), "{path}: documented {media} is refused");
+            }
+            for (_, raw) in [("csv", "text/csv"), ("xlsx", crate::body::XLSX_TYPE)] {
+                assert!(content.contains_key(raw), "{path} documents {raw}");
+            }
+        }
+    }
+
+    #[test]
     fn documents_the_enforced_limits() {
         let params = doc()["paths"]["/api/data/{client_id}"]["get"]["parameters"].clone();
         let limit = params

@@ -14,10 +14,12 @@ pub enum Route {
     DataCount { client_id: String },
     DataSchema { client_id: String },
     CreateClient,
+    AppendData { client_id: String },
+    DeleteClient { client_id: String },
 }
 
 /// Every route as (method, OpenAPI path template).
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("GET", "/health"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/auth/login"),
@@ -25,6 +27,8 @@ pub const ROUTES: [(&str, &str); 7] = [
     ("GET", "/api/data/{client_id}/count"),
     ("GET", "/api/data/{client_id}/schema"),
     ("POST", "/api/superadmin/clients"),
+    ("POST", "/api/data/{client_id}"),
+    ("DELETE", "/api/superadmin/clients/{client_id}"),
 ];
 
 /// Client ids are UUIDs; checking here turns a typo into a 400 instead of a database error.
@@ -36,36 +40,57 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
+fn client_id(id: &str) -> Result<String, ApiError> {
+    if !is_uuid(id) {
+        return Err(ApiError::bad_request(
+            "invalid_client_id",
+            format!("client id `{id}` is not a UUID"),
+        ));
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let candidate = match segments.as_slice() {
-        ["health"] => Some(("GET", Route::Health)),
-        ["api", "openapi.json"] => Some(("GET", Route::OpenApi)),
-        ["api", "auth", "login"] => Some(("POST", Route::Login)),
-        ["api", "superadmin", "clients"] => Some(("POST", Route::CreateClient)),
+    // Every (method, route) a path allows.
+    let candidates: Vec<(&str, Route)> = match segments.as_slice() {
+        ["health"] => vec![("GET", Route::Health)],
+        ["api", "openapi.json"] => vec![("GET", Route::OpenApi)],
+        ["api", "auth", "login"] => vec![("POST", Route::Login)],
+        ["api", "superadmin", "clients"] => vec![("POST", Route::CreateClient)],
+        ["api", "superadmin", "clients", id] => {
+            let client_id = client_id(id)?;
+            vec![("DELETE", Route::DeleteClient { client_id })]
+        }
         ["api", "data", id, rest @ ..] => {
-            if !is_uuid(id) {
-                return Err(ApiError::bad_request(
-                    "invalid_client_id",
-                    format!("client id `{id}` is not a UUID"),
-                ));
-            }
-            let client_id = id.to_ascii_lowercase();
+            let client_id = client_id(id)?;
             match rest {
-                [] => Some(("GET", Route::DataRows { client_id })),
-                ["count"] => Some(("GET", Route::DataCount { client_id })),
-                ["schema"] => Some(("GET", Route::DataSchema { client_id })),
-                _ => None,
+                [] => vec![
+                    (
+                        "GET",
+                        Route::DataRows {
+                            client_id: client_id.clone(),
+                        },
+                    ),
+                    ("POST", Route::AppendData { client_id }),
+                ],
+                ["count"] => vec![("GET", Route::DataCount { client_id })],
+                ["schema"] => vec![("GET", Route::DataSchema { client_id })],
+                _ => Vec::new(),
             }
         }
-        _ => None,
+        _ => Vec::new(),
     };
-    match candidate {
-        Some((m, r)) if m == method => Ok(r),
-        Some((m, _)) => Err(ApiError::new(
+    let allowed: Vec<&str> = candidates.iter().map(|(m, _)| *m).collect();
+    match candidates.into_iter().find(|(m, _)| *m == method) {
+        Some((_, r)) => Ok(r),
+        None if !allowed.is_empty() => Err(ApiError::new(
             405,
             "method_not_allowed",
-            format!("{method} is not allowed on {path}; use {m}"),
+            format!(
+                "{method} is not allowed on {path}; use {}",
+                allowed.join(" or ")
+            ),
         )),
         None => Err(
             ApiError::new(404, "route_not_found", format!("no route {method} {path}"))
@@ -132,6 +157,26 @@ mod tests {
                 .status,
             404
         );
+    }
+
+    #[test]
+    fn uploads_and_delete_share_paths_with_other_methods() {
+        assert_eq!(
+            route("POST", &format!("/api/data/{ID}")).unwrap(),
+            Route::AppendData {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("DELETE", &format!("/api/superadmin/clients/{ID}")).unwrap(),
+            Route::DeleteClient {
+                client_id: ID.into()
+            }
+        );
+        let e = route("PUT", &format!("/api/data/{ID}")).unwrap_err();
+        assert!(e.message.contains("GET or POST"), "{}", e.message);
+        let e = route("DELETE", "/api/superadmin/clients/nope").unwrap_err();
+        assert_eq!(e.code, "invalid_client_id");
     }
 
     #[test]
