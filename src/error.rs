@@ -128,6 +128,9 @@ impl ApiError {
             "42501" if status == 401 => passthrough(401, "not_authenticated"),
             "42501" => passthrough(403, "forbidden"),
             "PT404" => passthrough(404, "not_found"),
+            // begin_upload: the Idempotency-Key was committed for another table.
+            "PT409" if function == "begin_upload" => passthrough(409, "idempotency_conflict")
+                .with_hint("send a different upload with a new Idempotency-Key"),
             // PostgREST's own JWT errors: the token was accepted by us but not by the data API.
             "PGRST301" | "PGRST302" | "PGRST303" => passthrough(401, "invalid_token"),
             code if code.starts_with("PT") && (400..500).contains(&status) => {
@@ -209,6 +212,20 @@ mod tests {
         assert_eq!((e.status, e.code), (404, "not_found"));
         let e = ApiError::from_upstream("f", 422, r#"{"code":"PT422","message":"nope"}"#);
         assert_eq!((e.status, e.code), (422, "rejected"));
+    }
+
+    #[test]
+    fn a_reused_idempotency_key_is_a_conflict() {
+        let body =
+            r#"{"code":"PT409","message":"Idempotency-Key k was used for an upload to table a"}"#;
+        let e = ApiError::from_upstream("begin_upload", 409, body);
+        assert_eq!((e.status, e.code), (409, "idempotency_conflict"));
+        assert!(e.message.contains("table a"));
+        // Elsewhere PT409 is an upload already committed or aborted.
+        assert_eq!(
+            ApiError::from_upstream("commit_upload", 409, body).code,
+            "rejected"
+        );
     }
 
     #[test]

@@ -175,19 +175,17 @@ impl FileReader {
                 Some(Event::FileEnd) => {
                     self.ended = true;
                     // The rest of the body may only close it: a late field would be ignored.
-                    while let Some(e) = self.event().await? {
-                        return Err(match e {
-                            Event::Field { name, .. } => ApiError::bad_request(
-                                "invalid_body",
-                                format!("form field `{name}` comes after the file; fields must precede the `file` part"),
-                            ),
-                            _ => ApiError::bad_request(
-                                "invalid_body",
-                                "send one file per request (one part named `file`)",
-                            ),
-                        });
-                    }
-                    return Ok(None);
+                    return match self.event().await? {
+                        None => Ok(None),
+                        Some(Event::Field { name, .. }) => Err(ApiError::bad_request(
+                            "invalid_body",
+                            format!("form field `{name}` comes after the file; fields must precede the `file` part"),
+                        )),
+                        Some(_) => Err(ApiError::bad_request(
+                            "invalid_body",
+                            "send one file per request (one part named `file`)",
+                        )),
+                    };
                 }
                 Some(_) => {}
                 None => {
@@ -211,6 +209,8 @@ struct Sink<'a> {
     idempotency_key: Option<String>,
     upload_id: Option<String>,
     rows_staged: u64,
+    /// An append's target table as stored before this upload (`get_client_schemas` row).
+    existing: Option<Value>,
 }
 
 enum Began {
@@ -224,7 +224,9 @@ impl Sink<'_> {
         let args = json!({
             "p_kind": self.kind,
             "p_client_id": self.client_id,
-            "p_table_name": self.table_name,
+            // Empty: the database names it (a create's default depends on the stored client id
+            // when an Idempotency-Key replays an earlier create).
+            "p_table_name": (!self.table_name.is_empty()).then_some(&self.table_name),
             "p_data_type": self.data_type,
             "p_idempotency_key": self.idempotency_key,
             "p_client": self.client,
@@ -494,6 +496,7 @@ pub async fn upload(
         idempotency_key: key,
         upload_id: None,
         rows_staged: 0,
+        existing: None,
     };
 
     let Some(tables) = tables else {
@@ -504,7 +507,7 @@ pub async fn upload(
             explicit_type.clone().unwrap_or_default(),
             idempotency_key.clone(),
         );
-        let stored = store_one(&mut sink, rows, &fields, explicit_type).await?;
+        let stored = store_one(&mut sink, rows, explicit_type).await?;
         return Ok(answer(&sink, new_client.as_ref(), stored, Vec::new()));
     };
 
@@ -541,7 +544,7 @@ pub async fn upload(
         if let Some(id) = created.filter(|id| !id.is_empty()) {
             sink.client_id = id;
         }
-        match store_one(&mut sink, Rows::Whole(table), &fields, Some(data_type)).await {
+        match store_one(&mut sink, Rows::Whole(table), Some(data_type)).await {
             Ok(stored) => parts.push((sink, stored)),
             Err(e) => {
                 if let Some((first, s)) = parts.first() {
@@ -643,60 +646,83 @@ fn sheets(
     }
 }
 
-/// Begins `sink` once its data type is known, and checks a replay is of the same table.
-async fn begin_for(
-    sink: &mut Sink<'_>,
-    data_type: &str,
-    explicit_table: bool,
-) -> Result<Option<Value>, ApiError> {
-    if sink.data_type.is_empty() {
+/// Begins `sink` once its data type is known; `Some(stored result)` for a replay. (The
+/// database refuses a key committed for another table: 409 `idempotency_conflict`.)
+async fn begin_for(sink: &mut Sink<'_>, data_type: &str) -> Result<Option<Value>, ApiError> {
+    let explicit_type = !sink.data_type.is_empty();
+    if !explicit_type {
         sink.data_type = data_type.to_owned();
     }
-    if sink.table_name.is_empty() {
-        sink.table_name = ingest::table_name(&sink.client_id, &sink.data_type);
+    if sink.kind == "append" {
+        if sink.table_name.is_empty() {
+            // The same default the database uses; needed to find the stored schema.
+            sink.table_name = ingest::table_name(&sink.client_id, &sink.data_type);
+        }
+        let tables = rpc(
+            sink.config,
+            sink.who,
+            "get_client_schemas",
+            &json!({"p_client_id": sink.client_id}),
+        )
+        .await?;
+        sink.existing = tables.as_array().and_then(|ts| {
+            ts.iter()
+                .find(|t| t["table_name"] == json!(sink.table_name))
+                .cloned()
+        });
+        // An existing table keeps its data type unless the upload names another.
+        if let (false, Some(d)) = (
+            explicit_type,
+            sink.existing.as_ref().and_then(|t| t["data_type"].as_str()),
+        ) {
+            sink.data_type = d.to_owned();
+        }
     }
     match sink.begin().await? {
         Began::Fresh => Ok(None),
-        Began::Replayed(result) => {
-            // A create retried under the same key has a new client id, so only an explicit
-            // table name can be compared; an append's default name is stable.
-            let comparable = explicit_table || sink.kind == "append";
-            let other_table = comparable && result["table_name"] != json!(sink.table_name);
-            if other_table {
-                return Err(ApiError::new(
-                    409,
-                    "idempotency_conflict",
-                    format!(
-                        "Idempotency-Key was already used for table {} (this request is for {})",
-                        result["table_name"], sink.table_name
-                    ),
-                )
-                .with_hint("use a new Idempotency-Key for a different upload"));
-            }
-            Ok(Some(result))
-        }
+        Began::Replayed(result) => Ok(Some(result)),
     }
 }
 
 async fn store_one(
     sink: &mut Sink<'_>,
     rows: Rows,
-    fields: &UploadFields,
     explicit_type: Option<String>,
 ) -> Result<Stored, ApiError> {
-    let explicit_table = fields.table_name.is_some();
-    let outcome = store_rows(sink, rows, explicit_type, explicit_table).await;
-    if outcome.is_err() {
-        sink.abort().await;
+    let outcome = store_rows(sink, rows, explicit_type).await;
+    match outcome {
+        Err(e) => {
+            sink.abort().await;
+            Err(e)
+        }
+        Ok(mut stored) if stored.replayed => {
+            // The first answer's schema and creation time, as stored now.
+            let tables = rpc(
+                sink.config,
+                sink.who,
+                "get_client_schemas",
+                &json!({"p_client_id": stored.result["client_id"]}),
+            )
+            .await?;
+            if let Some(t) = tables.as_array().and_then(|ts| {
+                ts.iter()
+                    .find(|t| t["table_name"] == stored.result["table_name"])
+            }) {
+                stored.schema = t["schema_def"].clone();
+                if let Some(o) = stored.result.as_object_mut() {
+                    o.insert("created_at".into(), t["created_at"].clone());
+                }
+            }
+            Ok(stored)
+        }
+        ok => ok,
     }
-    outcome
 }
 
 async fn store_rows(
     sink: &mut Sink<'_>,
     rows: Rows,
     explicit_type: Option<String>,
-    explicit_table: bool,
 ) -> Result<Stored, ApiError> {
     let mut batcher = Batcher::new(BATCH_ROWS, BATCH_BYTES);
     let replayed = |result: Value| Stored {
@@ -709,7 +735,7 @@ async fn store_rows(
     let table = match rows {
         Rows::Empty => {
             let data_type = explicit_type.unwrap_or_else(|| "data".to_owned());
-            if let Some(r) = begin_for(sink, &data_type, explicit_table).await? {
+            if let Some(r) = begin_for(sink, &data_type).await? {
                 return Ok(replayed(r));
             }
             let schema = json!({"version": ingest::SCHEMA_DEF_VERSION, "format": "json",
@@ -718,7 +744,7 @@ async fn store_rows(
         }
         Rows::Whole(mut table) => {
             let data_type = explicit_type.unwrap_or_else(|| table.data_type.clone());
-            if let Some(r) = begin_for(sink, &data_type, explicit_table).await? {
+            if let Some(r) = begin_for(sink, &data_type).await? {
                 return Ok(replayed(r));
             }
             for row in std::mem::take(&mut table.rows) {
@@ -744,7 +770,7 @@ async fn store_rows(
                         .clone()
                         .or_else(|| stream.data_type().map(|(d, _)| d))
                         .unwrap_or_else(|| "data".to_owned());
-                    if let Some(r) = begin_for(sink, &data_type, explicit_table).await? {
+                    if let Some(r) = begin_for(sink, &data_type).await? {
                         return Ok(replayed(r));
                     }
                     began = true;
@@ -759,7 +785,7 @@ async fn store_rows(
             let end = stream.finish().map_err(ingest_error)?;
             if !began {
                 let data_type = explicit_type.unwrap_or_else(|| end.table.data_type.clone());
-                if let Some(r) = begin_for(sink, &data_type, explicit_table).await? {
+                if let Some(r) = begin_for(sink, &data_type).await? {
                     return Ok(replayed(r));
                 }
             }
@@ -791,26 +817,9 @@ async fn finish(
     issues: Vec<Value>,
     issue_counts: Value,
 ) -> Result<Stored, ApiError> {
-    let schema = if sink.kind == "append" {
-        let answer = rpc(
-            sink.config,
-            sink.who,
-            "get_client_schemas",
-            &json!({"p_client_id": sink.client_id}),
-        )
-        .await?;
-        let stored = answer.as_array().and_then(|tables| {
-            tables
-                .iter()
-                .find(|t| t["table_name"] == json!(sink.table_name))
-                .map(|t| t["schema_def"].clone())
-        });
-        match stored {
-            Some(old) => ingest::merge_schema_defs(&old, &schema),
-            None => schema,
-        }
-    } else {
-        schema
+    let schema = match &sink.existing {
+        Some(table) => ingest::merge_schema_defs(&table["schema_def"], &schema),
+        None => schema,
     };
     let mut result = sink.commit(&schema).await?;
     if sink.kind == "create" {
