@@ -653,25 +653,29 @@ fn copy_sample(db_url: &str, files: &Files, runs: usize) -> Result<Sample> {
 }
 
 /// POSTs the upload file as a raw `text/csv` body to `POST /api/superadmin/clients` (a new
-/// client each run), and samples the workerd process's memory meanwhile. Returns the timing and
-/// a memory summary.
+/// client each run), and samples the memory of wrangler's workerd processes meanwhile. Returns
+/// the timing and a memory summary.
 fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, String)> {
-    let workerd = workerd_pid(stack).ok_or_else(|| {
-        Error::new(
+    let workerds = workerd_processes(stack);
+    if workerds.is_empty() {
+        return Err(Error::new(
             "workerd_not_found",
             "no workerd process under the Worker's wrangler",
-        )
-    })?;
+        ));
+    }
     let bytes = fs::metadata(&files.upload)
         .map_err(|e| Error::io("bench_read_failed", "reading the upload file", e))?
         .len();
     let auth = format!("Bearer {}", stack.keys.service_role_key);
     let mut secs = Vec::new();
     let mut rows = 0;
-    let mut memory = String::new();
+    let mut memory = Vec::new();
     for run in 0..runs {
-        let before = proc_status_kb(workerd, "VmRSS").unwrap_or(0);
-        let sampler = RssSampler::start(workerd);
+        let before: Vec<u64> = workerds
+            .iter()
+            .map(|w| proc_status_kb(w.pid, "VmRSS").unwrap_or(0))
+            .collect();
+        let sampler = RssSampler::start(workerds.iter().map(|w| w.pid).collect());
         let path = format!(
             "/api/superadmin/clients?company_name=Bench%20Upload%20{run}&email=bench-upload-{run}-{}%40example.com&data_type=ecommerce",
             std::process::id()
@@ -691,9 +695,8 @@ fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, S
             &mut body,
         );
         let elapsed = start.elapsed().as_secs_f64();
-        let peak_sampled = sampler.stop();
+        let peaks = sampler.stop();
         let (status, answer) = answer?;
-        let json: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         if status != 201 {
             let what = if status == 404 || status == 415 || status == 400 {
                 "upload endpoint missing or refusing raw CSV: "
@@ -708,6 +711,7 @@ fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, S
                 ),
             ));
         }
+        let json: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         rows = json["rows_stored"].as_u64().unwrap_or(0);
         if rows != files.upload_rows {
             return Err(Error::new(
@@ -719,23 +723,40 @@ fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, S
             ));
         }
         secs.push(elapsed);
-        let hwm = proc_status_kb(workerd, "VmHWM").unwrap_or(0);
-        memory = format!(
-            "workerd (pid {workerd}) RSS before the upload {:.0} MB, peak while uploading {:.0} \
-             MB (VmRSS sampled every {} ms), VmHWM after {:.0} MB (peak since workerd started)",
-            before as f64 / 1024.0,
-            peak_sampled as f64 / 1024.0,
-            RSS_SAMPLE_EVERY.as_millis(),
-            hwm as f64 / 1024.0
-        );
+        memory = workerds
+            .iter()
+            .zip(before.iter().zip(&peaks))
+            .map(|(w, (before, peak))| {
+                let hwm = proc_status_kb(w.pid, "VmHWM").unwrap_or(0);
+                format!(
+                    "  workerd {} (pid {}): VmRSS {:.0} MB before, peak {:.0} MB during the upload \
+                     (sampled every {} ms); VmHWM {:.0} MB after (peak since it started)",
+                    w.role,
+                    w.pid,
+                    *before as f64 / 1024.0,
+                    *peak as f64 / 1024.0,
+                    RSS_SAMPLE_EVERY.as_millis(),
+                    hwm as f64 / 1024.0
+                )
+            })
+            .collect();
     }
-    Ok((Sample { bytes, rows, secs }, memory))
+    Ok((Sample { bytes, rows, secs }, memory.join("\n")))
 }
 
-/// The workerd process that wrangler started for this stack: a descendant of the pid in
-/// `pids/worker.pid` whose command name is `workerd`.
-fn workerd_pid(stack: &Stack) -> Option<u32> {
-    let root = proc::read_pid(&stack.pids().join("worker.pid"))?;
+struct Workerd {
+    pid: u32,
+    /// wrangler dev runs two: a proxy on the Worker's port, and the runtime executing the Worker.
+    role: &'static str,
+}
+
+/// The workerd processes wrangler started for this stack: descendants of the pid in
+/// `pids/worker.pid` whose command name is `workerd`. The one listening on the Worker's port is
+/// wrangler's proxy; the other runs the Worker's code.
+fn workerd_processes(stack: &Stack) -> Vec<Workerd> {
+    let Some(root) = proc::read_pid(&stack.pids().join("worker.pid")) else {
+        return Vec::new();
+    };
     let parent_of = |pid: u32| -> Option<u32> {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let (_, rest) = stat.rsplit_once(')')?;
@@ -753,13 +774,31 @@ fn workerd_pid(stack: &Stack) -> Option<u32> {
         }
         false
     };
-    fs::read_dir("/proc")
-        .ok()?
+    let proxy_socket = format!("entry=127.0.0.1:{}", stack.ports.worker);
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<Workerd> = entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|&pid| {
+        .filter(|&pid| {
             fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "workerd")
                 && descends(pid)
         })
+        .map(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let is_proxy = String::from_utf8_lossy(&cmdline).contains(&proxy_socket);
+            Workerd {
+                pid,
+                role: if is_proxy {
+                    "wrangler proxy"
+                } else {
+                    "running the Worker"
+                },
+            }
+        })
+        .collect();
+    found.sort_by_key(|w| w.role != "running the Worker");
+    found
 }
 
 /// A field of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
@@ -771,31 +810,33 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
 }
 
-/// Samples a process's VmRSS on a thread until stopped; keeps the maximum.
+/// Samples processes' VmRSS on a thread until stopped; keeps each one's maximum.
 struct RssSampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
+    thread: std::thread::JoinHandle<Vec<u64>>,
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    fn start(pids: Vec<u32>) -> RssSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let mut peak = 0;
+            let mut peaks = vec![0; pids.len()];
             while !flag.load(Ordering::Relaxed) {
-                peak = peak.max(proc_status_kb(pid, "VmRSS").unwrap_or(0));
+                for (peak, pid) in peaks.iter_mut().zip(&pids) {
+                    *peak = (*peak).max(proc_status_kb(*pid, "VmRSS").unwrap_or(0));
+                }
                 std::thread::sleep(RSS_SAMPLE_EVERY);
             }
-            peak
+            peaks
         });
         RssSampler { stop, thread }
     }
 
-    /// The highest VmRSS seen, in kB.
-    fn stop(self) -> u64 {
+    /// The highest VmRSS seen per process, in kB.
+    fn stop(self) -> Vec<u64> {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().unwrap_or(0)
+        self.thread.join().unwrap_or_default()
     }
 }
 
@@ -964,7 +1005,7 @@ fn print_table(opts: &Options, files: &Files, lines: &[Line], memory: Option<&st
     }
     if let Some(memory) = memory {
         println!(
-            "\nWorker memory during the {} MB upload: {memory}",
+            "\nWorker memory during the {} MB upload:\n{memory}",
             opts.upload_mb
         );
     } else if opts.with_stack {
