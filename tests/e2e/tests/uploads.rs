@@ -1655,3 +1655,98 @@ async fn an_oversized_body_gets_413_and_the_server_keeps_serving() {
     assert_eq!(clients_with_email(&stack, &email).await, 0);
     assert_eq!(get(&stack, "/health", "").await.status, 200);
 }
+
+/// `rows` rows `{id, amount}` numbered from `first`, as CSV with a header.
+fn amounts_csv(first: usize, rows: usize) -> Vec<u8> {
+    let mut text = String::from("id,amount\n");
+    for i in first..first + rows {
+        text.push_str(&format!("{i},{}\n", i % 97));
+    }
+    text.into_bytes()
+}
+
+/// Sends the headers of a `text/csv` POST announcing `announced` bytes and only `sent` of the
+/// body, then hangs up: a browser tab closed mid-upload.
+fn abandon_upload(stack: &Stack, path: &str, token: &str, key: &str, body: &[u8], sent: usize) {
+    use std::io::Write;
+    let authority = stack
+        .worker_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut socket = std::net::TcpStream::connect(authority).expect("connect to the Worker");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: text/csv\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).expect("send headers");
+    socket
+        .write_all(&body[..sent])
+        .expect("send part of the body");
+    socket.flush().expect("flush");
+    socket.shutdown(std::net::Shutdown::Both).expect("hang up");
+}
+
+#[tokio::test]
+async fn an_abandoned_upload_shows_nothing_and_its_retry_stores_once() {
+    let stack = Stack::connect().await;
+    let (id, token, table) = client_with_amounts(&stack, "abandon").await;
+    let path = format!("/api/data/{id}?table={table}");
+    let key = unique("key");
+    // 20,000 rows: several batches are staged before the connection drops half-way.
+    let body = amounts_csv(3, 20_000);
+    abandon_upload(&stack, &path, &token, &key, &body, body.len() / 2);
+    assert_eq!(
+        count(&stack, &id, None).await,
+        2,
+        "rows of an abandoned upload are visible"
+    );
+
+    // The retry with the same key restarts the upload: every row once.
+    let retry = post_bytes(&stack, &path, &token, "text/csv", body, Some(&key)).await;
+    assert_eq!(retry.status, 200, "{:?}", retry.body);
+    assert_eq!(retry.body["rows_stored"], 20_000);
+    assert_eq!(count(&stack, &id, None).await, 20_002);
+    assert_eq!(pending_staged_rows_for_client(&stack, &id).await, 0);
+    let ids: Vec<u64> = read_rows(&stack, &id, Some(&table))
+        .await
+        .iter()
+        .filter_map(|r| r["id"].as_u64())
+        .collect();
+    assert_eq!(
+        ids,
+        (1..=20_002).collect::<Vec<u64>>(),
+        "rows lost, doubled or reordered"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_client_removes_it_and_its_rows() {
+    let stack = Stack::connect().await;
+    let (id, token, _) = client_with_amounts(&stack, "delete").await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/superadmin/clients/{id}", stack.worker_url);
+    let by_client = send(http.delete(&url).bearer_auth(&token)).await;
+    assert_error(&by_client, 403, "forbidden");
+    let deleted = send(http.delete(&url).bearer_auth(&stack.service_role_key)).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let gone = get(
+        &stack,
+        &format!("/api/data/{id}/count"),
+        &stack.service_role_key,
+    )
+    .await;
+    assert_error(&gone, 404, "client_not_found");
+    let again = send(http.delete(&url).bearer_auth(&stack.service_role_key)).await;
+    assert_error(&again, 404, "client_not_found");
+    let db = stack.db().await;
+    let left: i64 = db
+        .query_one(
+            "select count(*) from public.client_data where client_id::text = $1",
+            &[&id],
+        )
+        .await
+        .expect("query client_data")
+        .get(0);
+    assert_eq!(left, 0);
+}
