@@ -86,7 +86,12 @@ async fn each_client_reads_exactly_its_own_rows() {
         a["table_name"],
         format!("client_{}_sales", &a_id.replace('-', "")[..8])
     );
-    assert_eq!(a["schema"]["columns"]["n"]["type"], "integer");
+    // The answer carries the stored schema_def (ingest's version-1 shape: a column list).
+    let n_column = a["schema"]["columns"]
+        .as_array()
+        .and_then(|cols| cols.iter().find(|c| c["key"] == "n"))
+        .unwrap_or_else(|| panic!("no column n in {}", a["schema"]));
+    assert_eq!(n_column["type"], "integer");
     assert!(a["client"]["auth_user_id"].is_string());
 
     let a_token = stack.login(&a_email, PASSWORD).await;
