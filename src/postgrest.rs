@@ -53,11 +53,22 @@ pub async fn rpc(
     function: &str,
     args: &Value,
 ) -> Result<Value, ApiError> {
+    rpc_text(config, who, function, args.to_string()).await
+}
+
+/// [`rpc`] with the arguments already as JSON text (upload batches: serialized once, never
+/// parsed back into a `Value`).
+pub async fn rpc_text(
+    config: &Config,
+    who: Upstream<'_>,
+    function: &str,
+    args: String,
+) -> Result<Value, ApiError> {
     let url = format!("{}/rpc/{function}", config.rest_url);
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers(config, who)?)
-        .with_body(Some(args.to_string().into()));
+        .with_body(Some(args.into()));
     let request = Request::new_with_init(&url, &init)
         .map_err(|e| ApiError::internal(format!("building request to {url}: {e}")))?;
     let mut response = Fetch::Request(request)

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::multipart::{Event, Multipart};
-use crate::postgrest::{rpc, Upstream};
+use crate::postgrest::{rpc, rpc_text, Upstream};
 
 /// Rows per `stage_upload_rows` call, and the JSON size that closes a batch earlier.
 const BATCH_ROWS: usize = 2000;
@@ -244,9 +244,12 @@ impl Sink<'_> {
         if answer["replayed"] == true {
             return Ok(Began::Replayed(answer["result"].clone()));
         }
-        let id = answer["upload_id"].as_str().ok_or_else(|| {
-            ApiError::upstream_unavailable(format!("begin_upload answered {answer}"))
-        })?;
+        let id = answer["upload_id"]
+            .as_str()
+            .filter(|id| crate::routes::is_uuid(id))
+            .ok_or_else(|| {
+                ApiError::upstream_unavailable(format!("begin_upload answered {answer}"))
+            })?;
         self.upload_id = Some(id.to_owned());
         Ok(Began::Fresh)
     }
@@ -256,10 +259,9 @@ impl Sink<'_> {
             return Err(ApiError::internal("stage before begin"));
         };
         // The rows are already JSON text; splice them in rather than parse them again.
+        // The upload id is a UUID from the database: nothing in it needs escaping.
         let args = format!(r#"{{"p_upload_id":"{id}","p_rows":{}}}"#, batch.json);
-        let args: Value = serde_json::from_str(&args)
-            .map_err(|e| ApiError::internal(format!("batch JSON: {e}")))?;
-        rpc(self.config, self.who, "stage_upload_rows", &args).await?;
+        rpc_text(self.config, self.who, "stage_upload_rows", args).await?;
         self.rows_staged += batch.rows as u64;
         Ok(())
     }
