@@ -47,6 +47,10 @@ pub struct Stack {
     /// A test stack: durability off (faster), Worker variables from its own env file instead
     /// of the repository's `.dev.vars`, wrangler state inside `dir`.
     pub throwaway: bool,
+    /// Where PostgreSQL's own files live (pgdata, socket dir, server log): `dir` when the
+    /// `postgres` user can reach it, else a folder under the system temp dir. PostgreSQL refuses
+    /// to run as root, and a checkout under e.g. /root is not searchable by `postgres`.
+    pub pg_dir: PathBuf,
 }
 
 impl Stack {
@@ -66,8 +70,22 @@ impl Stack {
                 Error::io("chmod_failed", format!("chmod 755 {}", path.display()), e)
             })?;
         }
+        let pg_dir = if proc::postgres_can_enter(&dir) {
+            dir.clone()
+        } else {
+            let outside = postgres_dir_outside(&dir);
+            println!(
+                "postgres: the `postgres` user cannot enter {}; its files go to {}",
+                dir.display(),
+                outside.display()
+            );
+            proc::mkdir(&outside)?;
+            proc::chown_to_postgres(&[&outside])?;
+            outside
+        };
         let stack = Stack {
             root: root.to_path_buf(),
+            pg_dir,
             keys: keys::load_or_create(&dir.join("keys.env"))?,
             signing: keys::load_or_create_signing_keys(&dir)?,
             dir,
@@ -81,10 +99,18 @@ impl Stack {
     }
 
     pub fn pgdata(&self) -> PathBuf {
-        self.dir.join("pgdata")
+        self.pg_dir.join("pgdata")
     }
     pub fn run_dir(&self) -> PathBuf {
-        self.dir.join("run")
+        self.pg_dir.join("run")
+    }
+    /// The server log; written by the server itself, so it sits where `postgres` can write.
+    pub fn postgres_log(&self) -> PathBuf {
+        if self.pg_dir == self.dir {
+            self.logs().join("postgres.log")
+        } else {
+            self.pg_dir.join("postgres.log")
+        }
     }
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
@@ -176,16 +202,6 @@ impl Stack {
     /// initdb on first use, start if not running, wait until it answers, then apply the
     /// bootstrap and pending migrations.
     pub fn start_database(&self) -> Result<()> {
-        if !proc::postgres_can_enter(&self.dir) {
-            return Err(Error::new(
-                "postgres_cannot_reach_dir",
-                format!(
-                    "the `postgres` user cannot enter {}: a parent directory is not searchable \
-                     by others. Run `chmod o+x` on each parent, or clone the repository under /tmp",
-                    self.dir.display()
-                ),
-            ));
-        }
         if !self.pgdata().join("PG_VERSION").exists() {
             self.init_cluster()?;
         }
@@ -193,7 +209,7 @@ impl Stack {
             println!("postgres: already running ({})", self.db_url());
         } else {
             self.ensure_port_free(self.ports.postgres, "PostgreSQL")?;
-            let log = self.logs().join("postgres.log");
+            let log = self.postgres_log();
             let mut start = self.pg_ctl();
             start
                 .arg("-l")
@@ -225,7 +241,7 @@ impl Stack {
             "PostgreSQL",
             POSTGRES_READY,
             None,
-            &self.logs().join("postgres.log"),
+            &self.postgres_log(),
             ready,
         )?;
         let db_url = self.db_url();
@@ -540,4 +556,12 @@ pub fn dev(root: &Path) -> Result<()> {
     println!();
     stack.stop_all();
     Ok(())
+}
+
+/// A stable folder outside the checkout for PostgreSQL's files, one per stack directory.
+fn postgres_dir_outside(stack_dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    stack_dir.hash(&mut hasher);
+    std::env::temp_dir().join(format!("hybrid-store-pg-{:016x}", hasher.finish()))
 }

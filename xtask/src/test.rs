@@ -37,6 +37,9 @@ impl Drop for Teardown<'_> {
         self.stack.stop_all();
         // The cluster is large and worthless afterwards; logs help when something failed.
         let _ = fs::remove_dir_all(self.stack.pgdata());
+        if self.stack.pg_dir != self.stack.dir {
+            let _ = fs::remove_dir_all(&self.stack.pg_dir);
+        }
         if self.keep_logs {
             println!("logs kept in {}", self.stack.logs().display());
         } else {
