@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::stack::{Ports, Stack};
-use crate::{build, http, migrate, proc, signals, Error, Result};
+use crate::{build, migrate, proc, signals, Error, Result};
 
 /// The client that the COPY baseline and the RPC comparison use (created with this id).
 const COPY_CLIENT_ID: &str = "b0000000-0000-4000-8000-00000000c0b1";
@@ -438,23 +438,6 @@ impl Drop for Teardown<'_> {
     }
 }
 
-fn free_ports() -> Result<Ports> {
-    let mut picked: Vec<u16> = Vec::new();
-    // Distinct ports: the OS may hand the same one out twice once the probe socket closes.
-    while picked.len() < 4 {
-        let p = http::free_port().map_err(|e| Error::io("no_free_port", "picking a port", e))?;
-        if !picked.contains(&p) {
-            picked.push(p);
-        }
-    }
-    Ok(Ports {
-        postgres: picked[0],
-        data_api: picked[1],
-        worker: picked[2],
-        inspector: Some(picked[3]),
-    })
-}
-
 fn stack_rows(
     root: &Path,
     files: &Files,
@@ -466,7 +449,7 @@ fn stack_rows(
     let dir = root
         .join(".local")
         .join(format!("bench-{}", std::process::id()));
-    let stack = Stack::create(root, dir, free_ports()?, true)?;
+    let stack = Stack::create(root, dir, Ports::free()?, true)?;
     let _teardown = Teardown(&stack);
     stack.start_database()?;
     let data_api = build::data_api(root, true)?;

@@ -28,6 +28,27 @@ pub struct Ports {
     pub inspector: Option<u16>,
 }
 
+impl Ports {
+    /// Four distinct free ports, for a throwaway stack (tests, benchmarks).
+    pub fn free() -> Result<Ports> {
+        let mut picked: Vec<u16> = Vec::new();
+        // Distinct: the OS may hand the same port out twice once the probe socket closes.
+        while picked.len() < 4 {
+            let p =
+                http::free_port().map_err(|e| Error::io("no_free_port", "picking a port", e))?;
+            if !picked.contains(&p) {
+                picked.push(p);
+            }
+        }
+        Ok(Ports {
+            postgres: picked[0],
+            data_api: picked[1],
+            worker: picked[2],
+            inspector: Some(picked[3]),
+        })
+    }
+}
+
 /// Supabase's local ports for PostgreSQL and the API, wrangler's default for the Worker.
 pub const DEFAULT_PORTS: Ports = Ports {
     postgres: 54322,

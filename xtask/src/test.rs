@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::stack::{Ports, Stack};
-use crate::{build, http, migrate, proc, setup, signals, Error, Result};
+use crate::{build, migrate, proc, setup, signals, Result};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Outcome {
@@ -128,25 +128,6 @@ fn run_checked(cmd: &mut Command, code: &'static str) -> Result<Option<String>> 
     proc::run(cmd, code).map(|()| None)
 }
 
-fn free_ports() -> Result<Ports> {
-    let port =
-        || http::free_port().map_err(|e| Error::io("no_free_port", "picking a free port", e));
-    let mut picked: Vec<u16> = Vec::new();
-    // Four distinct ports: the OS may hand the same one out twice once the probe socket closes.
-    while picked.len() < 4 {
-        let p = port()?;
-        if !picked.contains(&p) {
-            picked.push(p);
-        }
-    }
-    Ok(Ports {
-        postgres: picked[0],
-        data_api: picked[1],
-        worker: picked[2],
-        inspector: Some(picked[3]),
-    })
-}
-
 fn sql_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
@@ -192,7 +173,7 @@ pub fn run(root: &Path) -> Result<bool> {
     let dir = root
         .join(".local")
         .join(format!("test-{}", std::process::id()));
-    let stack = Stack::create(root, dir, free_ports()?, true)?;
+    let stack = Stack::create(root, dir, Ports::free()?, true)?;
     let mut teardown = Teardown {
         stack: &stack,
         keep_logs: true,
