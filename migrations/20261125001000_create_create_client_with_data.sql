@@ -5,6 +5,9 @@
 -- Errors: 22023 for a bad argument (p_rows not an array of objects: the message names the first
 -- offending element's index; a data_type or table_name outside [a-z][a-z0-9_]); 23505 when the
 -- email (case-insensitively), client_id or auth_user_id already belongs to a client.
+-- A unique violation it does not name itself (clients_identity_distinct, raised by the clients
+-- trigger of 20261125002500) keeps that trigger's message, which says which id collides with
+-- which client, rather than a generic 'the client already exists'.
 create or replace function public.create_client_with_data(
   p_company_name text,
   p_email text,
@@ -31,6 +34,7 @@ declare
   v_client public.clients%rowtype;
   v_rows_stored bigint;
   v_constraint text;
+  v_message text;
 begin
   if p_company_name is null or btrim(p_company_name) = '' then
     raise exception using errcode = '22023', message = 'company_name must not be empty';
@@ -73,13 +77,13 @@ begin
     values (v_client_id, btrim(p_company_name), btrim(p_email), p_password_hash, p_auth_user_id)
     returning * into v_client;
   exception when unique_violation then
-    get stacked diagnostics v_constraint = constraint_name;
+    get stacked diagnostics v_constraint = constraint_name, v_message = message_text;
     raise exception using errcode = '23505',
       message = case v_constraint
         when 'clients_email_lower_key' then format('a client with email %s already exists', btrim(p_email))
         when 'clients_pkey' then format('a client with client_id %s already exists', v_client_id)
         when 'clients_auth_user_id_key' then format('auth_user_id %s already belongs to a client', p_auth_user_id)
-        else 'the client already exists'
+        else v_message
       end,
       constraint = v_constraint;
   end;

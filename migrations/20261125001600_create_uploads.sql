@@ -23,6 +23,10 @@ create table staging.uploads (
   updated_at      timestamptz not null default now(),
   constraint uploads_client_only_for_create check ((kind = 'create') = (client is not null)),
   constraint uploads_result_once_committed check ((status = 'committed') = (result is not null)),
+  -- A committed upload is kept for ever (its result answers idempotent replays); the new
+  -- client's password hash must not stay with it (commit_upload moves it into clients).
+  constraint uploads_no_password_hash_once_committed
+    check (status <> 'committed' or not coalesce(client ? 'password_hash', false)),
   -- Target of upload_rows' foreign key, which carries client_id for a cheap RLS check.
   constraint uploads_upload_id_client_id_key unique (upload_id, client_id)
 );

@@ -3,12 +3,22 @@
 -- p_kind 'create': a new client, described by p_client = {company_name, email, password_hash?,
 --   auth_user_id?}, with the client_id the Worker chose (null -> a new one); admin only, checked
 --   as the right to insert clients. A taken email, client_id or auth_user_id is refused here
---   already (23505), so a doomed upload stops before its rows are sent; commit checks again.
+--   already (23505), so a doomed upload stops before its rows are sent; commit checks again. So
+--   is an auth_user_id that is another client's client_id, or a client_id that is another
+--   client's auth_user_id (23505, clients_identity_distinct), which the clients trigger of
+--   20261125002500 would refuse at commit.
 -- p_kind 'append': an existing client the caller can see (RLS), else not found (PT404).
 -- p_table_name null -> client_{first 8 hex of client_id}_{data_type}.
 --
 -- Idempotency-Key (p_idempotency_key, scoped to the client, or to the email for 'create'):
---   already committed -> replayed: true with the stored result, and nothing else happens;
+--   already committed for the same table -> replayed: true with the stored result, and nothing
+--   else happens;
+--   already committed for another table -> refused (PT409 -> HTTP 409, the Worker's
+--   idempotency_conflict) rather than replaying the old result and dropping the new rows. The
+--   table asked for is named as it would be for the stored upload's client: a retried 'create'
+--   carries a new client_id each time, so without p_table_name it means that client's default
+--   table for the data_type. (For 'create' the key is scoped to the email: the same key with
+--   another email is another upload.)
 --   pending (an earlier attempt died half way) or aborted -> that attempt's staged rows are
 --   discarded and the upload starts again under a new upload_id, so a straggling batch of the
 --   old attempt cannot land in the new one.
@@ -33,6 +43,7 @@ declare
   v_email text;
   v_auth_user_id uuid;
   v_table_name text;
+  v_requested_table text;
   v_previous record;
   v_upload_id uuid;
 begin
@@ -105,12 +116,12 @@ begin
     -- The same expressions as the two partial unique indexes on staging.uploads. Two queries:
     -- a client may not even name the `client` column (it holds password hashes).
     if p_kind = 'append' then
-      select u.upload_id, u.status, u.result into v_previous
+      select u.upload_id, u.status, u.result, u.client_id, u.table_name into v_previous
         from staging.uploads u
        where u.kind = 'append' and u.client_id = v_client_id and u.idempotency_key = p_idempotency_key
          for update;
     else
-      select u.upload_id, u.status, u.result into v_previous
+      select u.upload_id, u.status, u.result, u.client_id, u.table_name into v_previous
         from staging.uploads u
        where u.kind = 'create' and lower(u.client ->> 'email') = lower(v_email)
          and u.idempotency_key = p_idempotency_key
@@ -118,6 +129,14 @@ begin
     end if;
     if found then
       if v_previous.status = 'committed' then
+        v_requested_table := coalesce(p_table_name, 'client_' || left(v_previous.client_id::text, 8)
+                                                    || '_' || v_data_type);
+        if v_requested_table <> v_previous.table_name then
+          raise exception using errcode = 'PT409',
+            message = format('Idempotency-Key %s was used for an upload to table %s; this request is for table %s',
+                             p_idempotency_key, v_previous.table_name, v_requested_table),
+            hint = 'Send a different upload with a new Idempotency-Key.';
+        end if;
         return jsonb_build_object('upload_id', v_previous.upload_id, 'status', 'committed',
                                   'replayed', true, 'result', v_previous.result);
       end if;
@@ -138,6 +157,15 @@ begin
     if exists (select from public.clients c where c.auth_user_id = coalesce(v_auth_user_id, v_client_id)) then
       raise exception using errcode = '23505', constraint = 'clients_auth_user_id_key',
         message = format('auth_user_id %s already belongs to a client', coalesce(v_auth_user_id, v_client_id));
+    end if;
+    if exists (select from public.clients c where c.client_id = v_auth_user_id) then
+      raise exception using errcode = '23505', constraint = 'clients_identity_distinct',
+        message = format('auth_user_id %s is the client_id of another client, whose tokens it would accept',
+                         v_auth_user_id);
+    end if;
+    if exists (select from public.clients c where c.auth_user_id = v_client_id) then
+      raise exception using errcode = '23505', constraint = 'clients_identity_distinct',
+        message = format('client_id %s is the auth_user_id of another client', v_client_id);
     end if;
   end if;
 

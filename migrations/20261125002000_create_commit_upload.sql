@@ -11,6 +11,14 @@
 -- cannot see; PT409 for an upload already committed or aborted; 23505 when the new client's
 -- email, client_id or auth_user_id was taken meanwhile, and then nothing is stored: the upload
 -- stays pending (abort it to discard its rows).
+-- A unique violation it does not name itself (clients_identity_distinct, raised by the clients
+-- trigger of 20261125002500) keeps that trigger's message.
+--
+-- A committed 'create' upload is kept for ever (for idempotent replays), so the commit strips
+-- password_hash from its stored `client`, which would otherwise keep a copy of the new client's
+-- hash for as long: the hash lives in clients only. The email stays, because begin_upload
+-- matches a replay by email and Idempotency-Key. The check constraint
+-- uploads_no_password_hash_once_committed (20261125001600) holds every path to that.
 create or replace function public.commit_upload(
   p_upload_id uuid,
   p_schema_def jsonb,
@@ -27,6 +35,7 @@ declare
   v_client jsonb;
   v_auth_user_id uuid;
   v_constraint text;
+  v_message text;
   v_rows_stored bigint;
   v_table record;
   v_version integer;
@@ -71,13 +80,13 @@ begin
               v_client ->> 'password_hash', (v_client ->> 'auth_user_id')::uuid)
       returning auth_user_id into v_auth_user_id;
     exception when unique_violation then
-      get stacked diagnostics v_constraint = constraint_name;
+      get stacked diagnostics v_constraint = constraint_name, v_message = message_text;
       raise exception using errcode = '23505',
         message = case v_constraint
           when 'clients_email_lower_key' then format('a client with email %s already exists', v_client ->> 'email')
           when 'clients_pkey' then format('a client with client_id %s already exists', v_upload.client_id)
           when 'clients_auth_user_id_key' then format('auth_user_id %s already belongs to a client', v_client ->> 'auth_user_id')
-          else 'the client already exists'
+          else v_message
         end,
         constraint = v_constraint,
         hint = 'Nothing was stored; abort the upload to discard its staged rows.';
@@ -122,9 +131,17 @@ begin
     v_result := v_result || jsonb_build_object('auth_user_id', v_auth_user_id);
   end if;
 
-  update staging.uploads u
-     set status = 'committed', result = v_result
-   where u.upload_id = p_upload_id;
+  if v_upload.kind = 'create' then
+    -- The hash now lives in clients only. (A client may not name this column; only
+    -- service_role gets here.)
+    update staging.uploads u
+       set status = 'committed', result = v_result, client = u.client - 'password_hash'
+     where u.upload_id = p_upload_id;
+  else
+    update staging.uploads u
+       set status = 'committed', result = v_result
+     where u.upload_id = p_upload_id;
+  end if;
   return v_result;
 end
 $$;
