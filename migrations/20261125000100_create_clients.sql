@@ -56,3 +56,28 @@ revoke all on table public.clients from anon, authenticated;
 grant select (client_id, company_name, email, auth_user_id, created_at, updated_at)
   on table public.clients to authenticated;
 grant select, insert, update, delete on table public.clients to service_role;
+
+-- The functions that write to an existing client (append_client_data, begin_upload,
+-- commit_upload) run as the caller, so RLS hides every client but the caller's own (service_role
+-- sees all). An invisible client is reported as not found (PT404 -> HTTP 404), which does not
+-- reveal whether it exists; p_hint, when given, tells the caller why.
+create or replace function private.check_client_visible(p_client_id uuid, p_hint text default null)
+  returns void
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+begin
+  if exists (select from public.clients c where c.client_id = p_client_id) then
+    return;
+  end if;
+  if p_hint is null then
+    raise exception using errcode = 'PT404', message = format('client %s not found', p_client_id);
+  end if;
+  raise exception using errcode = 'PT404', message = format('client %s not found', p_client_id),
+    hint = p_hint;
+end
+$$;
+
+revoke execute on function private.check_client_visible(uuid, text) from public;
+grant execute on function private.check_client_visible(uuid, text) to authenticated, service_role;

@@ -30,7 +30,6 @@ declare
   v_data_type text := coalesce(p_data_type, 'data');
   v_rows jsonb := coalesce(p_rows, '[]'::jsonb);
   v_table_name text;
-  v_bad record;
   v_client public.clients%rowtype;
   v_rows_stored bigint;
   v_constraint text;
@@ -43,34 +42,13 @@ begin
     raise exception using errcode = '22023',
       message = format('email %L is not an email address', p_email);
   end if;
-  if v_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
-    raise exception using errcode = '22023',
-      message = format('data_type %L is invalid', v_data_type),
-      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
-  v_table_name := coalesce(p_table_name,
-                           'client_' || left(v_client_id::text, 8) || '_' || v_data_type);
-  if v_table_name !~ '^[a-z][a-z0-9_]{0,62}$' then
-    raise exception using errcode = '22023',
-      message = format('table_name %L is invalid', v_table_name),
-      hint = 'Use 1-63 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
+  perform private.check_data_type(v_data_type);
+  v_table_name := coalesce(p_table_name, private.default_table_name(v_client_id, v_data_type));
+  perform private.check_table_name(v_table_name);
   if p_schema_def is not null and jsonb_typeof(p_schema_def) <> 'object' then
     raise exception using errcode = '22023', message = 'schema_def must be a JSON object';
   end if;
-  if jsonb_typeof(v_rows) <> 'array' then
-    raise exception using errcode = '22023',
-      message = format('rows must be a JSON array of objects, got a JSON %s', jsonb_typeof(v_rows));
-  end if;
-  select e.ord - 1 as idx, jsonb_typeof(e.value) as kind into v_bad
-    from jsonb_array_elements(v_rows) with ordinality e(value, ord)
-   where jsonb_typeof(e.value) <> 'object'
-   order by e.ord
-   limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('rows[%s] is a JSON %s; every row must be a JSON object', v_bad.idx, v_bad.kind);
-  end if;
+  perform private.check_rows(v_rows);
 
   begin
     insert into public.clients (client_id, company_name, email, password_hash, auth_user_id)

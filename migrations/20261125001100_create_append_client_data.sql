@@ -18,43 +18,16 @@ create or replace function public.append_client_data(
   set search_path = ''
 as $$
 declare
-  v_bad record;
   v_rows_stored bigint;
   v_row_count bigint;
 begin
-  if p_table_name is null or p_table_name !~ '^[a-z][a-z0-9_]{0,62}$' then
-    raise exception using errcode = '22023',
-      message = format('table_name %L is invalid', p_table_name),
-      hint = 'Use 1-63 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
-  if p_data_type is not null and p_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
-    raise exception using errcode = '22023',
-      message = format('data_type %L is invalid', p_data_type),
-      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
+  perform private.check_table_name(p_table_name);
+  perform private.check_data_type(p_data_type);
   if p_schema_def is not null and jsonb_typeof(p_schema_def) <> 'object' then
     raise exception using errcode = '22023', message = 'schema_def must be a JSON object';
   end if;
-  if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
-    raise exception using errcode = '22023',
-      message = format('rows must be a JSON array of objects, got %s',
-                       coalesce('a JSON ' || jsonb_typeof(p_rows), 'null'));
-  end if;
-  select e.ord - 1 as idx, jsonb_typeof(e.value) as kind into v_bad
-    from jsonb_array_elements(p_rows) with ordinality e(value, ord)
-   where jsonb_typeof(e.value) <> 'object'
-   order by e.ord
-   limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('rows[%s] is a JSON %s; every row must be a JSON object', v_bad.idx, v_bad.kind);
-  end if;
-
-  if not exists (select from public.clients c where c.client_id = p_client_id) then
-    raise exception using errcode = 'PT404',
-      message = format('client %s not found', p_client_id),
-      hint = 'A client can only append to its own data.';
-  end if;
+  perform private.check_rows(p_rows);
+  perform private.check_client_visible(p_client_id, 'A client can only append to its own data.');
 
   insert into public.client_schemas as s (client_id, table_name, schema_def, data_type)
   values (p_client_id, p_table_name, coalesce(p_schema_def, '{}'::jsonb), coalesce(p_data_type, 'data'))

@@ -38,7 +38,7 @@ begin
   -- create them as plain 'data').
   execute format(
     'insert into public.client_schemas (client_id, table_name, data_type)
-     select distinct c.client_id, ''client_'' || left(c.client_id::text, 8) || ''_legacy'', ''legacy''
+     select distinct c.client_id, private.default_table_name(c.client_id, ''legacy''), ''legacy''
        from public.data_uploads u
        join public.clients c on c.client_id::text = u.client_id::text %s
      on conflict (client_id, table_name) do nothing', v_where);
@@ -47,7 +47,7 @@ begin
     'insert into public.client_data (client_id, table_name, data)
      select src.client_id, src.table_name, src.data
        from (select c.client_id,
-                    ''client_'' || left(c.client_id::text, 8) || ''_legacy'' as table_name,
+                    private.default_table_name(c.client_id, ''legacy'') as table_name,
                     to_jsonb(u) as data
                from public.data_uploads u
                join public.clients c on c.client_id::text = u.client_id::text %s) src

@@ -51,11 +51,7 @@ begin
     raise exception using errcode = '22023',
       message = format('kind %L is invalid; use ''create'' or ''append''', p_kind);
   end if;
-  if v_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
-    raise exception using errcode = '22023',
-      message = format('data_type %L is invalid', v_data_type),
-      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
+  perform private.check_data_type(v_data_type);
   if p_idempotency_key is not null and length(p_idempotency_key) not between 1 and 255 then
     raise exception using errcode = '22023',
       message = 'the Idempotency-Key must have 1 to 255 characters';
@@ -98,19 +94,11 @@ begin
       raise exception using errcode = '22023',
         message = 'client describes a new client; an append goes to an existing one';
     end if;
-    if not exists (select from public.clients c where c.client_id = p_client_id) then
-      raise exception using errcode = 'PT404',
-        message = format('client %s not found', p_client_id),
-        hint = 'A client can only upload to its own data.';
-    end if;
+    perform private.check_client_visible(p_client_id, 'A client can only upload to its own data.');
   end if;
 
-  v_table_name := coalesce(p_table_name, 'client_' || left(v_client_id::text, 8) || '_' || v_data_type);
-  if v_table_name !~ '^[a-z][a-z0-9_]{0,62}$' then
-    raise exception using errcode = '22023',
-      message = format('table_name %L is invalid', v_table_name),
-      hint = 'Use 1-63 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
+  v_table_name := coalesce(p_table_name, private.default_table_name(v_client_id, v_data_type));
+  perform private.check_table_name(v_table_name);
 
   if p_idempotency_key is not null then
     -- The same expressions as the two partial unique indexes on staging.uploads. Two queries:
@@ -129,8 +117,8 @@ begin
     end if;
     if found then
       if v_previous.status = 'committed' then
-        v_requested_table := coalesce(p_table_name, 'client_' || left(v_previous.client_id::text, 8)
-                                                    || '_' || v_data_type);
+        v_requested_table := coalesce(p_table_name,
+                                      private.default_table_name(v_previous.client_id, v_data_type));
         if v_requested_table <> v_previous.table_name then
           raise exception using errcode = 'PT409',
             message = format('Idempotency-Key %s was used for an upload to table %s; this request is for table %s',

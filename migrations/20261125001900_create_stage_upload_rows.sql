@@ -18,14 +18,9 @@ create or replace function public.stage_upload_rows(p_upload_id uuid, p_rows jso
 as $$
 declare
   v_upload record;
-  v_bad record;
   v_added bigint;
 begin
-  if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
-    raise exception using errcode = '22023',
-      message = format('rows must be a JSON array of objects, got %s',
-                       coalesce('a JSON ' || jsonb_typeof(p_rows), 'null'));
-  end if;
+  perform private.check_rows_array(p_rows);
 
   select u.client_id, u.status, u.rows_staged into v_upload
     from staging.uploads u
@@ -41,16 +36,7 @@ begin
       message = format('upload %s is %s; only a pending upload accepts rows', p_upload_id, v_upload.status);
   end if;
 
-  select e.ord - 1 as idx, jsonb_typeof(e.value) as kind into v_bad
-    from jsonb_array_elements(p_rows) with ordinality e(value, ord)
-   where jsonb_typeof(e.value) <> 'object'
-   order by e.ord
-   limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('rows[%s] is a JSON %s; every row must be a JSON object', v_bad.idx, v_bad.kind),
-      detail = format('row %s of the upload', v_upload.rows_staged + v_bad.idx + 1);
-  end if;
+  perform private.check_rows(p_rows, v_upload.rows_staged);
 
   insert into staging.upload_rows (upload_id, client_id, seq, data)
   select p_upload_id, v_upload.client_id, v_upload.rows_staged + e.ord, e.value

@@ -44,11 +44,7 @@ begin
   if p_schema_def is not null and jsonb_typeof(p_schema_def) <> 'object' then
     raise exception using errcode = '22023', message = 'schema_def must be a JSON object';
   end if;
-  if p_data_type is not null and p_data_type !~ '^[a-z][a-z0-9_]{0,31}$' then
-    raise exception using errcode = '22023',
-      message = format('data_type %L is invalid', p_data_type),
-      hint = 'Use 1-32 characters: a lowercase letter, then lowercase letters, digits or _.';
-  end if;
+  perform private.check_data_type(p_data_type);
 
   select u.kind, u.client_id, u.table_name, u.data_type, u.status into v_upload
     from staging.uploads u
@@ -91,9 +87,8 @@ begin
         constraint = v_constraint,
         hint = 'Nothing was stored; abort the upload to discard its staged rows.';
     end;
-  elsif not exists (select from public.clients c where c.client_id = v_upload.client_id) then
-    raise exception using errcode = 'PT404',
-      message = format('client %s not found', v_upload.client_id);
+  else
+    perform private.check_client_visible(v_upload.client_id);
   end if;
 
   insert into public.client_schemas as s (client_id, table_name, schema_def, data_type)

@@ -2,7 +2,7 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(42);
+select plan(43);
 
 select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions'],
                   'public has exactly the four tables');
@@ -97,8 +97,12 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'commit_upload(uuid,jsonb,text)',
                 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'stage_upload_rows(uuid,jsonb)'],
-          'authenticated may execute exactly the client-facing functions');
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)',
+                'private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
+                'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
+                'private.check_table_name(text)', 'private.client_data_filter_sql(jsonb)',
+                'private.default_table_name(uuid,text)', 'stage_upload_rows(uuid,jsonb)'],
+          'authenticated may execute exactly the client-facing functions and the checks they share');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
@@ -112,10 +116,15 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()',
                 'stage_upload_rows(uuid,jsonb)'],
           'service_role may execute every public function');
-select ok(not has_schema_privilege('authenticated', 'private', 'usage')
-          and not has_schema_privilege('anon', 'private', 'usage')
-          and not has_schema_privilege('service_role', 'private', 'usage'),
-          'no API role can reach the private schema');
+select ok(not has_schema_privilege('anon', 'private', 'usage'), 'anon cannot reach the private schema');
+select is(array(select p.oid::regprocedure::text from pg_proc p
+                 where p.pronamespace = 'private'::regnamespace
+                   and has_function_privilege('service_role', p.oid, 'execute') order by 1),
+          array['private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
+                'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
+                'private.check_table_name(text)', 'private.client_data_filter_sql(jsonb)',
+                'private.default_table_name(uuid,text)'],
+          'in private, service_role may execute only the checks the public functions share (no trigger function)');
 select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),
           'clients cannot call the counts trigger function directly');
 
