@@ -11,6 +11,7 @@
 
 mod auth;
 mod body;
+mod client_id;
 mod clients;
 mod config;
 mod crypto;

@@ -1750,3 +1750,42 @@ async fn deleting_a_client_removes_it_and_its_rows() {
         .get(0);
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn a_retried_two_sheet_create_with_an_idempotency_key_replays_every_sheet() {
+    let stack = Stack::connect().await;
+    let (company, email) = new_identity("workbook-retry");
+    let key = unique("workbook-key");
+    let create = || {
+        post_bytes(
+            &stack,
+            &create_path(&company, &email),
+            &stack.service_role_key,
+            XLSX_TYPE,
+            two_sheet_workbook(),
+            Some(&key),
+        )
+    };
+    let first = create().await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_ne!(first.replayed.as_deref(), Some("true"));
+    let retry = create().await;
+    assert_eq!(
+        retry.status, 201,
+        "the retry names the same sheet tables and replays: {:?}",
+        retry.body
+    );
+    assert_eq!(retry.replayed.as_deref(), Some("true"));
+    let id = client_id(&first.body);
+    assert_eq!(client_id(&retry.body), id);
+    let names = |a: &Value| -> Vec<Value> {
+        a["tables"]
+            .as_array()
+            .map(|ts| ts.iter().map(|t| t["table_name"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(names(&retry.body), names(&first.body));
+    assert_eq!(names(&first.body).len(), 2, "{:?}", first.body);
+    assert_eq!(count(&stack, &id, None).await, 4, "both sheets stored once");
+    assert_eq!(clients_with_email(&stack, &email).await, 1);
+}
