@@ -1756,10 +1756,11 @@ async fn a_retried_two_sheet_create_with_an_idempotency_key_replays_every_sheet(
     let stack = Stack::connect().await;
     let (company, email) = new_identity("workbook-retry");
     let key = unique("workbook-key");
+    let path = create_path(&company, &email);
     let create = || {
         post_bytes(
             &stack,
-            &create_path(&company, &email),
+            &path,
             &stack.service_role_key,
             XLSX_TYPE,
             two_sheet_workbook(),
