@@ -15,6 +15,7 @@ use crate::clients;
 use crate::config::Config;
 use crate::crypto;
 use crate::error::ApiError;
+use crate::export;
 use crate::jwt::{self, Principal};
 use crate::openapi;
 use crate::password::{self, PhcHash};
@@ -41,16 +42,23 @@ impl Reply {
     }
 }
 
+/// What a route answers: a JSON reply, or a download streamed after its headers.
+enum Answer {
+    Json(Reply),
+    Download(export::Download),
+}
+
 pub async fn handle(req: Request, env: &Env) -> Response {
     if req.method() == Method::Options {
         return preflight();
     }
     match respond(req, env).await {
-        Ok(reply) if reply.status == 204 => Response::builder()
+        Ok(Answer::Download(download)) => download_response(download),
+        Ok(Answer::Json(reply)) if reply.status == 204 => Response::builder()
             .with_status(204)
             .with_headers(cors_headers())
             .empty(),
-        Ok(reply) => {
+        Ok(Answer::Json(reply)) => {
             let response = render(reply.status, reply.body, None);
             if reply.replayed
                 && response
@@ -88,9 +96,9 @@ fn load_config(env: &Env) -> Result<Config, ApiError> {
     Ok(config)
 }
 
-async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
+async fn respond(mut req: Request, env: &Env) -> Result<Answer, ApiError> {
     let method = req.method();
-    match routes::route(method.as_ref(), &req.path())? {
+    let reply = match routes::route(method.as_ref(), &req.path())? {
         Route::Health => Ok(Reply::ok(json!({"status": "ok"}))),
         Route::OpenApi => Ok(Reply {
             status: 200,
@@ -119,6 +127,17 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
             let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
             data_count(&config, &principal, &client_id, &q).await
+        }
+        Route::DataExport { client_id } => {
+            let q = export::ExportQuery::parse(&query_pairs(&req))?;
+            let config = load_config(env)?;
+            let caller = match authorize(&config, &req).await? {
+                Principal::Superadmin => export::Caller::Service,
+                Principal::Client { token, .. } => export::Caller::Client { token },
+                Principal::Anonymous => return Err(not_a_user()),
+            };
+            let download = export::start(config, caller, client_id, q).await?;
+            return Ok(Answer::Download(download));
         }
         Route::DataSchema { client_id } => {
             let config = load_config(env)?;
@@ -178,7 +197,8 @@ async fn respond(mut req: Request, env: &Env) -> Result<Reply, ApiError> {
                 replayed: false,
             })
         }
-    }
+    };
+    reply.map(Answer::Json)
 }
 
 fn upload_reply(answer: uploads::Answer) -> Result<Reply, ApiError> {
@@ -223,7 +243,7 @@ fn upstream_for(principal: &Principal) -> Result<Upstream<'_>, ApiError> {
     }
 }
 
-async fn schemas(
+pub(crate) async fn schemas(
     config: &Config,
     who: Upstream<'_>,
     client_id: &str,
@@ -238,7 +258,7 @@ async fn schemas(
     as_rows(answer, "get_client_schemas")
 }
 
-fn as_rows(answer: Value, function: &str) -> Result<Vec<Value>, ApiError> {
+pub(crate) fn as_rows(answer: Value, function: &str) -> Result<Vec<Value>, ApiError> {
     match answer {
         Value::Array(rows) => Ok(rows),
         other => Err(ApiError::upstream_unavailable(format!(
@@ -379,7 +399,7 @@ fn cors_headers() -> Headers {
         && headers
             .set(
                 "access-control-expose-headers",
-                "www-authenticate, idempotent-replayed",
+                "www-authenticate, idempotent-replayed, content-disposition",
             )
             .is_ok();
     if !ok {
@@ -407,6 +427,28 @@ fn preflight() -> Response {
         .with_status(204)
         .with_headers(headers)
         .empty()
+}
+
+/// Headers now, rows as the export reads them.
+fn download_response(download: export::Download) -> Response {
+    let headers = cors_headers();
+    let ok = headers.set("content-type", download.content_type).is_ok()
+        && headers
+            .set("content-disposition", &download.content_disposition)
+            .is_ok()
+        // Tenant data: no shared cache may keep a copy.
+        && headers.set("cache-control", "no-store").is_ok();
+    if !ok {
+        console_error!("could not set download headers");
+    }
+    match Response::builder()
+        .with_status(200)
+        .with_headers(headers)
+        .from_stream(download.body)
+    {
+        Ok(response) => response,
+        Err(e) => render_error(&ApiError::internal(format!("streaming the export: {e}"))),
+    }
 }
 
 fn render(status: u16, body: String, www_authenticate: Option<&str>) -> Response {

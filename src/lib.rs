@@ -16,6 +16,7 @@ mod clients;
 mod config;
 mod crypto;
 mod error;
+mod export;
 mod handlers;
 mod jwt;
 mod multipart;

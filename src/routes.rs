@@ -13,19 +13,21 @@ pub enum Route {
     DataRows { client_id: String },
     DataCount { client_id: String },
     DataSchema { client_id: String },
+    DataExport { client_id: String },
     CreateClient,
     AppendData { client_id: String },
     DeleteClient { client_id: String },
 }
 
 /// Every route as (method, OpenAPI path template).
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 10] = [
     ("GET", "/health"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/auth/login"),
     ("GET", "/api/data/{client_id}"),
     ("GET", "/api/data/{client_id}/count"),
     ("GET", "/api/data/{client_id}/schema"),
+    ("GET", "/api/data/{client_id}/export"),
     ("POST", "/api/superadmin/clients"),
     ("POST", "/api/data/{client_id}"),
     ("DELETE", "/api/superadmin/clients/{client_id}"),
@@ -76,6 +78,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 ],
                 ["count"] => vec![("GET", Route::DataCount { client_id })],
                 ["schema"] => vec![("GET", Route::DataSchema { client_id })],
+                ["export"] => vec![("GET", Route::DataExport { client_id })],
                 _ => Vec::new(),
             }
         }
@@ -131,6 +134,12 @@ mod tests {
         assert_eq!(
             route("GET", &format!("/api/data/{ID}/schema")).unwrap(),
             Route::DataSchema {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/export")).unwrap(),
+            Route::DataExport {
                 client_id: ID.into()
             }
         );
