@@ -19,9 +19,14 @@
 --   carries a new client_id each time, so without p_table_name it means that client's default
 --   table for the data_type. (For 'create' the key is scoped to the email: the same key with
 --   another email is another upload.)
---   pending (an earlier attempt died half way) or aborted -> that attempt's staged rows are
---   discarded and the upload starts again under a new upload_id, so a straggling batch of the
---   old attempt cannot land in the new one.
+--   pending with activity (begin or a staged batch: updated_at) in the last 30 seconds ->
+--   refused (PT409 with detail 'in_progress' -> HTTP 409, the Worker's idempotency_in_progress):
+--   another request with this key is still being processed, and restarting would discard its
+--   staged rows under it (the IETF Idempotency-Key draft answers a key in flight with 409 too);
+--   pending but idle for longer (an earlier attempt died half way) or aborted (the Worker aborts
+--   when its client hangs up) -> that attempt's staged rows are discarded and the upload starts
+--   again under a new upload_id, so a straggling batch of the old attempt cannot land in the
+--   new one.
 create or replace function public.begin_upload(
   p_kind text,
   p_client_id uuid,
@@ -46,6 +51,13 @@ declare
   v_requested_table text;
   v_previous record;
   v_upload_id uuid;
+  -- How long a pending upload must have been idle before the same key may restart it. The
+  -- Worker stages a batch (at most 2,000 rows or 1 MiB) as soon as it has read one, so a live
+  -- request touches updated_at far more often unless its client sends slower than ~35 KB/s;
+  -- 30 s of silence means the request is gone. Shorter would discard a slow live upload under
+  -- its request; longer keeps the retry after a crash waiting (a retried upload that crashed
+  -- without aborting is the only case that waits at all).
+  c_idle_before_restart constant interval := interval '30 seconds';
 begin
   if p_kind is null or p_kind not in ('create', 'append') then
     raise exception using errcode = '22023',
@@ -104,12 +116,12 @@ begin
     -- The same expressions as the two partial unique indexes on staging.uploads. Two queries:
     -- a client may not even name the `client` column (it holds password hashes).
     if p_kind = 'append' then
-      select u.upload_id, u.status, u.result, u.client_id, u.table_name into v_previous
+      select u.upload_id, u.status, u.result, u.client_id, u.table_name, u.updated_at into v_previous
         from staging.uploads u
        where u.kind = 'append' and u.client_id = v_client_id and u.idempotency_key = p_idempotency_key
          for update;
     else
-      select u.upload_id, u.status, u.result, u.client_id, u.table_name into v_previous
+      select u.upload_id, u.status, u.result, u.client_id, u.table_name, u.updated_at into v_previous
         from staging.uploads u
        where u.kind = 'create' and lower(u.client ->> 'email') = lower(v_email)
          and u.idempotency_key = p_idempotency_key
@@ -128,7 +140,15 @@ begin
         return jsonb_build_object('upload_id', v_previous.upload_id, 'status', 'committed',
                                   'replayed', true, 'result', v_previous.result);
       end if;
-      -- Its staged rows go with it (on delete cascade).
+      -- The row lock above waited for a batch in flight, so updated_at is its latest activity.
+      if v_previous.status = 'pending'
+         and v_previous.updated_at > pg_catalog.now() - c_idle_before_restart then
+        raise exception using errcode = 'PT409', detail = 'in_progress',
+          message = format('an upload with Idempotency-Key %s is still in progress', p_idempotency_key),
+          hint = format('Retry when it has finished (or after %s s if it was abandoned).',
+                        extract(epoch from c_idle_before_restart)::integer);
+      end if;
+      -- Aborted, or pending and abandoned: its staged rows go with it (on delete cascade).
       delete from staging.uploads u where u.upload_id = v_previous.upload_id;
     end if;
   end if;
@@ -162,10 +182,12 @@ begin
     values (p_kind, v_client_id, v_table_name, v_data_type, v_client, p_idempotency_key)
     returning upload_id into v_upload_id;
   exception when unique_violation then
-    -- Only the idempotency indexes can collide: another request with this key got in first.
-    raise exception using errcode = '23505',
-      message = format('an upload with Idempotency-Key %s is being started by another request', p_idempotency_key),
-      hint = 'Retry once that request has finished.';
+    -- Only the idempotency indexes can collide: another request with this key got in first
+    -- and is in flight, the same case as a fresh pending upload above.
+    raise exception using errcode = 'PT409', detail = 'in_progress',
+      message = format('an upload with Idempotency-Key %s is still in progress', p_idempotency_key),
+      hint = format('Retry when it has finished (or after %s s if it was abandoned).',
+                    extract(epoch from c_idle_before_restart)::integer);
   end;
 
   return jsonb_build_object('upload_id', v_upload_id, 'status', 'pending', 'replayed', false,

@@ -1,8 +1,9 @@
 -- Uploads that create a client (begin_upload kind 'create', service_role only): the client and
 -- its rows appear only at commit, all together and in the order staged; an Idempotency-Key
--- replays a committed upload and restarts a pending one; a taken email at commit stores nothing.
+-- replays a committed upload, refuses one in flight and restarts an abandoned one; a taken
+-- email at commit stores nothing.
 begin;
-select plan(35);
+select plan(37);
 \ir _fixtures.psql
 
 \set new_client '33333333-3333-3333-3333-333333333333'
@@ -57,13 +58,28 @@ select is((select count(*)::int from public.client_data where client_id = '33333
           '... and stores no row');
 select is((select count(*)::int from staging.uploads), 1, '... and starts no upload');
 
--- A retry while the first attempt is still pending: that attempt's rows are discarded.
+-- A retry while the first attempt is still in flight (staged just now): refused, the first
+-- attempt untouched.
 select (public.begin_upload('create', '55555555-5555-5555-5555-555555555555', 'delta', 'data', 'key-2',
                             '{"company_name": "Delta", "email": "ops@delta.example"}'))->>'upload_id' as up2 \gset
 select is(public.stage_upload_rows(:'up2', '[{"try": 1}, {"try": 1}]'), 2, 'a first attempt stages 2 rows');
+select throws_ok($$select public.begin_upload('create', '66666666-6666-6666-6666-666666666666', 'delta', 'data', 'key-2',
+                                              '{"company_name": "Delta", "email": "OPS@delta.example"}')$$,
+                 'PT409', 'an upload with Idempotency-Key key-2 is still in progress',
+                 'the same key while the first attempt is in flight is refused as in progress');
+select is((select count(*)::int from staging.upload_rows where upload_id = :'up2'), 2,
+          '... and the first attempt keeps its staged rows');
+
+-- A retry once the first attempt has been idle for a minute (it died half way): its rows are
+-- discarded.
+reset role;
+set local session_replication_role = replica; -- else the updated_at trigger resets the date
+update staging.uploads set updated_at = now() - interval '1 minute' where upload_id = :'up2';
+set local session_replication_role = origin;
+select pg_temp.act_as('service_role');
 select (public.begin_upload('create', '66666666-6666-6666-6666-666666666666', 'delta', 'data', 'key-2',
                             '{"company_name": "Delta", "email": "OPS@delta.example"}'))->>'upload_id' as up3 \gset
-select isnt(:'up3'::uuid, :'up2'::uuid, 'the same key while pending restarts the upload under a new id');
+select isnt(:'up3'::uuid, :'up2'::uuid, 'the same key after a minute without activity restarts the upload under a new id');
 select is((select count(*)::int from staging.upload_rows where upload_id = :'up2'), 0, '... discarding the first attempt''s rows');
 select throws_ok(format('select public.stage_upload_rows(%L, ''[{"try": 1}]'')', :'up2'), 'PT404',
                  format('upload %s not found', :'up2'), 'a straggling batch of the first attempt is refused');

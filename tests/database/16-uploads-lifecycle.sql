@@ -1,8 +1,24 @@
 -- The rest of an upload's life: bad batches, abort, restart under the same key, cleanup of
 -- abandoned uploads; and who may reach the staging tables at all.
 begin;
-select plan(29);
+select plan(34);
 \ir _fixtures.psql
+
+-- The DETAIL of the error `p_sql` raises (throws_ok checks only SQLSTATE and message).
+create function pg_temp.error_detail(p_sql text)
+  returns text
+  language plpgsql
+as $$
+declare
+  v_detail text;
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  get stacked diagnostics v_detail = pg_exception_detail;
+  return v_detail;
+end
+$$;
 
 select pg_temp.act_as('authenticated', :'sub_a');
 select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'upload_id' as up1 \gset
@@ -13,7 +29,25 @@ select throws_ok(format('select public.stage_upload_rows(%L, ''{"sku": "x-3"}'')
                  'rows must be a JSON array of objects, got a JSON object', 'a batch that is not an array is refused');
 select is(public.stage_upload_rows(:'up1', '[{"sku": "x-3"}]'), 3, 'a refused batch staged nothing');
 
--- Restart: the same key while pending discards the earlier attempt.
+-- The same key while the upload is in flight (a batch staged just now): refused, nothing lost.
+select throws_ok($$select public.begin_upload('append', '11111111-1111-1111-1111-111111111111',
+                                              'client_11111111_sales', 'data', 'retry-me')$$,
+                 'PT409', 'an upload with Idempotency-Key retry-me is still in progress',
+                 'client A''s retry while its first attempt is in flight is refused as in progress');
+select is(pg_temp.error_detail(format($$select public.begin_upload('append', %L, 'client_11111111_sales', 'data', 'retry-me')$$,
+                                     :'client_a')),
+          'in_progress', '... with detail in_progress, which tells the Worker it is not a key reused for another table');
+select results_eq(format('select status, rows_staged, (select count(*)::int from staging.upload_rows r where r.upload_id = u.upload_id)
+                          from staging.uploads u where u.upload_id = %L', :'up1'),
+                  $$values ('pending'::text, 3::bigint, 3)$$, '... and the upload in flight keeps its 3 staged rows');
+select is(public.stage_upload_rows(:'up1', '[{"sku": "x-4"}]'), 4, '... and takes its next batch');
+
+-- Restart: the same key once the upload has been idle for a minute discards the earlier attempt.
+reset role;
+set local session_replication_role = replica; -- else the updated_at trigger resets the date
+update staging.uploads set updated_at = now() - interval '1 minute' where upload_id = :'up1';
+set local session_replication_role = origin;
+select pg_temp.act_as('authenticated', :'sub_a');
 select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'upload_id' as up2 \gset
 select is((select count(*)::int from staging.upload_rows), 0, 'restarting under the same key discards the staged rows');
 select is((select count(*)::int from staging.uploads), 1, '... and the earlier attempt');
@@ -28,8 +62,10 @@ select throws_ok(format('select public.commit_upload(%L, ''{}'')', :'up2'), 'PT4
 select throws_ok(format('select public.stage_upload_rows(%L, ''[{}]'')', :'up2'), 'PT409',
                  format('upload %s is aborted; only a pending upload accepts rows', :'up2'), 'an aborted upload takes no rows');
 select is(public.get_client_data_count(:'client_a'), 3::bigint, 'nothing of the aborted upload is visible');
-select is((public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me'))->>'replayed', 'false',
-          'the same key after an abort starts afresh');
+select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'retry-me')) as after_abort \gset
+select is(:'after_abort'::jsonb - 'upload_id', '{"status": "pending", "replayed": false, "result": null}'::jsonb,
+          'the same key right after an abort starts afresh, without waiting');
+select isnt((:'after_abort'::jsonb)->>'upload_id', :'up2', '... under a new upload id');
 
 select throws_ok($$select public.begin_upload('append', '11111111-1111-1111-1111-111111111111', 'Bad Name')$$,
                  '22023', null, 'an unsafe table name is refused at begin');
