@@ -128,6 +128,11 @@ impl ApiError {
             "42501" if status == 401 => passthrough(401, "not_authenticated"),
             "42501" => passthrough(403, "forbidden"),
             "PT404" => passthrough(404, "not_found"),
+            // begin_upload: another request with this Idempotency-Key is still being processed
+            // (the migration marks it with detail `in_progress`; its hint says when to retry).
+            "PT409" if function == "begin_upload" && details == Some(json!("in_progress")) => {
+                passthrough(409, "idempotency_in_progress")
+            }
             // begin_upload: the Idempotency-Key was committed for another table.
             "PT409" if function == "begin_upload" => passthrough(409, "idempotency_conflict")
                 .with_hint("send a different upload with a new Idempotency-Key"),
@@ -162,6 +167,12 @@ impl ApiError {
             out.insert("hint".into(), json!(h));
         }
         Value::Object(out)
+    }
+
+    /// `Retry-After` seconds for an answer that will change by itself: an upload with the same
+    /// Idempotency-Key in flight has finished or counts as abandoned after begin_upload's 30 s.
+    pub fn retry_after(&self) -> Option<u32> {
+        (self.code == "idempotency_in_progress").then_some(30)
     }
 
     /// `WWW-Authenticate` value for 401 answers (RFC 6750).
@@ -221,11 +232,22 @@ mod tests {
         let e = ApiError::from_upstream("begin_upload", 409, body);
         assert_eq!((e.status, e.code), (409, "idempotency_conflict"));
         assert!(e.message.contains("table a"));
+        assert_eq!(e.retry_after(), None);
         // Elsewhere PT409 is an upload already committed or aborted.
         assert_eq!(
             ApiError::from_upstream("commit_upload", 409, body).code,
             "rejected"
         );
+    }
+
+    #[test]
+    fn a_key_still_in_flight_is_in_progress_with_retry_after() {
+        let body = r#"{"code":"PT409","message":"an upload with Idempotency-Key k is still in progress","details":"in_progress","hint":"Retry when it has finished (or after 30 s if it was abandoned)."}"#;
+        let e = ApiError::from_upstream("begin_upload", 409, body);
+        assert_eq!((e.status, e.code), (409, "idempotency_in_progress"));
+        assert!(e.message.contains("still in progress"));
+        assert!(e.hint.as_deref().unwrap_or_default().contains("30 s"));
+        assert_eq!(e.retry_after(), Some(30));
     }
 
     #[test]

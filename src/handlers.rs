@@ -59,7 +59,7 @@ pub async fn handle(req: Request, env: &Env) -> Response {
             .with_headers(cors_headers())
             .empty(),
         Ok(Answer::Json(reply)) => {
-            let response = render(reply.status, reply.body, None);
+            let response = render(reply.status, reply.body, ExtraHeaders::default());
             if reply.replayed
                 && response
                     .headers()
@@ -399,7 +399,7 @@ fn cors_headers() -> Headers {
         && headers
             .set(
                 "access-control-expose-headers",
-                "www-authenticate, idempotent-replayed, content-disposition",
+                "www-authenticate, idempotent-replayed, content-disposition, retry-after",
             )
             .is_ok();
     if !ok {
@@ -451,13 +451,23 @@ fn download_response(download: export::Download) -> Response {
     }
 }
 
-fn render(status: u16, body: String, www_authenticate: Option<&str>) -> Response {
+/// Headers only some answers carry.
+#[derive(Default)]
+struct ExtraHeaders {
+    www_authenticate: Option<String>,
+    retry_after: Option<u32>,
+}
+
+fn render(status: u16, body: String, extra: ExtraHeaders) -> Response {
     let headers = cors_headers();
     let mut ok = headers
         .set("content-type", "application/json; charset=utf-8")
         .is_ok();
-    if let Some(v) = www_authenticate {
-        ok &= headers.set("www-authenticate", v).is_ok();
+    if let Some(v) = extra.www_authenticate {
+        ok &= headers.set("www-authenticate", &v).is_ok();
+    }
+    if let Some(seconds) = extra.retry_after {
+        ok &= headers.set("retry-after", &seconds.to_string()).is_ok();
     }
     if !ok {
         console_error!("could not set response headers");
@@ -481,6 +491,9 @@ pub fn render_error(e: &ApiError) -> Response {
     render(
         e.status,
         e.body().to_string(),
-        e.www_authenticate().as_deref(),
+        ExtraHeaders {
+            www_authenticate: e.www_authenticate(),
+            retry_after: e.retry_after(),
+        },
     )
 }

@@ -164,6 +164,14 @@ impl FileReader {
         }
     }
 
+    /// Reads the rest of the body unlooked-at, for an answer decided before its end (a replay,
+    /// a key still in flight): under wrangler dev, a body left unread stalled the Worker's next
+    /// requests for a minute. Ends at the body's end, a read error or the byte limit.
+    async fn drain(&mut self) {
+        while let Ok(Some(_)) = self.source.next().await {}
+        self.ended = true;
+    }
+
     /// The next bytes of the file; `None` at its end.
     async fn chunk(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
         if self.ended {
@@ -644,7 +652,8 @@ fn sheets(
 }
 
 /// Begins `sink` once its data type is known; `Some(stored result)` for a replay. (The
-/// database refuses a key committed for another table: 409 `idempotency_conflict`.)
+/// database refuses a key committed for another table: 409 `idempotency_conflict`; and one
+/// whose upload another request is still sending: 409 `idempotency_in_progress`.)
 async fn begin_for(sink: &mut Sink<'_>, data_type: &str) -> Result<Option<Value>, ApiError> {
     let explicit_type = !sink.data_type.is_empty();
     if !explicit_type {
@@ -767,7 +776,11 @@ async fn store_rows(
                         .clone()
                         .or_else(|| stream.data_type().map(|(d, _)| d))
                         .unwrap_or_else(|| "data".to_owned());
-                    if let Some(r) = begin_for(sink, &data_type).await? {
+                    let begun = begin_for(sink, &data_type).await;
+                    if !matches!(begun, Ok(None)) {
+                        reader.drain().await;
+                    }
+                    if let Some(r) = begun? {
                         return Ok(replayed(r));
                     }
                     began = true;

@@ -25,21 +25,26 @@ const PASSWORD: &str = "correct horse battery";
 struct Reply {
     status: u16,
     replayed: Option<String>,
+    retry_after: Option<String>,
     body: Value,
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Reply {
     let response = request.send().await.expect("request to the Worker failed");
     let status = response.status().as_u16();
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (replayed, retry_after) = (header("idempotent-replayed"), header("retry-after"));
     let text = response.text().await.expect("reading the body");
     Reply {
         status,
         replayed,
+        retry_after,
         body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
     }
 }
@@ -1687,6 +1692,32 @@ fn abandon_upload(stack: &Stack, path: &str, token: &str, key: &str, body: &[u8]
     socket.shutdown(std::net::Shutdown::Both).expect("hang up");
 }
 
+/// Sends `request()` again while the answer is 409 `idempotency_in_progress` (another request
+/// with the same Idempotency-Key is still in flight), as a client honouring that answer would:
+/// a short pause between tries, for at most a minute (the database restarts an upload idle for
+/// 30 s). Returns the first other answer.
+async fn retry_while_in_progress<F, Fut>(mut request: F) -> Reply
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reply = request().await;
+        let in_progress = reply.status == 409 && reply.body["code"] == "idempotency_in_progress";
+        if !in_progress {
+            return reply;
+        }
+        assert_eq!(reply.retry_after.as_deref(), Some("30"), "{:?}", reply.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still in progress after a minute: {:?}",
+            reply.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_abandoned_upload_shows_nothing_and_its_retry_stores_once() {
     let stack = Stack::connect().await;
@@ -1702,8 +1733,12 @@ async fn an_abandoned_upload_shows_nothing_and_its_retry_stores_once() {
         "rows of an abandoned upload are visible"
     );
 
-    // The retry with the same key restarts the upload: every row once.
-    let retry = post_bytes(&stack, &path, &token, "text/csv", body, Some(&key)).await;
+    // The retry with the same key restarts the upload: every row once. The Worker may still be
+    // processing the abandoned request; until it has aborted that upload the retry is told so.
+    let retry = retry_while_in_progress(|| {
+        post_bytes(&stack, &path, &token, "text/csv", body.clone(), Some(&key))
+    })
+    .await;
     assert_eq!(retry.status, 200, "{:?}", retry.body);
     assert_eq!(retry.body["rows_stored"], 20_000);
     assert_eq!(count(&stack, &id, None).await, 20_002);
@@ -1718,6 +1753,117 @@ async fn an_abandoned_upload_shows_nothing_and_its_retry_stores_once() {
         (1..=20_002).collect::<Vec<u64>>(),
         "rows lost, doubled or reordered"
     );
+}
+
+/// A `text/csv` POST on a raw connection: the headers and the first half of `body` go at once,
+/// the rest when `resume` receives. The task answers the response's status and JSON body.
+fn upload_in_two_halves(
+    stack: &Stack,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: Vec<u8>,
+    resume: std::sync::mpsc::Receiver<()>,
+) -> tokio::task::JoinHandle<(u16, Value)> {
+    use std::io::{Read, Write};
+    let authority = stack
+        .worker_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: text/csv\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(&authority).expect("connect to the Worker");
+        let half = body.len() / 2;
+        socket.write_all(head.as_bytes()).expect("send headers");
+        socket
+            .write_all(&body[..half])
+            .expect("send the first half");
+        socket.flush().expect("flush");
+        resume.recv().expect("the test says when to go on");
+        socket
+            .write_all(&body[half..])
+            .expect("send the second half");
+        let mut answer = Vec::new();
+        socket.read_to_end(&mut answer).expect("read the answer");
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {answer:?}"));
+        // The JSON body, whatever the framing (content-length or chunked).
+        let json = match (answer.find("\r\n\r\n{"), answer.rfind('}')) {
+            (Some(start), Some(end)) if start + 4 <= end => &answer[start + 4..=end],
+            _ => panic!("no JSON body in {answer:?}"),
+        };
+        (status, serde_json::from_str(json).expect("a JSON answer"))
+    })
+}
+
+#[tokio::test]
+async fn two_requests_with_one_key_in_flight_store_once() {
+    let stack = Stack::connect().await;
+    let (id, token, table) = client_with_amounts(&stack, "inflight").await;
+    let path = format!("/api/data/{id}?table={table}");
+    let key = unique("key");
+    let body = amounts_csv(3, 20_000);
+    let (resume, resumed) = std::sync::mpsc::channel();
+    let first = upload_in_two_halves(&stack, &path, &token, &key, body.clone(), resumed);
+
+    // Readiness: the first request has begun its upload and staged rows.
+    let db = stack.db().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let staged: i64 = db
+            .query_one(
+                "select coalesce(sum(rows_staged), 0)::bigint from staging.uploads \
+                 where client_id::text = $1 and idempotency_key = $2 and status = 'pending'",
+                &[&id, &key],
+            )
+            .await
+            .expect("query staging")
+            .get(0);
+        if staged > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first upload staged nothing in 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let staged_before = pending_staged_rows_for_client(&stack, &id).await;
+
+    // The second request with the key is told to wait, and takes nothing from the first.
+    let second = post_bytes(&stack, &path, &token, "text/csv", body.clone(), Some(&key)).await;
+    assert_error(&second, 409, "idempotency_in_progress");
+    assert_eq!(second.retry_after.as_deref(), Some("30"));
+    assert!(
+        pending_staged_rows_for_client(&stack, &id).await >= staged_before,
+        "the refused request discarded the first one's staged rows"
+    );
+
+    resume.send(()).expect("the first upload is waiting");
+    let (status, answer) = first.await.expect("the first upload's task");
+    assert_eq!(status, 200, "{answer:?}");
+    assert_eq!(answer["rows_stored"], 20_000);
+
+    // Retried once the first has finished, the second replays its answer.
+    let again = retry_while_in_progress(|| {
+        post_bytes(&stack, &path, &token, "text/csv", body.clone(), Some(&key))
+    })
+    .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.replayed.as_deref(), Some("true"));
+    assert_eq!(again.body["rows_stored"], 20_000);
+    assert_eq!(count(&stack, &id, None).await, 20_002, "stored once");
+    assert_eq!(pending_staged_rows_for_client(&stack, &id).await, 0);
 }
 
 #[tokio::test]
