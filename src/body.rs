@@ -113,9 +113,17 @@ impl UploadFields {
         Ok(())
     }
 
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<UploadFields, ApiError> {
+    /// The fields given in the query string. A password is refused there: URLs end up in
+    /// access logs, proxies and browser history.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<UploadFields, ApiError> {
         let mut f = UploadFields::default();
         for (k, v) in pairs {
+            if k == "password" {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "a password never goes in the URL (URLs are logged); send it as a form field or in the JSON body",
+                ));
+            }
             f.set(k, v.clone())?;
         }
         Ok(f)
@@ -425,7 +433,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect()
         };
-        let f = UploadFields::from_pairs(&pairs(&[
+        let f = UploadFields::from_query(&pairs(&[
             ("company_name", "Acme"),
             ("email", "a@acme.io"),
             ("table", "sales"),
@@ -434,12 +442,14 @@ mod tests {
         assert_eq!(f.table_name.as_deref(), Some("sales"));
         assert_eq!(f.new_client().unwrap().company_name, "Acme");
         let e =
-            UploadFields::from_pairs(&pairs(&[("table", "a"), ("table_name", "b")])).unwrap_err();
+            UploadFields::from_query(&pairs(&[("table", "a"), ("table_name", "b")])).unwrap_err();
         assert_eq!(e.code, "duplicate_parameter");
-        let e = UploadFields::from_pairs(&pairs(&[("tabel", "a")])).unwrap_err();
+        let e = UploadFields::from_query(&pairs(&[("tabel", "a")])).unwrap_err();
         assert!(e.message.contains("tabel") && e.message.contains("table_name"));
-        let mut body = UploadFields::from_pairs(&pairs(&[("email", "a@b.co")])).unwrap();
-        let e = body.merge(UploadFields::from_pairs(&pairs(&[("email", "c@d.co")])).unwrap());
+        let e = UploadFields::from_query(&pairs(&[("password", "s3cret-pass")])).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "invalid_parameter"));
+        let mut body = UploadFields::from_query(&pairs(&[("email", "a@b.co")])).unwrap();
+        let e = body.merge(UploadFields::from_query(&pairs(&[("email", "c@d.co")])).unwrap());
         assert_eq!(e.unwrap_err().code, "duplicate_parameter");
     }
 

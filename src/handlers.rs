@@ -157,11 +157,11 @@ async fn respond(mut req: Request, env: &Env) -> Result<Answer, ApiError> {
                 }
                 Principal::Anonymous => return Err(not_a_user()),
             }
-            let query = UploadFields::from_pairs(&query_pairs(&req))?;
+            let query = UploadFields::from_query(&query_pairs(&req))?;
             upload_reply(uploads::upload(&config, &mut req, Target::Create, query).await?)
         }
         Route::AppendData { client_id } => {
-            let query = UploadFields::from_pairs(&query_pairs(&req))?;
+            let query = UploadFields::from_query(&query_pairs(&req))?;
             let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
             let who = upstream_for(&principal)?;
