@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: one table of throughput numbers on the same generated files — the ingest
 //! core natively and as wasm, DuckDB's `read_csv` on the same CSV, an upload through the Worker
 //! against PostgreSQL `COPY` of the same rows, one data-API RPC call against the same `select` in
-//! one PostgreSQL session, and the workerd process's memory during the upload.
+//! one PostgreSQL session, a client's `GET /api/data/{id}?limit=50` through the Worker against the
+//! same RPC straight at the data API (wall and workerd CPU per request), and the workerd
+//! process's memory during the upload.
 //!
 //! Design decision: every measurement runs as a separate process (`ingest-bench`, `node run.mjs`,
 //! `python3` for DuckDB, `psql`/`pgbench`, the Worker over HTTP) and reports every run's seconds;
@@ -26,6 +28,12 @@ use crate::{build, migrate, proc, signals, Error, Result};
 const COPY_CLIENT_ID: &str = "b0000000-0000-4000-8000-00000000c0b1";
 const COPY_TABLE: &str = "bench_copy";
 const RPC_CLIENT_ID: &str = "b0000000-0000-4000-8000-000000000e1c";
+/// The client whose page the Worker-read rows fetch: created through the Worker with a password.
+const READ_CLIENT_ROWS: usize = 500;
+const READ_PAGE: usize = 50;
+const READ_PASSWORD: &str = "bench-read-pass";
+/// Requests before the clock starts: isolate start, JIT, the data API's connection pool.
+const WARM_UP_CALLS: usize = 50;
 /// A 100 MB upload can take minutes on a busy machine.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(1800);
 const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(20);
@@ -37,14 +45,16 @@ struct Options {
     runs: usize,
     upload_runs: usize,
     rpc_calls: usize,
+    worker_requests: usize,
     with_stack: bool,
 }
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--csv-mb N] [--upload-mb N] [--xlsx-rows N] [--runs N]
-                         [--upload-runs N] [--rpc-calls N] [--no-stack]
+                         [--upload-runs N] [--rpc-calls N] [--worker-requests N] [--no-stack]
   defaults: --csv-mb 50 --upload-mb 100 --xlsx-rows 200000 --runs 3 --upload-runs 1
-            --rpc-calls 2000; --quick: 5 MB CSV, 5 MB upload, 20000 XLSX rows, 500 RPC calls
+            --rpc-calls 2000 --worker-requests 1000; --quick: 5 MB CSV, 5 MB upload,
+            20000 XLSX rows, 500 RPC calls, 200 Worker requests
   --no-stack skips the rows that need PostgreSQL, the data API and the Worker";
 
 impl Options {
@@ -56,6 +66,7 @@ impl Options {
             runs: 3,
             upload_runs: 1,
             rpc_calls: 2000,
+            worker_requests: 1000,
             with_stack: true,
         };
         let mut it = args.iter();
@@ -77,6 +88,7 @@ impl Options {
                     o.upload_mb = 5;
                     o.xlsx_rows = 20_000;
                     o.rpc_calls = 500;
+                    o.worker_requests = 200;
                 }
                 "--csv-mb" => o.csv_mb = number("--csv-mb")?,
                 "--upload-mb" => o.upload_mb = number("--upload-mb")?,
@@ -84,6 +96,7 @@ impl Options {
                 "--runs" => o.runs = number("--runs")?,
                 "--upload-runs" => o.upload_runs = number("--upload-runs")?,
                 "--rpc-calls" => o.rpc_calls = number("--rpc-calls")?,
+                "--worker-requests" => o.worker_requests = number("--worker-requests")?,
                 "--no-stack" => o.with_stack = false,
                 other => {
                     return Err(Error::new(
@@ -491,6 +504,9 @@ fn stack_rows(
         ),
     });
 
+    println!("\n==> GET /api/data/{{id}}?limit={READ_PAGE}: Worker vs data API");
+    read_rows(&stack, opts.worker_requests, lines)?;
+
     println!("\n==> COPY baseline");
     let copy = copy_sample(&db_url, files, opts.upload_runs)?;
 
@@ -821,6 +837,258 @@ impl RssSampler {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap_or_default()
     }
+}
+
+// ---- a client's page through the Worker vs the same RPC at the data API ----
+
+/// [`WARM_UP_CALLS`] untimed calls.
+fn warm_up(call: &mut impl FnMut() -> Result<()>) -> Result<()> {
+    (0..WARM_UP_CALLS).try_for_each(|_| call())
+}
+
+/// Wall seconds of each of `calls` sequential calls, ascending.
+fn time_each(calls: usize, call: &mut impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    let mut secs = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let start = Instant::now();
+        call()?;
+        secs.push(start.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    Ok(secs)
+}
+
+/// The value at `fraction` (0.5 = median) of ascending `sorted` (nearest rank).
+fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(f64::NAN)
+}
+
+/// CPU seconds (user + system) a process has used so far: fields 14 and 15 of `/proc/<pid>/stat`.
+fn cpu_secs(pid: u32, ticks_per_sec: f64) -> Option<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after its closing `)` start at field 3.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / ticks_per_sec)
+}
+
+/// The kernel's clock ticks per second, the unit of `/proc/<pid>/stat` times.
+fn clock_ticks() -> Result<f64> {
+    let out = proc::output(Command::new("getconf").arg("CLK_TCK"), "getconf_failed")?;
+    out.trim().parse::<f64>().map_err(|_| {
+        Error::new(
+            "getconf_failed",
+            format!("`getconf CLK_TCK` printed `{}`", out.trim()),
+        )
+    })
+}
+
+/// One request with a JSON body; the answer as JSON (or, when it is not JSON, its first 300
+/// bytes as a string, for the error message).
+fn json_request(
+    conn: &mut HttpConn,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Result<(u16, Value)> {
+    let text = body.to_string();
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    let (status, answer) =
+        conn.request(method, path, &all, text.len() as u64, &mut text.as_bytes())?;
+    Ok((
+        status,
+        serde_json::from_slice(&answer).unwrap_or_else(|_| {
+            Value::String(String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned())
+        }),
+    ))
+}
+
+/// Creates a client with [`READ_CLIENT_ROWS`] rows and a password through the Worker's JSON
+/// create, logs in as it, then times `GET /api/data/{id}?limit=50` through the Worker and the
+/// RPC the Worker makes for it (`get_client_data_filtered`, same arguments, same token) straight
+/// at the data API, each over one kept-alive connection; reads the workerd processes' CPU time
+/// around the Worker's requests.
+fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()> {
+    let failed = |what: &str, status: u16, body: &Value| {
+        Error::new(
+            "bench_read_rows_failed",
+            format!("{what}: HTTP {status} {body}"),
+        )
+    };
+    let email = format!("bench-read-{}@example.com", std::process::id());
+    let rows: Vec<Value> = (0..READ_CLIENT_ROWS)
+        .map(|i| {
+            let status = ["shipped", "pending", "returned"][i % 3];
+            serde_json::json!({
+                "order_id": format!("ORD-{i:05}"),
+                "status": status,
+                "amount": (i * 37 % 1000) as f64 + 0.99,
+                "quantity": i % 7 + 1,
+                "note": format!("bench row {i}"),
+            })
+        })
+        .collect();
+    let mut worker = HttpConn::connect(stack.ports.worker)?;
+    let service = format!("Bearer {}", stack.keys.service_role_key);
+    let (status, created) = json_request(
+        &mut worker,
+        "POST",
+        "/api/superadmin/clients",
+        &[("Authorization", service.as_str())],
+        &serde_json::json!({
+            "company_name": "Bench Read",
+            "email": email,
+            "password": READ_PASSWORD,
+            "data_type": "orders",
+            "data": rows,
+        }),
+    )?;
+    if status != 201 {
+        return Err(failed(
+            "creating the client through the Worker",
+            status,
+            &created,
+        ));
+    }
+    let client_id = created["client"]["client_id"]
+        .as_str()
+        .ok_or_else(|| failed("no client.client_id in the create answer", status, &created))?
+        .to_string();
+    let (status, login) = json_request(
+        &mut worker,
+        "POST",
+        "/api/auth/login",
+        &[],
+        &serde_json::json!({"email": email, "password": READ_PASSWORD}),
+    )?;
+    let token = login["access_token"]
+        .as_str()
+        .filter(|_| status == 200)
+        .ok_or_else(|| failed("logging in through the Worker", status, &login))?;
+    let bearer = format!("Bearer {token}");
+
+    let path = format!("/api/data/{client_id}?limit={READ_PAGE}");
+    let workerds = workerd_processes(stack);
+    let ticks = clock_ticks()?;
+    let mut worker_call = || -> Result<()> {
+        let (status, answer) = worker.request(
+            "GET",
+            &path,
+            &[("Authorization", bearer.as_str())],
+            0,
+            &mut std::io::empty(),
+        )?;
+        let page: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        match page["data"].as_array() {
+            Some(data) if status == 200 && data.len() == READ_PAGE => Ok(()),
+            _ => Err(Error::new(
+                "bench_read_rows_failed",
+                format!(
+                    "GET {path} through the Worker: HTTP {status}, expected {READ_PAGE} rows: {}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                ),
+            )),
+        }
+    };
+    warm_up(&mut worker_call)?;
+    let cpu_before: Vec<Option<f64>> = workerds.iter().map(|w| cpu_secs(w.pid, ticks)).collect();
+    let via_worker = time_each(requests, &mut worker_call)?;
+    let cpu = workerds
+        .iter()
+        .zip(&cpu_before)
+        .map(|(w, before)| match (before, cpu_secs(w.pid, ticks)) {
+            (Some(a), Some(b)) => format!(
+                "{:.2} ms in workerd {} (pid {})",
+                (b - a) * 1e3 / requests as f64,
+                w.role,
+                w.pid
+            ),
+            _ => format!(
+                "n/a for workerd {} (pid {}: /proc unreadable)",
+                w.role, w.pid
+            ),
+        })
+        .collect::<Vec<_>>();
+
+    // What the Worker sends upstream for `?limit=50` (src/query.rs `rows_args`).
+    let args = serde_json::json!({
+        "p_client_id": client_id,
+        "p_table_name": null,
+        "p_limit": READ_PAGE,
+        "p_filter": null,
+        "p_after_created_at": null,
+        "p_after_id": null,
+    })
+    .to_string();
+    let mut api = HttpConn::connect(stack.ports.data_api)?;
+    let anon = stack.keys.anon_key.clone();
+    let mut direct_call = || -> Result<()> {
+        let (status, answer) = api.request(
+            "POST",
+            "/rest/v1/rpc/get_client_data_filtered",
+            &[
+                ("apikey", anon.as_str()),
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            args.len() as u64,
+            &mut args.as_bytes(),
+        )?;
+        let rows: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        match rows.as_array() {
+            Some(rows) if status == 200 && rows.len() == READ_PAGE => Ok(()),
+            _ => Err(Error::new(
+                "bench_read_rows_failed",
+                format!(
+                    "get_client_data_filtered at the data API: HTTP {status}, expected \
+                     {READ_PAGE} rows: {}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                ),
+            )),
+        }
+    };
+    warm_up(&mut direct_call)?;
+    let direct = time_each(requests, &mut direct_call)?;
+
+    let ms = |secs: &[f64], fraction: f64| percentile(secs, fraction) * 1e3;
+    lines.push(Line::Note {
+        label: format!("GET /api/data/{{id}}?limit={READ_PAGE} via Worker"),
+        text: format!(
+            "median {:.2} ms, p90 {:.2} ms per request ({requests} sequential after \
+             {WARM_UP_CALLS} warm-up, one kept-alive connection, the client's login token, \
+             {READ_CLIENT_ROWS} rows stored); Worker adds {:.2} ms over the data API",
+            ms(&via_worker, 0.5),
+            ms(&via_worker, 0.9),
+            ms(&via_worker, 0.5) - ms(&direct, 0.5)
+        ),
+    });
+    lines.push(Line::Note {
+        label: "  workerd CPU per request (whole process)".into(),
+        text: if cpu.is_empty() {
+            "n/a (no workerd process under the Worker's wrangler)".into()
+        } else {
+            format!(
+                "{} — utime+stime from /proc/<pid>/stat around the {requests} requests; an \
+                 upper bound",
+                cpu.join(", ")
+            )
+        },
+    });
+    lines.push(Line::Note {
+        label: "same RPC get_client_data_filtered, data API".into(),
+        text: format!(
+            "median {:.2} ms, p90 {:.2} ms per call (p_limit {READ_PAGE}, same token, \
+             {requests} sequential, one kept-alive connection)",
+            ms(&direct, 0.5),
+            ms(&direct, 0.9)
+        ),
+    });
+    Ok(())
 }
 
 // ---- a minimal HTTP/1.1 client: keep-alive requests with a streamed body ----
