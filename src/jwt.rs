@@ -101,11 +101,11 @@ fn numeric(claims: &Value, name: &str) -> Result<Option<i64>, ApiError> {
 /// Supabase issues without `aud`.
 pub fn validate_claims(claims: &Value, now: i64, expected_aud: &str) -> Result<(), ApiError> {
     let exp = numeric(claims, "exp")?.ok_or_else(|| ApiError::invalid_token("JWT has no `exp`"))?;
-    if now > exp + SKEW_SECONDS {
+    if now > exp.saturating_add(SKEW_SECONDS) {
         return Err(ApiError::invalid_token("JWT has expired"));
     }
     if let Some(nbf) = numeric(claims, "nbf")? {
-        if now + SKEW_SECONDS < nbf {
+        if now.saturating_add(SKEW_SECONDS) < nbf {
             return Err(ApiError::invalid_token("JWT is not valid yet (`nbf`)"));
         }
     }
