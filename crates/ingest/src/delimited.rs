@@ -673,8 +673,8 @@ mod tests {
 
     #[test]
     fn the_data_type_is_known_as_soon_as_rows_come_out() {
-        let mut stream = DelimitedStream::new(IngestOptions::new().with_sample_rows(2))
-            .expect("valid options");
+        let mut stream =
+            DelimitedStream::new(IngestOptions::new().with_sample_rows(2)).expect("valid options");
         let mut csv = String::from("order_id,sku,quantity\n");
         for i in 0..2000 {
             csv.push_str(&format!("{i},s-{i},{}\n", i % 7));
@@ -682,7 +682,9 @@ mod tests {
         assert_eq!(stream.data_type(), None, "nothing read yet");
         let rows = stream.feed(csv.as_bytes()).expect("valid CSV");
         assert!(!rows.is_empty());
-        let (early, _) = stream.data_type().expect("types are fixed once rows come out");
+        let (early, _) = stream
+            .data_type()
+            .expect("types are fixed once rows come out");
         let end = stream.finish().expect("valid CSV");
         assert_eq!(early, end.table.data_type);
         assert_eq!(early, "ecommerce");
