@@ -142,10 +142,7 @@ pub async fn start(
     let who = caller.upstream();
     let mut columns = None;
     if export.format == Format::Csv {
-        let tables = crate::handlers::schemas(&config, who, &client_id).await?;
-        if tables.is_empty() {
-            return Err(ApiError::client_not_found(&client_id));
-        }
+        let tables = crate::handlers::visible_tables(&config, who, &client_id).await?;
         let wanted = export.rows.table.as_deref().unwrap_or_default();
         let Some(table) = tables.iter().find(|t| t["table_name"] == wanted) else {
             let names: Vec<Value> = tables.iter().map(|t| t["table_name"].clone()).collect();
@@ -158,13 +155,8 @@ pub async fn start(
         columns = Some(schema_columns(&table["schema_def"]));
     }
     let first = page(&config, who, &client_id, &export.rows, None).await?;
-    if first.is_empty()
-        && columns.is_none()
-        && crate::handlers::schemas(&config, who, &client_id)
-            .await?
-            .is_empty()
-    {
-        return Err(ApiError::client_not_found(&client_id));
+    if first.is_empty() && columns.is_none() {
+        crate::handlers::visible_tables(&config, who, &client_id).await?;
     }
     let mut prefix = Vec::new();
     if let Some(columns) = columns.as_mut() {

@@ -142,10 +142,7 @@ async fn respond(mut req: Request, env: &Env) -> Result<Answer, ApiError> {
         Route::DataSchema { client_id } => {
             let config = load_config(env)?;
             let principal = authorize(&config, &req).await?;
-            let tables = schemas(&config, upstream_for(&principal)?, &client_id).await?;
-            if tables.is_empty() {
-                return Err(ApiError::client_not_found(&client_id));
-            }
+            let tables = visible_tables(&config, upstream_for(&principal)?, &client_id).await?;
             Ok(Reply::ok(json!({"client_id": client_id, "tables": tables})))
         }
         Route::CreateClient => {
@@ -243,7 +240,9 @@ fn upstream_for(principal: &Principal) -> Result<Upstream<'_>, ApiError> {
     }
 }
 
-pub(crate) async fn schemas(
+/// The client's tables as the caller may see them; none means the client is not the caller's
+/// (or does not exist), answered as 404 `client_not_found` so ids cannot be probed.
+pub(crate) async fn visible_tables(
     config: &Config,
     who: Upstream<'_>,
     client_id: &str,
@@ -255,7 +254,11 @@ pub(crate) async fn schemas(
         &json!({"p_client_id": client_id}),
     )
     .await?;
-    as_rows(answer, "get_client_schemas")
+    let tables = as_rows(answer, "get_client_schemas")?;
+    if tables.is_empty() {
+        return Err(ApiError::client_not_found(client_id));
+    }
+    Ok(tables)
 }
 
 pub(crate) fn as_rows(answer: Value, function: &str) -> Result<Vec<Value>, ApiError> {
@@ -283,8 +286,8 @@ async fn data_rows(
     .await?;
     let rows = as_rows(answer, "get_client_data_filtered")?;
     // Only an empty page needs telling apart from "not your client".
-    if rows.is_empty() && schemas(config, who, client_id).await?.is_empty() {
-        return Err(ApiError::client_not_found(client_id));
+    if rows.is_empty() {
+        visible_tables(config, who, client_id).await?;
     }
     Ok(Reply::ok(query::render_page(rows, q.limit)?))
 }
@@ -309,8 +312,8 @@ async fn data_count(
         .ok_or_else(|| {
             ApiError::upstream_unavailable(format!("get_client_data_count answered {answer}"))
         })?;
-    if count == 0 && schemas(config, who, client_id).await?.is_empty() {
-        return Err(ApiError::client_not_found(client_id));
+    if count == 0 {
+        visible_tables(config, who, client_id).await?;
     }
     Ok(Reply::ok(json!({ "count": count })))
 }
