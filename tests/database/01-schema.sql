@@ -2,7 +2,7 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(43);
+select plan(53);
 
 select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions'],
                   'public has exactly the four tables');
@@ -94,14 +94,15 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
           array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
-                'begin_upload(text,uuid,text,text,text,jsonb)', 'commit_upload(uuid,jsonb,text)',
+                'begin_upload(text,uuid,text,text,text,jsonb)', 'commit_upload(uuid,jsonb,text,text)',
                 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)',
                 'private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
-                'private.check_table_name(text)', 'private.client_data_filter_sql(jsonb)',
-                'private.default_table_name(uuid,text)', 'stage_upload_rows(uuid,jsonb)'],
+                'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
+                'private.client_data_filter_sql(jsonb)', 'private.default_table_name(uuid,text)',
+                'stage_upload_rows(uuid,jsonb)'],
           'authenticated may execute exactly the client-facing functions and the checks they share');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace
@@ -109,7 +110,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
           array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
-                'commit_upload(uuid,jsonb,text)',
+                'commit_upload(uuid,jsonb,text,text)',
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)', 'delete_client(uuid)',
                 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
@@ -122,8 +123,9 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
           array['private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
-                'private.check_table_name(text)', 'private.client_data_filter_sql(jsonb)',
-                'private.default_table_name(uuid,text)'],
+                'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
+                'private.client_data_filter_sql(jsonb)',
+                'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)'],
           'in private, service_role may execute only the checks the public functions share (no trigger function)');
 select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),
           'clients cannot call the counts trigger function directly');
@@ -141,21 +143,59 @@ select ok(has_column_privilege('authenticated', 'public.clients', 'email', 'sele
           'authenticated can select the other client columns');
 select ok(not has_table_privilege('authenticated', 'public.clients', 'insert,update,delete,truncate'),
           'authenticated cannot write clients');
-select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'insert,update')
-          and not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'insert,update'),
-          'authenticated cannot write row_count or data_stored');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'insert,update'),
+          'authenticated cannot write row_count');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'insert,update'),
+          'authenticated cannot write data_stored');
 select ok(not has_table_privilege('authenticated', 'public.client_schemas', 'delete,truncate'),
           'authenticated cannot delete or truncate client_schemas');
 select ok(not has_table_privilege('authenticated', 'public.client_data', 'update,delete,truncate'),
           'authenticated cannot update, delete or truncate client_data');
-select ok(has_table_privilege('authenticated', 'public.client_data', 'select')
-          and has_column_privilege('authenticated', 'public.client_data', 'data', 'insert'),
-          'authenticated can read and insert client_data (RLS limits it to its own)');
+select ok(has_table_privilege('authenticated', 'public.client_data', 'select'),
+          'authenticated can read client_data (RLS limits it to its own)');
+select ok(has_column_privilege('authenticated', 'public.client_data', 'data', 'insert'),
+          'authenticated can insert into client_data (RLS limits it to its own)');
 select ok(not has_table_privilege('service_role', 'public.client_data', 'truncate'),
           'not even service_role may truncate client_data');
 select ok((select rolbypassrls from pg_roles where rolname = 'service_role'), 'service_role bypasses RLS');
 select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'usage,select,update'),
           'authenticated cannot touch the identity sequence');
+
+-- Table and data-type names: one domain each, on every column that holds one.
+select is(array(select format('%s.%s', a.attrelid::regclass, a.attname) from pg_attribute a
+                 join pg_class c on c.oid = a.attrelid
+                 where c.relnamespace in ('public'::regnamespace, 'staging'::regnamespace) and c.relkind = 'r'
+                   and a.attname in ('table_name', 'data_type') and a.attnum > 0
+                   and a.atttypid not in ('private.table_name'::regtype, 'private.data_type'::regtype)),
+          '{}'::text[], 'every table_name and data_type column has the domain type');
+select throws_ok($$select 'Bad Name'::private.table_name$$, '23514', null, 'the table-name domain refuses a bad name');
+select throws_ok($$select repeat('a', 33)::private.data_type$$, '23514', null, 'the data-type domain refuses 33 characters');
+
+-- Default privileges: what postgres creates after the migrations (in a later migration) starts
+-- with no privilege for any API role, nor EXECUTE for PUBLIC, so a forgotten grant fails closed.
+create table public.probe_later_table (id bigint generated always as identity, x int);
+create function public.probe_later_function() returns int language sql as 'select 1';
+create function private.probe_later_helper() returns int language sql as 'select 1';
+select is(array(select r.rolname::text from pg_roles r
+                 where r.rolname in ('anon', 'authenticated', 'service_role')
+                   and has_table_privilege(r.rolname, 'public.probe_later_table',
+                                           'select,insert,update,delete,truncate,references,trigger')
+                 order by 1),
+          '{}'::text[], 'a table created later has no privilege for anon, authenticated or service_role');
+select is(array(select r.rolname::text from pg_roles r
+                 where r.rolname in ('anon', 'authenticated', 'service_role')
+                   and has_sequence_privilege(r.rolname, 'public.probe_later_table_id_seq', 'usage,select,update')
+                 order by 1),
+          '{}'::text[], '... nor its sequence');
+select is(array(select r.rolname::text from pg_roles r
+                 where r.rolname in ('anon', 'authenticated', 'service_role')
+                   and has_function_privilege(r.rolname, 'public.probe_later_function()', 'execute')
+                 order by 1),
+          '{}'::text[], 'a function created later in public is executable by no API role');
+select is((select proacl::text from pg_proc where oid = 'public.probe_later_function()'::regprocedure),
+          '{postgres=X/postgres}', '... and not by PUBLIC: only its owner');
+select is((select proacl::text from pg_proc where oid = 'private.probe_later_helper()'::regprocedure),
+          '{postgres=X/postgres}', 'a function created later in private is executable by its owner only');
 
 select * from finish();
 rollback;

@@ -37,7 +37,8 @@ select throws_ok($$insert into public.client_data (client_id, table_name, data)
 
 select pg_temp.act_as('service_role');
 select is((select count(*)::int from public.client_data), 6, 'service_role sees every tenant''s rows');
-select lives_ok($$delete from public.client_data where data->>'sku' = 'a-4'$$, 'service_role can delete rows');
+select is(pg_temp.rows_affected($$delete from public.client_data where data->>'sku' = 'a-4'$$), 1::bigint,
+          'service_role can delete rows');
 
 reset role;
 delete from public.clients where client_id = '22222222-2222-2222-2222-222222222222';

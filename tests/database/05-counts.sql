@@ -31,13 +31,13 @@ select results_eq($$select row_count from public.client_schemas where table_name
 insert into public.client_data (client_id, table_name, data)
 select '22222222-2222-2222-2222-222222222222', 'client_22222222_fresh', jsonb_build_object('n', g)
   from generate_series(1, 5) g;
-select results_eq($$select row_count, data_stored, data_type from public.client_schemas where table_name = 'client_22222222_fresh'$$,
+select results_eq($$select row_count, data_stored, data_type::text from public.client_schemas where table_name = 'client_22222222_fresh'$$,
                   $$values (5::bigint, true, 'data'::text)$$,
                   'a bare INSERT into a new table creates its client_schemas row with the count');
 
 update public.client_data set table_name = 'client_22222222_moved'
  where table_name = 'client_22222222_fresh' and (data->>'n')::int <= 2;
-select results_eq($$select table_name, row_count from public.client_schemas
+select results_eq($$select table_name::text, row_count from public.client_schemas
                      where table_name in ('client_22222222_fresh', 'client_22222222_moved') order by 1$$,
                   $$values ('client_22222222_fresh'::text, 3::bigint), ('client_22222222_moved', 2::bigint)$$,
                   'moving rows between tables moves their counts');

@@ -1,4 +1,4 @@
--- EXPLAIN evidence for the index choices in 20261125000300_create_client_data.sql, on 40,000
+-- EXPLAIN evidence for the index choices in 20261125000200_client_data.sql, on 40,000
 -- rows over 50 tenants (2 tables each), analyzed. Each query shape the RPC functions build is
 -- served by an index in the order it needs, with no Sort, so LIMIT stops early; the seed's
 -- table_name-only index is not needed by any of them.
@@ -59,7 +59,8 @@ select matches(pg_temp.plan_of(format($$select * from public.client_data d where
                                         and d.table_name = 'client_00000000_sales'
                                         and (d.created_at, d.id) < ('2026-01-01 05:00+00', 12345)
                                         order by d.created_at desc, d.id desc limit 100$$, :tenant)),
-               'Index Cond: \(\(client_id = .*\) AND \(table_name = .*\) AND \(ROW\(created_at, id\) < ROW',
+               -- (table_name is a domain over text, so the plan shows it cast: `(table_name)::text = …`)
+               'Index Cond: \(\(client_id = .*\) AND \(\(table_name\)::text = .*\) AND \(ROW\(created_at, id\) < ROW',
                'the cursor (created_at, id) < (…) is part of the Index Cond on idx_client_data_client_table');
 select matches(pg_temp.plan_of(format($$select * from public.client_data d where d.client_id = %L
                                         and (d.created_at, d.id) < ('2026-01-01 05:00+00', 12345)

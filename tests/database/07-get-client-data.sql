@@ -1,7 +1,7 @@
 -- get_client_data_filtered and get_client_data_count as each caller: newest first, the limit's
 -- default and clamp, the {field: text} filter, the keyset cursor, and tenant isolation.
 begin;
-select plan(28);
+select plan(32);
 \ir _fixtures.psql
 
 
@@ -13,10 +13,10 @@ select results_eq($$select data->>'sku' from public.get_client_data_filtered('11
                   $$values ('a-3'), ('a-2')$$, 'the seed''s call shape (client, table, limit) works');
 select is_empty($$select * from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111', 'client_22222222_data')$$,
                 'another tenant''s table name yields nothing');
-select is_empty($$select * from public.get_client_data_filtered('22222222-2222-2222-2222-222222222222')$$,
-                'client A reading client B gets no rows');
-select is(public.get_client_data_count('22222222-2222-2222-2222-222222222222'), 0::bigint,
-          'client A counting client B gets 0');
+select throws_ok($$select * from public.get_client_data_filtered('22222222-2222-2222-2222-222222222222')$$,
+                 'PT404', 'client not found', 'client A reading client B: not found (not an empty page)');
+select throws_ok($$select public.get_client_data_count('22222222-2222-2222-2222-222222222222')$$,
+                 'PT404', 'client not found', 'client A counting client B: not found (not 0)');
 select is(public.get_client_data_count('11111111-1111-1111-1111-111111111111'), 3::bigint, 'client A counts its 3 rows');
 select is(public.get_client_data_count('11111111-1111-1111-1111-111111111111', 'client_11111111_sales'), 3::bigint,
           'count by table');
@@ -91,8 +91,8 @@ select is((select max(page) from pages), 2, '... in pages of 500, 500 and 200');
 select pg_temp.act_as('authenticated', :'sub_b');
 select results_eq($$select data->>'note' from public.get_client_data_filtered('22222222-2222-2222-2222-222222222222')$$,
                   $$values ('secret of b #2'), ('secret of b #1')$$, 'client B gets its own rows');
-select is_empty($$select * from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111')$$,
-                'client B reading client A gets no rows');
+select throws_ok($$select * from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111')$$,
+                 'PT404', 'client not found', 'client B reading client A: not found');
 
 -- anon
 select pg_temp.act_as('anon');
@@ -105,6 +105,16 @@ select throws_ok($$select public.get_client_data_count('11111111-1111-1111-1111-
 select pg_temp.act_as('service_role');
 select is(public.get_client_data_count('22222222-2222-2222-2222-222222222222'), 2::bigint,
           'service_role counts any tenant');
+select throws_ok($$select * from public.get_client_data_filtered('99999999-9999-9999-9999-999999999999')$$,
+                 'PT404', 'client not found', 'a client that does not exist: not found, for service_role too');
+select throws_ok($$select public.get_client_data_count('99999999-9999-9999-9999-999999999999')$$,
+                 'PT404', 'client not found', '... and counting it too');
+insert into public.clients (client_id, company_name, email)
+values ('33333333-3333-3333-3333-333333333333', 'Empty Co', 'empty@x.example');
+select is_empty($$select * from public.get_client_data_filtered('33333333-3333-3333-3333-333333333333')$$,
+                'a client that exists but has no rows yet gets an empty page');
+select is(public.get_client_data_count('33333333-3333-3333-3333-333333333333'), 0::bigint,
+          '... and a count of 0');
 
 select * from finish();
 rollback;

@@ -18,7 +18,7 @@ select is(current_setting('test.created')::jsonb - 'created_at',
 select ok(current_setting('test.created')::jsonb ? 'created_at', 'the result has created_at');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('33333333-3333-3333-3333-333333333333')$$,
                   $$values ('g-3'), ('g-2'), ('g-1')$$, 'rows are stored in order (the last one is the newest)');
-select results_eq($$select table_name, data_type, schema_def, row_count, data_stored from public.client_schemas
+select results_eq($$select table_name::text, data_type::text, schema_def, row_count, data_stored from public.client_schemas
                      where client_id = '33333333-3333-3333-3333-333333333333'$$,
                   $$values ('client_33333333_ecommerce'::text, 'ecommerce'::text, '{"sku": "string"}'::jsonb, 3::bigint, true)$$,
                   'the schema row has the schema, the type and the count');

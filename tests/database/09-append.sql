@@ -12,13 +12,13 @@ select is(public.append_client_data('11111111-1111-1111-1111-111111111111', 'cli
           'client A appends 2 rows to its table; the result has the new count');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111', null, 2)$$,
                   $$values ('a-5'), ('a-4')$$, 'the appended rows are the newest');
-select results_eq($$select schema_def, data_type from public.client_schemas where table_name = 'client_11111111_sales'$$,
+select results_eq($$select schema_def, data_type::text from public.client_schemas where table_name = 'client_11111111_sales'$$,
                   $$values ('{"sku": "string", "qty": "integer"}'::jsonb, 'ecommerce'::text)$$,
                   'without a new schema the stored one is kept');
 select is((public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_crm',
                                      '[{"name": "x"}]', '{"name": "string"}', 'crm'))->>'row_count',
           '1', 'appending to a new table creates it');
-select results_eq($$select schema_def, data_type, row_count, data_stored from public.client_schemas where table_name = 'client_11111111_crm'$$,
+select results_eq($$select schema_def, data_type::text, row_count, data_stored from public.client_schemas where table_name = 'client_11111111_crm'$$,
                   $$values ('{"name": "string"}'::jsonb, 'crm'::text, 1::bigint, true)$$,
                   'the new table has its schema, type and count');
 select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_crm',
@@ -28,7 +28,7 @@ select results_eq($$select schema_def from public.client_schemas where table_nam
                   $$values ('{"name": "string", "age": "integer"}'::jsonb)$$, '... and the new schema is stored');
 
 select throws_ok($$select public.append_client_data('22222222-2222-2222-2222-222222222222', 'client_22222222_data', '[{"note": "planted"}]')$$,
-                 'PT404', 'client 22222222-2222-2222-2222-222222222222 not found',
+                 'PT404', 'client not found',
                  'client A appending to client B: not found');
 select throws_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_sales', '[{"a": 1}, "x"]')$$,
                  '22023', 'rows[1] is a JSON string; every row must be a JSON object', 'non-object rows are refused by index');

@@ -5,7 +5,7 @@ select plan(7);
 \ir _fixtures.psql
 
 select pg_temp.act_as('authenticated', :'sub_a');
-select results_eq($$select client_id, company_name, email, table_name, data_type, data_stored, row_count, actual_row_count
+select results_eq($$select client_id, company_name, email, table_name::text, data_type::text, data_stored, row_count, actual_row_count
                       from public.client_data_summary$$,
                   $$values ('11111111-1111-1111-1111-111111111111'::uuid, 'Acme Corp'::text, 'owner@acme.example'::text,
                             'client_11111111_sales'::text, 'ecommerce'::text, true, 3::bigint, 3::bigint)$$,

@@ -8,7 +8,8 @@ select pg_temp.act_as('service_role');
 select is(public.migrate_legacy_data_uploads(), 0, 'without data_uploads it migrates 0 rows');
 select is((select count(*)::int from public.client_data), 5, '... and changes nothing');
 
--- The legacy table as the old system had it (status column included).
+-- The legacy table as the old system had it (status column included). It predates the
+-- migrations, so it has Supabase's default grants, which the migrations revoke for later tables.
 reset role;
 create table public.data_uploads (
   upload_id  serial primary key,
@@ -18,6 +19,7 @@ create table public.data_uploads (
   payload    jsonb,
   uploaded_at timestamptz not null default '2025-06-01 12:00+00'
 );
+grant all on table public.data_uploads to anon, authenticated, service_role;
 insert into public.data_uploads (client_id, file_name, status, payload) values
   ('11111111-1111-1111-1111-111111111111', 'orders.csv',  'completed', '{"rows": 10}'),
   ('11111111-1111-1111-1111-111111111111', 'broken.csv',  'failed',    null),
@@ -37,7 +39,7 @@ select results_eq($$select data from public.client_data where table_name = 'clie
                   $$values ('{"upload_id": 1, "client_id": "11111111-1111-1111-1111-111111111111", "file_name": "orders.csv",
                               "status": "completed", "payload": {"rows": 10}, "uploaded_at": "2025-06-01T12:00:00+00:00"}'::jsonb)$$,
                   'the whole legacy row is kept as the JSONB data');
-select results_eq($$select table_name, data_type, row_count, data_stored from public.client_schemas
+select results_eq($$select table_name::text, data_type::text, row_count, data_stored from public.client_schemas
                      where table_name like '%legacy' order by 1$$,
                   $$values ('client_11111111_legacy'::text, 'legacy'::text, 1::bigint, true),
                            ('client_22222222_legacy', 'legacy', 1::bigint, true)$$,
@@ -60,6 +62,7 @@ select is_empty($$select 1 from public.client_data where data->>'file_name' in (
 reset role;
 drop table public.data_uploads;
 create table public.data_uploads (client_id text, content jsonb);
+grant all on table public.data_uploads to anon, authenticated, service_role;
 insert into public.data_uploads values
   ('11111111-1111-1111-1111-111111111111', '{"k": 1}'),
   ('11111111-1111-1111-1111-111111111111', '{"k": 2}'),

@@ -5,7 +5,7 @@ begin;
 select plan(14);
 \ir _fixtures.psql
 
-select results_eq($$select table_name, version, schema_def from public.client_schema_versions order by client_id$$,
+select results_eq($$select table_name::text, version, schema_def from public.client_schema_versions order by client_id$$,
                   $$values ('client_11111111_sales'::text, 1, '{"sku": "string", "qty": "integer"}'::jsonb),
                            ('client_22222222_data', 1, '{"note": "string"}'::jsonb)$$,
                   'each new table starts at version 1 with its schema');
@@ -30,8 +30,8 @@ select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-1111
                                                    '[]', null, 'retail')$$, 'a change of data_type alone');
 select results_eq($$select version, data_type from public.get_client_schema_versions('11111111-1111-1111-1111-111111111111', 'client_11111111_sales') limit 1$$,
                   $$values (3, 'retail'::text)$$, '... is version 3');
-select is_empty($$select * from public.get_client_schema_versions('22222222-2222-2222-2222-222222222222')$$,
-                'client A cannot read client B''s history');
+select throws_ok($$select * from public.get_client_schema_versions('22222222-2222-2222-2222-222222222222')$$,
+                 'PT404', 'client not found', 'client A cannot read client B''s history: not found');
 select throws_ok($$insert into public.client_schema_versions (client_id, table_name, version, schema_def, data_type)
                    values ('11111111-1111-1111-1111-111111111111', 'client_11111111_sales', 99, '{}', 'data')$$,
                  '42501', null, 'client A cannot forge history');

@@ -3,7 +3,7 @@
 -- replays a committed upload, refuses one in flight and restarts an abandoned one; a taken
 -- email at commit stores nothing.
 begin;
-select plan(37);
+select plan(39);
 \ir _fixtures.psql
 
 \set new_client '33333333-3333-3333-3333-333333333333'
@@ -12,7 +12,7 @@ select pg_temp.act_as('service_role');
 select is(public.begin_upload('create', :'new_client', null, 'crm', 'key-1',
                               '{"company_name": " Gamma GmbH ", "email": " Hello@Gamma.example ", "password_hash": "hash-g"}')
             - 'upload_id',
-          '{"status": "pending", "replayed": false, "result": null}'::jsonb,
+          '{"status": "pending", "replayed": false, "result": null, "request_digest": null}'::jsonb,
           'service_role begins an upload for a new client');
 select u.upload_id as up1 from staging.uploads u where u.client_id = :'new_client' \gset
 select is(public.stage_upload_rows(:'up1', '[{"n": 1, "name": "first"}, {"n": 2, "name": "second"}]'), 2,
@@ -23,21 +23,30 @@ select is(public.stage_upload_rows(:'up1', '[]'), 3, 'an empty batch changes not
 
 select is_empty($$select * from public.clients where client_id = '33333333-3333-3333-3333-333333333333'$$,
                 'before the commit the client does not exist');
-select is(public.get_client_data_count('33333333-3333-3333-3333-333333333333'), 0::bigint,
-          'before the commit no row is counted');
+select throws_ok($$select public.get_client_data_count('33333333-3333-3333-3333-333333333333')$$,
+                 'PT404', 'client not found', 'before the commit the read functions do not know the client');
 select is_empty($$select * from public.client_data_summary where client_id = '33333333-3333-3333-3333-333333333333'$$,
                 'before the commit the summary view has nothing');
 select is(public.get_client_credentials('hello@gamma.example') is null, true,
           'before the commit nobody can log in as the new client');
 
-select is(public.commit_upload(:'up1', '{"n": "integer", "name": "string"}'),
+select public.commit_upload(:'up1', '{"n": "integer", "name": "string"}', null, 'digest-of-request-1') as committed \gset
+select is(:'committed'::jsonb - 'created_at' - 'client',
           '{"client_id": "33333333-3333-3333-3333-333333333333", "auth_user_id": "33333333-3333-3333-3333-333333333333",
-            "table_name": "client_33333333_crm", "data_type": "crm", "rows_stored": 3, "row_count": 3,
-            "schema_version": 1}'::jsonb,
-          'the commit creates the client with its rows and reports them');
+            "table_name": "client_33333333_crm", "data_type": "crm", "schema_def": {"n": "integer", "name": "string"},
+            "rows_stored": 3, "row_count": 3, "schema_version": 1}'::jsonb,
+          'the commit creates the client with its rows and reports them, with the stored schema');
+select is((:'committed'::jsonb -> 'client') - 'created_at',
+          '{"client_id": "33333333-3333-3333-3333-333333333333", "auth_user_id": "33333333-3333-3333-3333-333333333333",
+            "company_name": "Gamma GmbH", "email": "Hello@Gamma.example", "data_type": "crm"}'::jsonb,
+          '... and the new client as stored (trimmed), so the answer needs no second call');
+select results_eq(format($$select (%L::jsonb ->> 'created_at')::timestamptz, (%L::jsonb -> 'client' ->> 'created_at')::timestamptz$$,
+                         :'committed', :'committed'),
+                  $$select now(), created_at from public.clients where client_id = '33333333-3333-3333-3333-333333333333'$$,
+                  '... with the time the rows were stored and the client''s created_at');
 select results_eq($$select data->>'name' from public.client_data where client_id = '33333333-3333-3333-3333-333333333333' order by id$$,
                   $$values ('first'), ('second'), ('third')$$, 'the rows got ids in the order they were staged');
-select results_eq($$select company_name, email, row_count, actual_row_count, data_type from public.client_data_summary
+select results_eq($$select company_name, email, row_count, actual_row_count, data_type::text from public.client_data_summary
                     where client_id = '33333333-3333-3333-3333-333333333333'$$,
                   $$values ('Gamma GmbH'::text, 'Hello@Gamma.example'::text, 3::bigint, 3::bigint, 'crm'::text)$$,
                   'the summary shows the new client, trimmed, with true counts');
@@ -51,8 +60,8 @@ select is((select count(*)::int from staging.upload_rows where upload_id = :'up1
 select is(public.begin_upload('create', '44444444-4444-4444-4444-444444444444', null, 'crm', 'key-1',
                               '{"company_name": "Gamma GmbH", "email": "hello@gamma.example"}'),
           jsonb_build_object('upload_id', :'up1', 'status', 'committed', 'replayed', true,
-                             'result', (select result from staging.uploads where upload_id = :'up1')),
-          'the same Idempotency-Key after the commit replays the stored result');
+                             'result', :'committed'::jsonb, 'request_digest', 'digest-of-request-1'),
+          'the same Idempotency-Key after the commit replays the commit''s answer and the digest of its request');
 select is((select count(*)::int from public.clients), 3, '... and creates no client');
 select is((select count(*)::int from public.client_data where client_id = '33333333-3333-3333-3333-333333333333'), 3,
           '... and stores no row');

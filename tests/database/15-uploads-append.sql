@@ -32,17 +32,18 @@ select throws_ok(format('select public.commit_upload(%L, ''{}'')', :'up_a'), 'PT
 select throws_ok(format('select public.abort_upload(%L)', :'up_a'), 'PT404', null,
                  'client B cannot abort client A''s upload');
 select throws_ok($$select public.begin_upload('append', '11111111-1111-1111-1111-111111111111', 'client_11111111_sales')$$,
-                 'PT404', 'client 11111111-1111-1111-1111-111111111111 not found',
+                 'PT404', 'client not found',
                  'client B cannot begin an upload to client A');
 select throws_ok(format($$insert into staging.upload_rows (upload_id, client_id, seq, data)
                           values (%L, '11111111-1111-1111-1111-111111111111', 99, '{}')$$, :'up_a'),
                  '42501', null, 'client B cannot plant staged rows for client A');
 
 select pg_temp.act_as('authenticated', :'sub_a');
-select is(public.commit_upload(:'up_a', '{"sku": "string", "qty": "integer", "price": "number"}'),
+select is(public.commit_upload(:'up_a', '{"sku": "string", "qty": "integer", "price": "number"}') - 'created_at',
           '{"client_id": "11111111-1111-1111-1111-111111111111", "table_name": "client_11111111_sales",
-            "data_type": "ecommerce", "rows_stored": 2, "row_count": 5, "schema_version": 2}'::jsonb,
-          'client A commits: 2 rows stored, 5 in the table, a new schema version');
+            "data_type": "ecommerce", "schema_def": {"sku": "string", "qty": "integer", "price": "number"},
+            "rows_stored": 2, "row_count": 5, "schema_version": 2}'::jsonb,
+          'client A commits: 2 rows stored, 5 in the table, a new schema version, no client fields');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111', null, 2)$$,
                   $$values ('a-5'), ('a-4')$$, 'the committed rows are the newest, in staging order');
 select results_eq($$select row_count, actual_row_count, data_stored from public.client_data_summary where table_name = 'client_11111111_sales'$$,
@@ -97,13 +98,16 @@ select pg_temp.act_as('service_role');
 select (public.begin_upload('append', :'client_b', 'client_22222222_data'))->>'upload_id' as up_s \gset
 select is(public.stage_upload_rows(:'up_s', '[{"note": "by admin"}]'), 1, 'service_role stages for client B');
 select is(public.get_client_data_count(:'client_b'), 3::bigint, '... invisible to service_role too before the commit');
-select is((public.commit_upload(:'up_s', null))->>'row_count', '4', 'service_role commits for client B');
+select results_eq(format($$select r->>'row_count', r->'schema_def' from public.commit_upload(%L, null) r$$, :'up_s'),
+                  $$values ('4', '{"note": "string"}'::jsonb)$$,
+                  'service_role commits for client B; without a schema the answer has the stored one');
 select throws_ok($$select public.begin_upload('append', '99999999-9999-9999-9999-999999999999', 'client_99999999_data')$$,
                  'PT404', null, 'an upload to a client that does not exist: not found');
 
 select pg_temp.act_as('authenticated', :'sub_a');
 select is(public.get_client_data_count(:'client_a'), 7::bigint, 'client A has its 3 + 2 + 1 + 1 rows');
-select is(public.get_client_data_count(:'client_b'), 0::bigint, 'client A still cannot see client B''s rows');
+select throws_ok(format('select public.get_client_data_count(%L)', :'client_b'), 'PT404', 'client not found',
+                 'client A still cannot see client B''s rows');
 
 select pg_temp.act_as('anon');
 select throws_ok($$select public.begin_upload('append', '11111111-1111-1111-1111-111111111111', 'client_11111111_sales')$$,

@@ -3,7 +3,7 @@
 -- table cannot be reused for another (PT409, the Worker's idempotency_conflict) instead of
 -- replaying the old result while the new rows are dropped.
 begin;
-select plan(12);
+select plan(13);
 \ir _fixtures.psql
 
 select pg_temp.act_as('service_role');
@@ -29,9 +29,15 @@ select throws_ok($$select public.begin_upload('create', null, 'other_table', 'cr
 
 select (public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'key-2'))->>'upload_id' as up2 \gset
 select is(public.stage_upload_rows(:'up2', '[{"sku": "a-4"}]'), 1, 'an append upload stages a row');
-select is((public.commit_upload(:'up2', null))->>'row_count', '4', '... and commits it into client A''s sales');
-select is((public.begin_upload('append', :'client_a', 'client_11111111_sales', 'data', 'key-2'))->>'replayed',
-          'true', 'the same key for the same table replays');
+select is((public.commit_upload(:'up2', null, null, 'sha256:0a1b'))->>'row_count', '4',
+          '... and commits it into client A''s sales, with the digest of its request');
+select results_eq($$select r->>'replayed', r->>'request_digest'
+                      from public.begin_upload('append', '11111111-1111-1111-1111-111111111111', 'client_11111111_sales',
+                                               'data', 'key-2') r$$,
+                  $$values ('true', 'sha256:0a1b')$$,
+                  'the same key for the same table replays, with the digest to compare the retry''s body against');
+select throws_ok(format($$select public.commit_upload(%L, null, null, '')$$, :'up1'), '22023',
+                 'the request digest must have 1 to 255 characters', 'an empty digest is refused');
 select throws_ok(format($$select public.begin_upload('append', %L, 'client_11111111_crm', 'data', 'key-2')$$, :'client_a'),
                  'PT409', 'Idempotency-Key key-2 was used for an upload to table client_11111111_sales; this request is for table client_11111111_crm',
                  'the same key for another table is a conflict, not a replay');

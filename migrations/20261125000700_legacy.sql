@@ -7,7 +7,7 @@
 -- existing client are copied, and only those with status = 'completed' when the table has a
 -- status column. Idempotent: a legacy row already copied (same client, table and data) is not
 -- copied again, so running it twice stores nothing new. Admin only.
-create or replace function public.migrate_legacy_data_uploads()
+create function public.migrate_legacy_data_uploads()
   returns integer
   language plpgsql
   volatile
@@ -60,5 +60,4 @@ begin
 end
 $$;
 
-revoke execute on function public.migrate_legacy_data_uploads() from public, anon, authenticated;
 grant execute on function public.migrate_legacy_data_uploads() to service_role;

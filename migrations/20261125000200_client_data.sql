@@ -1,9 +1,11 @@
--- Every client's rows, as JSONB, in one table. The primary key starts with client_id so that a
--- later move to hash partitions (or Citus) by client_id needs no key change.
+-- Every client's rows, as JSONB, in one table, and the indexes the reads walk. The primary key
+-- starts with client_id so that a later move to hash partitions (or Citus) by client_id needs no
+-- key change. (The counts it keeps in client_schemas are maintained by the triggers of
+-- 20261125000300_client_schemas.)
 create table public.client_data (
   id         bigint generated always as identity,
   client_id  uuid not null references public.clients (client_id) on delete cascade,
-  table_name text not null check (table_name ~ '^[a-z][a-z0-9_]{0,62}$'),
+  table_name private.table_name not null,
   data       jsonb not null check (jsonb_typeof(data) = 'object'),
   created_at timestamptz not null default now(),
   constraint client_data_pkey primary key (client_id, id)
@@ -40,6 +42,8 @@ create index idx_client_data_jsonb
 
 alter table public.client_data enable row level security;
 
+-- The tenant check reads the caller's client_id once per statement: `(select auth.uid())` is an
+-- initPlan, not a per-row call.
 create policy client_data_select_own on public.client_data
   for select to authenticated
   using (client_id = (select c.client_id from public.clients c
@@ -50,13 +54,10 @@ create policy client_data_insert_own on public.client_data
   with check (client_id = (select c.client_id from public.clients c
                            where c.auth_user_id = (select auth.uid())));
 
--- Clients read and add their own rows; changing or deleting rows is an admin operation.
-revoke all on table public.client_data from anon, authenticated;
+-- Clients read and add their own rows; changing or deleting rows is an admin operation. Nobody
+-- gets TRUNCATE (it skips row triggers; the counts trigger handles it anyway). Inserts draw ids
+-- through the identity column, which needs no privilege on its sequence, so nobody has one:
+-- a single setval() would make every later insert collide with existing ids.
 grant select on table public.client_data to authenticated;
 grant insert (client_id, table_name, data) on table public.client_data to authenticated;
--- TRUNCATE is left out on purpose (it skips row triggers); the counts trigger handles it anyway.
-revoke all on table public.client_data from service_role;
 grant select, insert, update, delete on table public.client_data to service_role;
--- The identity sequence needs no grant for inserts through the column's identity; nobody should
--- call nextval() or setval() on it directly.
-revoke all on sequence public.client_data_id_seq from anon, authenticated;
