@@ -2,7 +2,7 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(53);
+select plan(55);
 
 select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions'],
                   'public has exactly the four tables');
@@ -13,6 +13,12 @@ select ok((select relrowsecurity from pg_class where oid = 'public.clients'::reg
 select ok((select relrowsecurity from pg_class where oid = 'public.client_schemas'::regclass), 'RLS is enabled on client_schemas');
 select ok((select relrowsecurity from pg_class where oid = 'public.client_data'::regclass), 'RLS is enabled on client_data');
 select ok((select relrowsecurity from pg_class where oid = 'public.client_schema_versions'::regclass), 'RLS is enabled on client_schema_versions');
+select ok((select relrowsecurity from pg_class where oid = 'private.admin_accounts'::regclass), 'RLS is enabled on private.admin_accounts');
+select is(array(select c.relname::text from pg_class c
+                 where c.relnamespace = 'private'::regnamespace and c.relkind = 'r'
+                   and (has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger')
+                        or has_table_privilege('authenticated', c.oid, 'select,insert,update,delete,truncate,references,trigger'))),
+          '{}'::text[], 'no client (nor anon) has any privilege on a table in private');
 
 -- Policies: per command, all to authenticated only
 select policies_are('public', 'clients', array['clients_select_own'], 'clients: one policy, select own');
@@ -54,7 +60,8 @@ select functions_are('public', array['get_client_data_filtered', 'get_client_dat
                                      'append_client_data', 'get_client_schemas', 'get_client_credentials',
                                      'migrate_legacy_data_uploads', 'get_client_schema_versions',
                                      'begin_upload', 'stage_upload_rows', 'commit_upload', 'abort_upload',
-                                     'cleanup_abandoned_uploads', 'delete_client'] || array(
+                                     'cleanup_abandoned_uploads', 'delete_client', 'list_clients',
+                                     'create_admin_account', 'get_login_credentials'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -74,7 +81,7 @@ select is(array(select p.proname::text from pg_proc p
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                  order by 1),
           array['get_client_credentials', 'get_client_data_count', 'get_client_data_filtered', 'get_client_schema_versions',
-                'get_client_schemas'],
+                'get_client_schemas', 'get_login_credentials', 'list_clients'],
           'the read-only functions are stable');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.prosecdef and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
@@ -110,11 +117,12 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
           array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
-                'commit_upload(uuid,jsonb,text,text)',
+                'commit_upload(uuid,jsonb,text,text)', 'create_admin_account(text,text)',
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)', 'delete_client(uuid)',
                 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
-                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'migrate_legacy_data_uploads()',
+                'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'get_login_credentials(text)',
+                'list_clients(text,integer,integer)', 'migrate_legacy_data_uploads()',
                 'stage_upload_rows(uuid,jsonb)'],
           'service_role may execute every public function');
 select ok(not has_schema_privilege('anon', 'private', 'usage'), 'anon cannot reach the private schema');
@@ -125,7 +133,8 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)',
-                'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)'],
+                'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)',
+                'private.lock_account_email(text)'],
           'in private, service_role may execute only the checks the public functions share (no trigger function)');
 select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),
           'clients cannot call the counts trigger function directly');
