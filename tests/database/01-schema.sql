@@ -105,10 +105,11 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)',
-                'private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
+                'private.cell_bytes(jsonb)', 'private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)', 'private.default_table_name(uuid,text)',
+                'private.row_within_limits(jsonb)', 'private.schema_def_problem(jsonb)',
                 'stage_upload_rows(uuid,jsonb)'],
           'authenticated may execute exactly the client-facing functions and the checks they share');
 select is(array(select p.oid::regprocedure::text from pg_proc p
@@ -129,12 +130,13 @@ select ok(not has_schema_privilege('anon', 'private', 'usage'), 'anon cannot rea
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'private'::regnamespace
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
-          array['private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
+          array['private.cell_bytes(jsonb)', 'private.check_client_visible(uuid,text)', 'private.check_data_type(text)',
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)',
                 'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)',
-                'private.lock_account_email(text)'],
+                'private.lock_account_email(text)', 'private.row_within_limits(jsonb)',
+                'private.schema_def_problem(jsonb)'],
           'in private, service_role may execute only the checks the public functions share (no trigger function)');
 select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),
           'clients cannot call the counts trigger function directly');

@@ -9,7 +9,7 @@ select results_eq('select client_id, table_name::text from public.client_schemas
                   $$values ('11111111-1111-1111-1111-111111111111'::uuid, 'client_11111111_sales'::text)$$,
                   'client A sees only its own schema rows');
 select lives_ok($$insert into public.client_schemas (client_id, table_name, schema_def, data_type)
-                  values ('11111111-1111-1111-1111-111111111111', 'client_11111111_crm', '{"name": "string"}', 'crm')$$,
+                  values ('11111111-1111-1111-1111-111111111111', 'client_11111111_crm', '{"version": 1, "columns": [{"key": "name", "type": "string"}]}', 'crm')$$,
                 'client A can add a table of its own');
 select throws_ok($$insert into public.client_schemas (client_id, table_name)
                    values ('22222222-2222-2222-2222-222222222222', 'client_22222222_evil')$$,
@@ -21,7 +21,7 @@ select throws_ok($$update public.client_schemas set row_count = 1000000$$, '4250
                  'client A cannot update row_count');
 select throws_ok($$update public.client_schemas set data_stored = false$$, '42501', null,
                  'client A cannot update data_stored');
-select is(pg_temp.rows_affected($$update public.client_schemas set schema_def = '{"sku": "string"}'
+select is(pg_temp.rows_affected($$update public.client_schemas set schema_def = '{"version": 1, "columns": [{"key": "sku", "type": "string"}]}'
                                    where table_name = 'client_11111111_sales'$$),
           1::bigint, 'client A can update the schema of its own table');
 select is(pg_temp.rows_affected($$update public.client_schemas set schema_def = '{"pwned": true}'
@@ -35,8 +35,8 @@ select throws_ok($$insert into public.client_schemas (client_id, table_name)
                  '23514', null, 'table names outside [a-z][a-z0-9_] are refused');
 
 select pg_temp.act_as('authenticated', :'sub_b');
-select results_eq('select client_id, table_name::text, schema_def from public.client_schemas',
-                  $$values ('22222222-2222-2222-2222-222222222222'::uuid, 'client_22222222_data'::text, '{"note": "string"}'::jsonb)$$,
+select results_eq('select client_id, table_name::text, schema_def - ''row_count'' from public.client_schemas',
+                  $$values ('22222222-2222-2222-2222-222222222222'::uuid, 'client_22222222_data'::text, '{"version": 1, "columns": [{"key": "note", "type": "string"}]}'::jsonb)$$,
                   'client B sees only its own row, unchanged by client A''s update attempt');
 
 select pg_temp.act_as('anon');
@@ -47,8 +47,8 @@ select throws_ok($$insert into public.client_schemas (client_id, table_name)
 
 select pg_temp.act_as('service_role');
 select is((select count(*)::int from public.client_schemas), 3, 'service_role sees every tenant''s tables');
-select results_eq($$select schema_def from public.client_schemas where table_name = 'client_11111111_sales'$$,
-                  $$values ('{"sku": "string"}'::jsonb)$$, 'client A''s own update took effect');
+select results_eq($$select schema_def - 'row_count' from public.client_schemas where table_name = 'client_11111111_sales'$$,
+                  $$values ('{"version": 1, "columns": [{"key": "sku", "type": "string"}]}'::jsonb)$$, 'client A''s own update took effect');
 select is(pg_temp.rows_affected($$delete from public.client_schemas where table_name = 'client_11111111_crm'$$),
           1::bigint, 'service_role can delete schema rows');
 

@@ -7,7 +7,7 @@ select plan(22);
 select pg_temp.act_as('service_role');
 select lives_ok($$select set_config('test.created',
                     public.create_client_with_data('Gamma GmbH', 'info@gamma.example', 'hash-g', 'ecommerce', null,
-                                                   '{"sku": "string"}', '[{"sku": "g-1"}, {"sku": "g-2"}, {"sku": "g-3"}]',
+                                                   '{"version": 1, "columns": [{"key": "sku", "type": "string"}]}', '[{"sku": "g-1"}, {"sku": "g-2"}, {"sku": "g-3"}]',
                                                    '33333333-3333-3333-3333-333333333333')::text, true)$$,
                 'service_role creates a client with data');
 select is(current_setting('test.created')::jsonb - 'created_at',
@@ -18,9 +18,9 @@ select is(current_setting('test.created')::jsonb - 'created_at',
 select ok(current_setting('test.created')::jsonb ? 'created_at', 'the result has created_at');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('33333333-3333-3333-3333-333333333333')$$,
                   $$values ('g-3'), ('g-2'), ('g-1')$$, 'rows are stored in order (the last one is the newest)');
-select results_eq($$select table_name::text, data_type::text, schema_def, row_count, data_stored from public.client_schemas
+select results_eq($$select table_name::text, data_type::text, schema_def - 'row_count', row_count, data_stored from public.client_schemas
                      where client_id = '33333333-3333-3333-3333-333333333333'$$,
-                  $$values ('client_33333333_ecommerce'::text, 'ecommerce'::text, '{"sku": "string"}'::jsonb, 3::bigint, true)$$,
+                  $$values ('client_33333333_ecommerce'::text, 'ecommerce'::text, '{"version": 1, "columns": [{"key": "sku", "type": "string"}]}'::jsonb, 3::bigint, true)$$,
                   'the schema row has the schema, the type and the count');
 select is((public.create_client_with_data('Delta', 'd@delta.example'))->>'rows_stored', '0',
           'a client without rows is fine');

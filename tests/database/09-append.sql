@@ -12,20 +12,20 @@ select is(public.append_client_data('11111111-1111-1111-1111-111111111111', 'cli
           'client A appends 2 rows to its table; the result has the new count');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111', null, 2)$$,
                   $$values ('a-5'), ('a-4')$$, 'the appended rows are the newest');
-select results_eq($$select schema_def, data_type::text from public.client_schemas where table_name = 'client_11111111_sales'$$,
-                  $$values ('{"sku": "string", "qty": "integer"}'::jsonb, 'ecommerce'::text)$$,
+select results_eq($$select schema_def - 'row_count', data_type::text from public.client_schemas where table_name = 'client_11111111_sales'$$,
+                  $$values ('{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}]}'::jsonb, 'ecommerce'::text)$$,
                   'without a new schema the stored one is kept');
 select is((public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_crm',
-                                     '[{"name": "x"}]', '{"name": "string"}', 'crm'))->>'row_count',
+                                     '[{"name": "x"}]', '{"version": 1, "columns": [{"key": "name", "type": "string"}]}', 'crm'))->>'row_count',
           '1', 'appending to a new table creates it');
-select results_eq($$select schema_def, data_type::text, row_count, data_stored from public.client_schemas where table_name = 'client_11111111_crm'$$,
-                  $$values ('{"name": "string"}'::jsonb, 'crm'::text, 1::bigint, true)$$,
+select results_eq($$select schema_def - 'row_count', data_type::text, row_count, data_stored from public.client_schemas where table_name = 'client_11111111_crm'$$,
+                  $$values ('{"version": 1, "columns": [{"key": "name", "type": "string"}]}'::jsonb, 'crm'::text, 1::bigint, true)$$,
                   'the new table has its schema, type and count');
 select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_crm',
-                                                   '[]', '{"name": "string", "age": "integer"}')$$,
+                                                   '[]', '{"version": 1, "columns": [{"key": "name", "type": "string"}, {"key": "age", "type": "integer"}]}')$$,
                 'a re-upload may replace the schema');
-select results_eq($$select schema_def from public.client_schemas where table_name = 'client_11111111_crm'$$,
-                  $$values ('{"name": "string", "age": "integer"}'::jsonb)$$, '... and the new schema is stored');
+select results_eq($$select schema_def - 'row_count' from public.client_schemas where table_name = 'client_11111111_crm'$$,
+                  $$values ('{"version": 1, "columns": [{"key": "name", "type": "string"}, {"key": "age", "type": "integer"}]}'::jsonb)$$, '... and the new schema is stored');
 
 select throws_ok($$select public.append_client_data('22222222-2222-2222-2222-222222222222', 'client_22222222_data', '[{"note": "planted"}]')$$,
                  'PT404', 'client not found',

@@ -5,24 +5,24 @@ begin;
 select plan(14);
 \ir _fixtures.psql
 
-select results_eq($$select table_name::text, version, schema_def from public.client_schema_versions order by client_id$$,
-                  $$values ('client_11111111_sales'::text, 1, '{"sku": "string", "qty": "integer"}'::jsonb),
-                           ('client_22222222_data', 1, '{"note": "string"}'::jsonb)$$,
+select results_eq($$select table_name::text, version, schema_def - 'row_count' from public.client_schema_versions order by client_id$$,
+                  $$values ('client_11111111_sales'::text, 1, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}]}'::jsonb),
+                           ('client_22222222_data', 1, '{"version": 1, "columns": [{"key": "note", "type": "string"}]}'::jsonb)$$,
                   'each new table starts at version 1 with its schema');
 
 select pg_temp.act_as('authenticated', :'sub_a');
 select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_sales',
                                                    '[{"sku": "a-4", "qty": 1, "price": 9.5}]',
-                                                   '{"sku": "string", "qty": "integer", "price": "currency"}')$$,
+                                                   '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}')$$,
                 'client A re-uploads with a new column');
-select results_eq($$select version, schema_def from public.get_client_schema_versions('11111111-1111-1111-1111-111111111111')$$,
-                  $$values (2, '{"sku": "string", "qty": "integer", "price": "currency"}'::jsonb),
-                           (1, '{"sku": "string", "qty": "integer"}'::jsonb)$$,
+select results_eq($$select version, schema_def - 'row_count' from public.get_client_schema_versions('11111111-1111-1111-1111-111111111111')$$,
+                  $$values (2, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}'::jsonb),
+                           (1, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}]}'::jsonb)$$,
                   'the new schema is version 2, newest first, and version 1 is kept');
 select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_sales',
                                                    '[{"sku": "a-5"}]')$$, 'client A appends rows without a schema');
 select lives_ok($$select public.append_client_data('11111111-1111-1111-1111-111111111111', 'client_11111111_sales',
-                                                   '[{"sku": "a-6"}]', '{"sku": "string", "qty": "integer", "price": "currency"}')$$,
+                                                   '[{"sku": "a-6"}]', '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}')$$,
                 'client A appends rows with the same schema');
 select is((select max(version) from public.client_schema_versions where table_name = 'client_11111111_sales'), 2,
           'appends (and the count updates they cause) add no version');

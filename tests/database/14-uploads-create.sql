@@ -30,10 +30,10 @@ select is_empty($$select * from public.client_data_summary where client_id = '33
 select is(public.get_client_credentials('hello@gamma.example') is null, true,
           'before the commit nobody can log in as the new client');
 
-select public.commit_upload(:'up1', '{"n": "integer", "name": "string"}', null, 'digest-of-request-1') as committed \gset
+select public.commit_upload(:'up1', '{"version": 1, "columns": [{"key": "n", "type": "integer"}, {"key": "name", "type": "string"}]}', null, 'digest-of-request-1') as committed \gset
 select is(:'committed'::jsonb - 'created_at' - 'client',
           '{"client_id": "33333333-3333-3333-3333-333333333333", "auth_user_id": "33333333-3333-3333-3333-333333333333",
-            "table_name": "client_33333333_crm", "data_type": "crm", "schema_def": {"n": "integer", "name": "string"},
+            "table_name": "client_33333333_crm", "data_type": "crm", "schema_def": {"version": 1, "columns": [{"key": "n", "type": "integer"}, {"key": "name", "type": "string"}], "row_count": 3},
             "rows_stored": 3, "row_count": 3, "schema_version": 1}'::jsonb,
           'the commit creates the client with its rows and reports them, with the stored schema');
 select is((:'committed'::jsonb -> 'client') - 'created_at',
@@ -52,8 +52,8 @@ select results_eq($$select company_name, email, row_count, actual_row_count, dat
                   'the summary shows the new client, trimmed, with true counts');
 select results_eq($$select password_hash from public.get_client_credentials('hello@gamma.example')$$,
                   $$values ('hash-g'::text)$$, 'the new client can log in');
-select results_eq($$select version, schema_def from public.get_client_schema_versions('33333333-3333-3333-3333-333333333333')$$,
-                  $$values (1, '{"n": "integer", "name": "string"}'::jsonb)$$, 'the schema is stored as version 1');
+select results_eq($$select version, schema_def - 'row_count' from public.get_client_schema_versions('33333333-3333-3333-3333-333333333333')$$,
+                  $$values (1, '{"version": 1, "columns": [{"key": "n", "type": "integer"}, {"key": "name", "type": "string"}]}'::jsonb)$$, 'the schema is stored as version 1');
 select is((select count(*)::int from staging.upload_rows where upload_id = :'up1'), 0, 'the staging is emptied');
 
 -- A retry of the same request (new client_id, same email, same key): the stored result, nothing more.

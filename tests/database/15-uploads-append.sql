@@ -39,18 +39,18 @@ select throws_ok(format($$insert into staging.upload_rows (upload_id, client_id,
                  '42501', null, 'client B cannot plant staged rows for client A');
 
 select pg_temp.act_as('authenticated', :'sub_a');
-select is(public.commit_upload(:'up_a', '{"sku": "string", "qty": "integer", "price": "number"}') - 'created_at',
+select is(public.commit_upload(:'up_a', '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}') - 'created_at',
           '{"client_id": "11111111-1111-1111-1111-111111111111", "table_name": "client_11111111_sales",
-            "data_type": "ecommerce", "schema_def": {"sku": "string", "qty": "integer", "price": "number"},
+            "data_type": "ecommerce", "schema_def": {"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}], "row_count": 5},
             "rows_stored": 2, "row_count": 5, "schema_version": 2}'::jsonb,
           'client A commits: 2 rows stored, 5 in the table, a new schema version, no client fields');
 select results_eq($$select data->>'sku' from public.get_client_data_filtered('11111111-1111-1111-1111-111111111111', null, 2)$$,
                   $$values ('a-5'), ('a-4')$$, 'the committed rows are the newest, in staging order');
 select results_eq($$select row_count, actual_row_count, data_stored from public.client_data_summary where table_name = 'client_11111111_sales'$$,
                   $$values (5::bigint, 5::bigint, true)$$, 'the counts follow the commit');
-select results_eq($$select version, schema_def from public.get_client_schema_versions('11111111-1111-1111-1111-111111111111')$$,
-                  $$values (2, '{"sku": "string", "qty": "integer", "price": "number"}'::jsonb),
-                           (1, '{"sku": "string", "qty": "integer"}'::jsonb)$$,
+select results_eq($$select version, schema_def - 'row_count' from public.get_client_schema_versions('11111111-1111-1111-1111-111111111111')$$,
+                  $$values (2, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}'::jsonb),
+                           (1, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}]}'::jsonb)$$,
                   'the new schema is stored and the old one kept in the history');
 
 select is((public.begin_upload('append', :'client_a', 'client_11111111_sales', 'ecommerce', 'same-key'))->'result',
@@ -71,7 +71,7 @@ select throws_ok(format('select public.abort_upload(%L)', :'up_a'), 'PT409',
 select (public.begin_upload('append', :'client_a', 'client_11111111_sales'))->>'upload_id' as up_a2 \gset
 select is(public.stage_upload_rows(:'up_a2', '[{"sku": "a-6"}]'), 1, 'a second upload stages a row');
 select results_eq(format($$select r->>'schema_version', r->>'data_type', r->>'row_count'
-                           from public.commit_upload(%L, '{"sku": "string", "qty": "integer", "price": "number"}') r$$, :'up_a2'),
+                           from public.commit_upload(%L, '{"version": 1, "columns": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "integer"}, {"key": "price", "type": "number"}]}') r$$, :'up_a2'),
                   $$values ('2', 'ecommerce', '6')$$,
                   'an unchanged schema adds no version, and the begin''s default data_type does not replace the table''s');
 
@@ -98,8 +98,8 @@ select pg_temp.act_as('service_role');
 select (public.begin_upload('append', :'client_b', 'client_22222222_data'))->>'upload_id' as up_s \gset
 select is(public.stage_upload_rows(:'up_s', '[{"note": "by admin"}]'), 1, 'service_role stages for client B');
 select is(public.get_client_data_count(:'client_b'), 3::bigint, '... invisible to service_role too before the commit');
-select results_eq(format($$select r->>'row_count', r->'schema_def' from public.commit_upload(%L, null) r$$, :'up_s'),
-                  $$values ('4', '{"note": "string"}'::jsonb)$$,
+select results_eq(format($$select r->>'row_count', (r->'schema_def') - 'row_count' from public.commit_upload(%L, null) r$$, :'up_s'),
+                  $$values ('4', '{"version": 1, "columns": [{"key": "note", "type": "string"}]}'::jsonb)$$,
                   'service_role commits for client B; without a schema the answer has the stored one');
 select throws_ok($$select public.begin_upload('append', '99999999-9999-9999-9999-999999999999', 'client_99999999_data')$$,
                  'PT404', null, 'an upload to a client that does not exist: not found');
