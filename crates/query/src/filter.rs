@@ -170,7 +170,10 @@ fn near_operator(word: &str) -> bool {
 }
 
 /// `?field=value`: `[not.]op.value`, or a bare value that means `eq`.
-pub(crate) fn parse_field_filter(field: &str, value: &str) -> Result<Filter, QueryError> {
+pub(crate) fn parse_field_filter(key: &str, value: &str) -> Result<Filter, QueryError> {
+    // PostgREST's way to name a field that contains `.,:()`: `?"information.cpe"=like.*MS*`.
+    let unquoted = crate::read::unquote(key, key, 0, key)?;
+    let field = unquoted.as_str();
     if field.is_empty() {
         return Err(invalid_filter(
             field,

@@ -18,7 +18,8 @@
 //! cursor=BASE64URL                the previous answer's `next` JSON, ≤ 4096 characters
 //! count=exact|estimated   q=TEXT (1..=500 characters)   format=ndjson|csv (export)
 //! or=TREE  and=TREE  not.or=TREE  not.and=TREE   (may repeat; all must hold)
-//! FIELD=VALUE                     any other key: a filter on FIELD (as written)
+//! FIELD=VALUE                     any other key: a filter on FIELD (as written, or "…" for a
+//!                                    name with `.,:()`: `"information.cpe"=like.*MS*`)
 //!
 //! VALUE := [not.]OP.TEXT           OP: eq neq gt gte lt lte like ilike; TEXT verbatim (to the end)
 //!        | [not.]in.LIST | [not.]is.(null|true|false|unknown)   (is: any case)

@@ -320,8 +320,19 @@ fn several_filters_are_all_required() {
 }
 
 #[test]
-fn an_empty_field_name_is_refused() {
+fn field_names_as_written_or_double_quoted() {
     assert_eq!(err(&[("", "5")]).code, "invalid_filter");
+    assert_eq!(err(&[("\"\"", "5")]).code, "invalid_filter");
+    assert_eq!(
+        filter("\"information.cpe\"", "like.*MS*"),
+        cond("information.cpe", "like", json!("*MS*"))
+    );
+    assert_eq!(filter("\"or\"", "x"), cond("or", "eq", json!("x")));
+    assert_eq!(
+        filter("Unit Price", "lt.200"),
+        cond("Unit Price", "lt", json!("200"))
+    );
+    assert_eq!(err(&[("\"a\"b", "5")]).code, "invalid_parameter");
 }
 
 #[test]
