@@ -61,7 +61,8 @@ select functions_are('public', array['get_client_data_filtered', 'get_client_dat
                                      'migrate_legacy_data_uploads', 'get_client_schema_versions',
                                      'begin_upload', 'stage_upload_rows', 'commit_upload', 'abort_upload',
                                      'cleanup_abandoned_uploads', 'delete_client', 'list_clients',
-                                     'create_admin_account', 'get_login_credentials'] || array(
+                                     'create_admin_account', 'get_login_credentials',
+                                     'query_client_data', 'aggregate_client_data', 'profile_client_table'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -80,8 +81,9 @@ select is(array(select p.proname::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace and p.provolatile = 's'
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                  order by 1),
-          array['get_client_credentials', 'get_client_data_count', 'get_client_data_filtered', 'get_client_schema_versions',
-                'get_client_schemas', 'get_login_credentials', 'list_clients'],
+          array['aggregate_client_data', 'get_client_credentials', 'get_client_data_count', 'get_client_data_filtered',
+                'get_client_schema_versions', 'get_client_schemas', 'get_login_credentials', 'list_clients',
+                'profile_client_table', 'query_client_data'],
           'the read-only functions are stable');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.prosecdef and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
@@ -100,7 +102,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
-          array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
+          array['abort_upload(uuid)', 'aggregate_client_data(uuid,jsonb)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'commit_upload(uuid,jsonb,text,text)',
                 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
@@ -109,14 +111,22 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)', 'private.default_table_name(uuid,text)',
+                'private.query_boolean(text)', 'private.query_check_client(uuid)', 'private.query_columns(jsonb)',
+                'private.query_estimate_rows(text)', 'private.query_field(jsonb,jsonb,text)',
+                'private.query_filter_sql(jsonb,jsonb,text,integer,boolean,integer)',
+                'private.query_order_sql(text,jsonb,jsonb,jsonb)', 'private.query_raise(text,text,jsonb,text)',
+                'private.query_resolve_table(uuid,jsonb,boolean)', 'private.query_search_sql(jsonb,jsonb)',
+                'private.query_timestamp(text)', 'private.query_value(text,text,jsonb,text)',
+                'private.query_where_sql(uuid,text,jsonb,jsonb,jsonb)',
                 'private.row_within_limits(jsonb)', 'private.schema_def_problem(jsonb)',
+                'profile_client_table(uuid,text)', 'query_client_data(uuid,jsonb)',
                 'stage_upload_rows(uuid,jsonb)'],
           'authenticated may execute exactly the client-facing functions and the checks they share');
 select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.pronamespace = 'public'::regnamespace
                    and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and has_function_privilege('service_role', p.oid, 'execute') order by 1),
-          array['abort_upload(uuid)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
+          array['abort_upload(uuid)', 'aggregate_client_data(uuid,jsonb)', 'append_client_data(uuid,text,jsonb,jsonb,text)',
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
                 'commit_upload(uuid,jsonb,text,text)', 'create_admin_account(text,text)',
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)', 'delete_client(uuid)',
@@ -124,6 +134,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'get_login_credentials(text)',
                 'list_clients(text,integer,integer)', 'migrate_legacy_data_uploads()',
+                'profile_client_table(uuid,text)', 'query_client_data(uuid,jsonb)',
                 'stage_upload_rows(uuid,jsonb)'],
           'service_role may execute every public function');
 select ok(not has_schema_privilege('anon', 'private', 'usage'), 'anon cannot reach the private schema');
@@ -135,7 +146,14 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)',
                 'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)',
-                'private.lock_account_email(text)', 'private.row_within_limits(jsonb)',
+                'private.lock_account_email(text)', 'private.query_boolean(text)', 'private.query_check_client(uuid)', 'private.query_columns(jsonb)',
+                'private.query_estimate_rows(text)', 'private.query_field(jsonb,jsonb,text)',
+                'private.query_filter_sql(jsonb,jsonb,text,integer,boolean,integer)',
+                'private.query_order_sql(text,jsonb,jsonb,jsonb)', 'private.query_raise(text,text,jsonb,text)',
+                'private.query_resolve_table(uuid,jsonb,boolean)', 'private.query_search_sql(jsonb,jsonb)',
+                'private.query_timestamp(text)', 'private.query_value(text,text,jsonb,text)',
+                'private.query_where_sql(uuid,text,jsonb,jsonb,jsonb)',
+                'private.row_within_limits(jsonb)',
                 'private.schema_def_problem(jsonb)'],
           'in private, service_role may execute only the checks the public functions share (no trigger function)');
 select ok(not has_function_privilege('authenticated', 'private.sync_client_schema_counts()', 'execute'),

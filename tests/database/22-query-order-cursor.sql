@@ -7,7 +7,7 @@ select plan(38);
 
 -- 240 rows with duplicates and nulls in every order key, and equal created_at (id breaks ties).
 insert into public.client_schemas (client_id, table_name, schema_def) values
-  (:'client_a', 'client_11111111_bulk', $json${"columns": [
+  (:'client_a', 'client_11111111_bulk', $json${"version": 1, "columns": [
      {"key": "n", "name": "N", "type": "integer"}, {"key": "grp", "name": "Group", "type": "string"},
      {"key": "at", "name": "At", "type": "datetime"}, {"key": "ok", "name": "OK", "type": "boolean"}]}$json$);
 insert into public.client_data (client_id, table_name, data, created_at)
