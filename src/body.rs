@@ -1,552 +1,152 @@
-//! The pure parts of an upload: which body form a request uses, the fields that name the client
-//! and table, the batches rows are staged in, and the answer.
+//! Request bodies as `app` hands them to routes: a stream of chunks that `app` can still read to
+//! its end after the route has answered, and a capped whole-body read for small JSON bodies.
 //!
-//! Kept free of `worker` so each piece is unit-tested natively; `uploads` does the I/O.
+//! Design decision (issue 9, the 503 after a rejected upload): under `wrangler dev` every request
+//! passes through wrangler's ProxyWorker, which forwards the body to our Worker with `fetch()`.
+//! When the Worker answers before it has read the body (a 413, a 422 on the first rows, a
+//! replay), that forward fails ("Network connection lost"), the proxy takes the Worker for
+//! restarted, answers 503 "Your worker restarted mid-request" and stalls the requests queued
+//! behind it. Production Workers have no such proxy (the runtime discards an unread body), but
+//! the fix costs little: `app` reads the rest of every body, unparsed, before it answers
+//! ([`SharedBody::discard_rest`]), so no route's early return can skip it.
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
-use crate::error::ApiError;
+use futures_util::{Stream, StreamExt};
 
-/// The XLSX content type (contract: one of the raw body types).
-pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+use crate::api::uploads::BodyStream;
+use crate::error::{ApiError, ErrorCode};
 
-/// How the request carries its data.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BodyForm {
-    /// `application/json`: `{…fields, data: [...]}`, or a raw JSON file (fields in the query).
-    Json,
-    Multipart {
-        boundary: String,
-    },
-    /// A file as the whole body (fields in the query); `hint` is its content type.
-    Raw {
-        hint: String,
-    },
-}
+/// The body of one request, shared between the route (which reads what it needs) and `app`
+/// (which discards what is left once the route has answered).
+#[derive(Clone)]
+pub struct SharedBody(Rc<RefCell<BodyStream>>);
 
-pub fn body_form(content_type: Option<&str>) -> Result<BodyForm, ApiError> {
-    let full = content_type.unwrap_or("").trim();
-    let essence = full
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => Ok(BodyForm::Json),
-        "multipart/form-data" => crate::multipart::boundary(full)
-            .map(|boundary| BodyForm::Multipart { boundary })
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_body",
-                    "multipart/form-data needs a boundary parameter in Content-Type",
+impl SharedBody {
+    pub fn new(stream: BodyStream) -> SharedBody {
+        SharedBody(Rc::new(RefCell::new(stream)))
+    }
+
+    /// The body as a stream for a route; chunks it reads are gone for [`Self::discard_rest`].
+    pub fn stream(&self) -> BodyStream {
+        Box::pin(self.clone())
+    }
+
+    /// Reads and drops the rest of the body, up to `max_bytes` (a sender streaming forever is
+    /// not waited for), stopping at its end or at a read error.
+    pub async fn discard_rest(&self, max_bytes: u64) {
+        let mut read = 0u64;
+        let mut stream = self.clone();
+        while read <= max_bytes {
+            match stream.next().await {
+                Some(Ok(chunk)) => read += chunk.len() as u64,
+                Some(Err(_)) | None => return,
+            }
+        }
+    }
+
+    /// The whole body, refused with 413 as soon as it grows past `limit`.
+    pub async fn read_capped(&self, limit: u64) -> Result<Vec<u8>, ApiError> {
+        let mut all = Vec::new();
+        let mut stream = self.clone();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidBody,
+                    format!("the body could not be read to its end: {e}"),
                 )
-            }),
-        "text/csv"
-        | "text/tab-separated-values"
-        | "text/plain"
-        | "application/x-ndjson"
-        | "application/ndjson"
-        | "application/jsonl"
-        | "application/octet-stream"
-        | XLSX_TYPE => Ok(BodyForm::Raw { hint: essence }),
-        other => Err(ApiError::new(
-            415,
-            "unsupported_media_type",
-            if other.is_empty() {
-                "the request has no Content-Type".to_owned()
-            } else {
-                format!("Content-Type {other} is not an upload form")
-            },
+            })?;
+            if (all.len() + chunk.len()) as u64 > limit {
+                return Err(too_large(limit));
+            }
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all)
+    }
+}
+
+impl Stream for SharedBody {
+    type Item = Result<Vec<u8>, String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // The borrow lasts for this poll only; nothing else polls the body meanwhile.
+        self.0.borrow_mut().as_mut().poll_next(cx)
+    }
+}
+
+/// The body limit as an answer.
+pub fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than the limit of {limit} bytes for this route"),
+    )
+}
+
+/// Checks a `Content-Length` header before any of the body is read: not a number → 400, more
+/// than `limit` → 413 (the answer is known without reading the body).
+pub fn check_declared_length(header: Option<&str>, limit: u64) -> Result<(), ApiError> {
+    let Some(value) = header else {
+        return Ok(());
+    };
+    let declared: u64 = value.trim().parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("Content-Length `{value}` is not a number of bytes"),
         )
-        .with_hint(format!(
-            "use application/json, multipart/form-data, text/csv, text/tab-separated-values, text/plain, application/x-ndjson or {XLSX_TYPE}"
-        ))),
-    }
-}
-
-/// The fields of an upload, from a JSON body, form fields or the query string.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UploadFields {
-    pub company_name: Option<String>,
-    pub email: Option<String>,
-    pub password: Option<String>,
-    pub data_type: Option<String>,
-    #[serde(alias = "table")]
-    pub table_name: Option<String>,
-    /// The one XLSX sheet an append takes.
-    pub sheet: Option<String>,
-    /// A file name, used as a format hint for raw bodies.
-    pub filename: Option<String>,
-}
-
-const FIELD_NAMES: &str =
-    "company_name, email, password, data_type, table (or table_name), sheet, filename";
-
-impl UploadFields {
-    /// Sets one field by name; a repeated or unknown name is a 400.
-    pub fn set(&mut self, name: &str, value: String) -> Result<(), ApiError> {
-        let slot = match name {
-            "company_name" => &mut self.company_name,
-            "email" => &mut self.email,
-            "password" => &mut self.password,
-            "data_type" => &mut self.data_type,
-            "table" | "table_name" => &mut self.table_name,
-            "sheet" => &mut self.sheet,
-            "filename" => &mut self.filename,
-            other => {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("unknown upload field `{other}`; the fields are {FIELD_NAMES}"),
-                ))
-            }
-        };
-        if slot.is_some() {
-            return Err(ApiError::bad_request(
-                "duplicate_parameter",
-                format!("upload field `{name}` is given more than once"),
-            ));
-        }
-        *slot = Some(value);
-        Ok(())
-    }
-
-    /// The fields given in the query string. A password is refused there: URLs end up in
-    /// access logs, proxies and browser history.
-    pub fn from_query(pairs: &[(String, String)]) -> Result<UploadFields, ApiError> {
-        let mut f = UploadFields::default();
-        for (k, v) in pairs {
-            if k == "password" {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    "a password never goes in the URL (URLs are logged); send it as a form field or in the JSON body",
-                ));
-            }
-            f.set(k, v.clone())?;
-        }
-        Ok(f)
-    }
-
-    /// Adds `other`'s fields (e.g. the query's to the body's); a field set in both is a 400.
-    pub fn merge(&mut self, other: UploadFields) -> Result<(), ApiError> {
-        let pairs = [
-            ("company_name", other.company_name),
-            ("email", other.email),
-            ("password", other.password),
-            ("data_type", other.data_type),
-            ("table_name", other.table_name),
-            ("sheet", other.sheet),
-            ("filename", other.filename),
-        ];
-        for (k, v) in pairs {
-            if let Some(v) = v {
-                self.set(k, v)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks the fields every upload may carry.
-    pub fn validate_target(&self) -> Result<(), ApiError> {
-        if let Some(d) = &self.data_type {
-            if !is_identifier(d, 32) {
-                return Err(invalid_body(
-                    "data_type must be lowercase letters, digits and _ (at most 32), starting with a letter",
-                ));
-            }
-        }
-        if let Some(t) = &self.table_name {
-            if !is_identifier(t, 63) {
-                return Err(invalid_body(
-                    "table_name must be lowercase letters, digits and _ (at most 63), starting with a letter",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The new client a create describes (trimmed and checked).
-    pub fn new_client(&self) -> Result<NewClient, ApiError> {
-        self.validate_target()?;
-        let company_name = self
-            .company_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && s.len() <= 200)
-            .ok_or_else(|| invalid_body("company_name is required (1 to 200 characters)"))?;
-        let email = self
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| plausible_email(s))
-            .ok_or_else(|| invalid_body("email is required and must look like name@example.com"))?;
-        if let Some(p) = &self.password {
-            if p.chars().count() < 8 || p.len() > 1024 {
-                return Err(invalid_body("password must be 8 to 1024 characters"));
-            }
-        }
-        Ok(NewClient {
-            company_name: company_name.to_owned(),
-            email: email.to_owned(),
-            password: self.password.clone(),
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewClient {
-    pub company_name: String,
-    pub email: String,
-    pub password: Option<String>,
-}
-
-fn invalid_body(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_body", message)
-}
-
-fn is_identifier(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-fn plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-}
-
-/// A JSON body: either the JSON form (an object with `data`, fields beside it) or a raw JSON
-/// file (anything else: an array, NDJSON, an object holding records).
-#[derive(Debug)]
-pub enum JsonBody {
-    Form {
-        fields: UploadFields,
-        rows: Vec<Value>,
-    },
-    File,
-}
-
-pub fn parse_json_body(body: &[u8]) -> Result<JsonBody, ApiError> {
-    // Only an object with `data` is the form; peek cheaply before parsing it as one.
-    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
-        return Ok(JsonBody::File);
-    };
-    let Some(data) = map.remove("data") else {
-        return Ok(JsonBody::File);
-    };
-    let fields: UploadFields = serde_json::from_value(Value::Object(map)).map_err(|e| {
-        invalid_body(format!(
-            "body is not the expected JSON object: {e}; the fields are {FIELD_NAMES} and data"
-        ))
     })?;
-    let rows = match data {
-        Value::Null => Vec::new(),
-        Value::Array(rows) => rows,
-        _ => return Err(invalid_body("data must be an array of objects")),
-    };
-    if let Some(i) = rows.iter().position(|r| !r.is_object()) {
-        return Err(ApiError::bad_request(
-            "invalid_row",
-            format!("data[{i}] is not a JSON object; every row must be an object"),
-        )
-        .with_details(json!({"row": i})));
+    if declared > limit {
+        return Err(too_large(limit));
     }
-    Ok(JsonBody::Form { fields, rows })
-}
-
-/// Rows collected into one `stage_upload_rows` call: at most `max_rows` rows or about
-/// `max_bytes` of JSON, whichever comes first, so a batch is one bounded request.
-pub struct Batcher {
-    max_rows: usize,
-    max_bytes: usize,
-    json: String,
-    rows: usize,
-}
-
-/// A ready batch: its rows as a JSON array text, and how many.
-#[derive(Debug, PartialEq)]
-pub struct Batch {
-    pub json: String,
-    pub rows: usize,
-}
-
-impl Batcher {
-    pub fn new(max_rows: usize, max_bytes: usize) -> Batcher {
-        Batcher {
-            max_rows,
-            max_bytes,
-            json: String::new(),
-            rows: 0,
-        }
-    }
-
-    /// Adds a row; returns a batch when this row filled one.
-    pub fn push(&mut self, row: &Map<String, Value>) -> Option<Batch> {
-        self.json.push(if self.rows == 0 { '[' } else { ',' });
-        // Serializing a Map of Values cannot fail (keys are strings).
-        self.json
-            .push_str(&serde_json::to_string(row).unwrap_or_else(|_| "{}".to_owned()));
-        self.rows += 1;
-        (self.rows >= self.max_rows || self.json.len() >= self.max_bytes).then(|| self.take())
-    }
-
-    /// The rows not yet in a batch, if any.
-    pub fn flush(&mut self) -> Option<Batch> {
-        (self.rows > 0).then(|| self.take())
-    }
-
-    fn take(&mut self) -> Batch {
-        let mut json = std::mem::take(&mut self.json);
-        json.push(']');
-        let rows = std::mem::replace(&mut self.rows, 0);
-        Batch { json, rows }
-    }
-}
-
-/// An ingest failure as an answer: 413 for size, 422 with row/column/sheet for the rest.
-pub fn ingest_error(e: ingest::IngestError) -> ApiError {
-    use ingest::ErrorCode;
-    let mut details = Map::new();
-    if let Some(r) = e.row {
-        details.insert("row".into(), json!(r));
-    }
-    if let Some(c) = &e.column {
-        details.insert("column".into(), json!(c));
-    }
-    if let Some(s) = &e.sheet {
-        details.insert("sheet".into(), json!(s));
-    }
-    let mut out = match e.code {
-        ErrorCode::TooLarge => return too_large_message(e.message),
-        ErrorCode::InvalidOptions | ErrorCode::InvalidState => {
-            return ApiError::internal(e.to_string())
-        }
-        code => ApiError::new(422, code.as_str(), e.message),
-    };
-    if !details.is_empty() {
-        out = out.with_details(Value::Object(details));
-    }
-    out
-}
-
-fn too_large_message(message: String) -> ApiError {
-    ApiError::new(413, "payload_too_large", message)
-        .with_hint("split the file, or ask the operator to raise MAX_UPLOAD_BYTES")
-}
-
-pub fn payload_too_large(limit: u64) -> ApiError {
-    too_large_message(format!(
-        "the upload is larger than the limit of {limit} bytes"
-    ))
-}
-
-/// The `issues` of an answer: the first 100, in the contract's shape.
-pub fn render_issues(issues: &[ingest::Issue]) -> Vec<Value> {
-    issues
-        .iter()
-        .take(100)
-        .map(|i| {
-            let mut o = Map::new();
-            if let Some(r) = i.row {
-                o.insert("row".into(), json!(r));
-            }
-            if let Some(c) = &i.column {
-                o.insert("column".into(), json!(c));
-            }
-            if let Some(l) = i.line {
-                o.insert("line".into(), json!(l));
-            }
-            o.insert("code".into(), json!(i.kind.as_str()));
-            o.insert("message".into(), json!(i.message));
-            if let Some(v) = &i.original {
-                o.insert("value".into(), json!(v));
-            }
-            Value::Object(o)
-        })
-        .collect()
-}
-
-/// The name of sheet `sheet`'s table when one XLSX makes several: `{base}_{sheet}`, kept to
-/// the 63 characters a table name may have.
-pub fn sheet_table_name(base: &str, sheet: &str) -> String {
-    let suffix = ingest::snake_case(sheet);
-    let suffix = if suffix.is_empty() {
-        "sheet".to_owned()
-    } else {
-        suffix
-    };
-    let mut name = format!("{base}_{suffix}");
-    name.truncate(63);
-    name.trim_end_matches('_').to_owned()
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::fake::block_on;
+    use futures_util::stream;
+
+    fn body(chunks: &[&[u8]]) -> SharedBody {
+        let chunks: Vec<Result<Vec<u8>, String>> = chunks.iter().map(|c| Ok(c.to_vec())).collect();
+        SharedBody::new(Box::pin(stream::iter(chunks)))
+    }
 
     #[test]
-    fn body_forms_by_content_type() {
-        assert_eq!(
-            body_form(Some("application/json; charset=utf-8")).unwrap(),
-            BodyForm::Json
-        );
-        assert_eq!(
-            body_form(Some("multipart/form-data; boundary=abc")).unwrap(),
-            BodyForm::Multipart {
-                boundary: "abc".into()
-            }
-        );
-        assert_eq!(
-            body_form(Some("Text/CSV; charset=latin1")).unwrap(),
-            BodyForm::Raw {
-                hint: "text/csv".into()
-            }
-        );
-        assert!(matches!(
-            body_form(Some(XLSX_TYPE)).unwrap(),
-            BodyForm::Raw { .. }
-        ));
-        for bad in [Some("application/pdf"), Some("image/png"), None] {
-            let e = body_form(bad).unwrap_err();
-            assert_eq!((e.status, e.code), (415, "unsupported_media_type"));
+    fn what_a_route_leaves_unread_is_discarded_afterwards() {
+        let shared = body(&[b"ab", b"cd", b"ef"]);
+        let mut route = shared.stream();
+        assert_eq!(block_on(route.next()), Some(Ok(b"ab".to_vec())));
+        drop(route); // the route answered early
+        block_on(shared.discard_rest(1 << 20));
+        assert_eq!(block_on(shared.stream().next()), None, "read to its end");
+    }
+
+    #[test]
+    fn discarding_stops_at_its_cap() {
+        let shared = body(&[b"aaaa", b"bbbb", b"cccc"]);
+        block_on(shared.discard_rest(3));
+        assert_eq!(block_on(shared.stream().next()), Some(Ok(b"bbbb".to_vec())));
+    }
+
+    #[test]
+    fn a_capped_read_refuses_as_the_bytes_arrive() {
+        assert_eq!(block_on(body(&[b"{}"]).read_capped(2)).unwrap(), b"{}");
+        let e = block_on(body(&[b"ab", b"c"]).read_capped(2)).unwrap_err();
+        assert_eq!((e.status(), e.code), (413, ErrorCode::PayloadTooLarge));
+    }
+
+    #[test]
+    fn declared_lengths() {
+        assert!(check_declared_length(None, 10).is_ok());
+        assert!(check_declared_length(Some("10"), 10).is_ok());
+        let e = check_declared_length(Some("11"), 10).unwrap_err();
+        assert_eq!(e.code, ErrorCode::PayloadTooLarge);
+        for bad in ["ten", "-1", "1e3", ""] {
+            let e = check_declared_length(Some(bad), 10).unwrap_err();
+            assert_eq!((e.status(), e.code), (400, ErrorCode::InvalidBody), "{bad}");
         }
-        assert_eq!(
-            body_form(Some("multipart/form-data")).unwrap_err().status,
-            400
-        );
-    }
-
-    #[test]
-    fn query_fields() {
-        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        };
-        let f = UploadFields::from_query(&pairs(&[
-            ("company_name", "Acme"),
-            ("email", "a@acme.io"),
-            ("table", "sales"),
-        ]))
-        .unwrap();
-        assert_eq!(f.table_name.as_deref(), Some("sales"));
-        assert_eq!(f.new_client().unwrap().company_name, "Acme");
-        let e =
-            UploadFields::from_query(&pairs(&[("table", "a"), ("table_name", "b")])).unwrap_err();
-        assert_eq!(e.code, "duplicate_parameter");
-        let e = UploadFields::from_query(&pairs(&[("tabel", "a")])).unwrap_err();
-        assert!(e.message.contains("tabel") && e.message.contains("table_name"));
-        let e = UploadFields::from_query(&pairs(&[("password", "s3cret-pass")])).unwrap_err();
-        assert_eq!((e.status, e.code), (400, "invalid_parameter"));
-        let mut body = UploadFields::from_query(&pairs(&[("email", "a@b.co")])).unwrap();
-        let e = body.merge(UploadFields::from_query(&pairs(&[("email", "c@d.co")])).unwrap());
-        assert_eq!(e.unwrap_err().code, "duplicate_parameter");
-    }
-
-    #[test]
-    fn new_client_checks() {
-        let mut f = UploadFields {
-            company_name: Some(" Acme ".into()),
-            email: Some("nope".into()),
-            ..Default::default()
-        };
-        assert!(f.new_client().unwrap_err().message.contains("email"));
-        f.email = Some("a@b.co".into());
-        f.password = Some("short".into());
-        assert!(f.new_client().unwrap_err().message.contains("password"));
-        f.password = None;
-        f.data_type = Some("Sales!".into());
-        assert!(f.new_client().unwrap_err().message.contains("data_type"));
-        f.data_type = None;
-        assert_eq!(f.new_client().unwrap().company_name, "Acme");
-        f.company_name = None;
-        assert!(f.new_client().unwrap_err().message.contains("company_name"));
-    }
-
-    #[test]
-    fn json_bodies() {
-        let JsonBody::Form { fields, rows } =
-            parse_json_body(br#"{"company_name":"A","email":"a@b.co","data":[{"x":1}]}"#).unwrap()
-        else {
-            panic!("an object with data is the form")
-        };
-        assert_eq!((fields.company_name.as_deref(), rows.len()), (Some("A"), 1));
-        assert!(matches!(
-            parse_json_body(br#"[{"x":1}]"#).unwrap(),
-            JsonBody::File
-        ));
-        assert!(matches!(
-            parse_json_body(b"{\"x\":1}\n{\"x\":2}\n").unwrap(),
-            JsonBody::File
-        ));
-        let e = parse_json_body(br#"{"data":[{"x":1},{"x":2},[3]]}"#).unwrap_err();
-        assert_eq!(
-            (e.status, e.code, e.details),
-            (400, "invalid_row", Some(json!({"row": 2})))
-        );
-        let e = parse_json_body(br#"{"data":[], "colour":"red"}"#).unwrap_err();
-        assert!(e.message.contains("colour"), "{}", e.message);
-        let e = parse_json_body(br#"{"data":{"x":1}}"#).unwrap_err();
-        assert!(e.message.contains("array"));
-    }
-
-    #[test]
-    fn batches_close_on_rows_or_bytes() {
-        let row = |i: i64| {
-            let mut m = Map::new();
-            m.insert("i".into(), json!(i));
-            m
-        };
-        let mut b = Batcher::new(3, 1 << 20);
-        assert_eq!(b.push(&row(1)), None);
-        assert_eq!(b.push(&row(2)), None);
-        let batch = b.push(&row(3)).expect("3 rows fill a batch");
-        assert_eq!(batch.rows, 3);
-        let parsed: Value = serde_json::from_str(&batch.json).unwrap();
-        assert_eq!(parsed, json!([{"i":1},{"i":2},{"i":3}]));
-        assert_eq!(b.flush(), None, "nothing left");
-        b.push(&row(4));
-        assert_eq!(b.flush().unwrap().json, r#"[{"i":4}]"#);
-
-        let mut by_size = Batcher::new(1000, 12);
-        assert_eq!(by_size.push(&row(1)), None);
-        assert_eq!(
-            by_size.push(&row(22)).map(|b| b.rows),
-            Some(2),
-            "12 bytes of JSON fill it"
-        );
-    }
-
-    #[test]
-    fn ingest_errors_map_to_413_and_422() {
-        let e = ingest_error(
-            ingest::IngestError::new(ingest::ErrorCode::TooManyColumns, "600 columns")
-                .at_row(0)
-                .at_column("c600"),
-        );
-        assert_eq!((e.status, e.code), (422, "too_many_columns"));
-        assert_eq!(e.details, Some(json!({"row": 0, "column": "c600"})));
-        let e = ingest_error(ingest::IngestError::new(ingest::ErrorCode::TooLarge, "big"));
-        assert_eq!((e.status, e.code), (413, "payload_too_large"));
-    }
-
-    #[test]
-    fn sheet_tables_are_valid_names() {
-        assert_eq!(
-            sheet_table_name("client_0b6a4c1e_data", "Q1 Sales"),
-            "client_0b6a4c1e_data_q1_sales"
-        );
-        assert_eq!(sheet_table_name("t", "***"), "t_sheet");
-        assert!(sheet_table_name(&"a".repeat(60), "sheet two").len() <= 63);
     }
 }

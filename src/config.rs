@@ -125,6 +125,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use std::collections::HashMap;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -171,7 +172,7 @@ mod tests {
         let mut m = vars(&[]);
         m.remove("SUPABASE_JWT_SECRET");
         let e = load(&m).unwrap_err();
-        assert_eq!(e.code, "config_missing");
+        assert_eq!(e.code, ErrorCode::ConfigMissing);
         assert!(e.message.contains("SUPABASE_JWT_SECRET"), "{}", e.message);
     }
 

@@ -10,7 +10,7 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::{DEFAULT_LIMIT, MAX_LIMIT};
+    use crate::api::data::{DEFAULT_LIMIT, MAX_LIMIT};
     use crate::routes::ROUTES;
     use serde_json::Value;
     use std::collections::BTreeSet;
@@ -55,10 +55,13 @@ mod tests {
             assert!(content.contains_key("multipart/form-data"), "{path}");
             for media in content.keys() {
                 let with_boundary = format!("{media}; boundary=x");
-                let form = crate::body::body_form(Some(&with_boundary));
+                let form = crate::api::uploads::fields::body_form(Some(&with_boundary));
                 assert!(form.is_ok(), "{path}: documented {media} is refused");
             }
-            for (_, raw) in [("csv", "text/csv"), ("xlsx", crate::body::XLSX_TYPE)] {
+            for (_, raw) in [
+                ("csv", "text/csv"),
+                ("xlsx", crate::api::uploads::fields::XLSX_TYPE),
+            ] {
                 assert!(content.contains_key(raw), "{path} documents {raw}");
             }
         }

@@ -1,9 +1,13 @@
-//! Routing: method + path → [`Route`], as a pure function over strings.
+//! Routing: method + path → [`Route`], as a pure function over strings, and who may call each
+//! route ([`Route::access`]).
 //!
-//! [`ROUTES`] lists every (method, path template) the router accepts; the OpenAPI document is
-//! checked against it in tests, so a route cannot be added without documenting it.
+//! Design decision: access is a property of the route, declared here next to it and enforced
+//! once, in `app`, before any route's code runs; a route's handler receives the verified caller
+//! and cannot forget the check. [`ROUTES`] lists every (method, path template) the router
+//! accepts; the OpenAPI document is checked against it in tests, so a route cannot be added
+//! without documenting it.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -17,6 +21,39 @@ pub enum Route {
     CreateClient,
     AppendData { client_id: String },
     DeleteClient { client_id: String },
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (health, the OpenAPI document, login).
+    Public,
+    /// A client's own token (RLS decides what it sees) or a superadmin's.
+    ClientOrAdmin,
+    /// A superadmin only.
+    AdminOnly,
+}
+
+impl Route {
+    /// Whether the route reads a request body (its `Content-Length` is checked up front).
+    pub fn has_body(&self) -> bool {
+        matches!(
+            self,
+            Route::Login | Route::CreateClient | Route::AppendData { .. }
+        )
+    }
+
+    pub fn access(&self) -> Access {
+        match self {
+            Route::Health | Route::OpenApi | Route::Login => Access::Public,
+            Route::DataRows { .. }
+            | Route::DataCount { .. }
+            | Route::DataSchema { .. }
+            | Route::DataExport { .. }
+            | Route::AppendData { .. } => Access::ClientOrAdmin,
+            Route::CreateClient | Route::DeleteClient { .. } => Access::AdminOnly,
+        }
+    }
 }
 
 /// Every route as (method, OpenAPI path template).
@@ -44,8 +81,8 @@ pub fn is_uuid(s: &str) -> bool {
 
 fn client_id(id: &str) -> Result<String, ApiError> {
     if !is_uuid(id) {
-        return Err(ApiError::bad_request(
-            "invalid_client_id",
+        return Err(ApiError::new(
+            ErrorCode::InvalidClientId,
             format!("client id `{id}` is not a UUID"),
         ));
     }
@@ -88,18 +125,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     match candidates.into_iter().find(|(m, _)| *m == method) {
         Some((_, r)) => Ok(r),
         None if !allowed.is_empty() => Err(ApiError::new(
-            405,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!(
                 "{method} is not allowed on {path}; use {}",
                 allowed.join(" or ")
             ),
         )),
-        None => Err(
-            ApiError::new(404, "route_not_found", format!("no route {method} {path}"))
-                .with_details(ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect())
-                .with_hint("GET /api/openapi.json describes every route"),
-        ),
+        None => Err(ApiError::new(
+            ErrorCode::RouteNotFound,
+            format!("no route {method} {path}"),
+        )
+        .with_details(ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect())
+        .with_hint("GET /api/openapi.json describes every route")),
     }
 }
 
@@ -108,6 +145,26 @@ mod tests {
     use super::*;
 
     const ID: &str = "0b6a4c1e-7f2d-4a9b-8c3e-1d2f3a4b5c6d";
+
+    #[test]
+    fn only_superadmin_routes_are_admin_only() {
+        let access = |m: &str, p: &str| route(m, &p.replace("{client_id}", ID)).unwrap().access();
+        assert_eq!(access("POST", "/api/superadmin/clients"), Access::AdminOnly);
+        assert_eq!(
+            access("DELETE", "/api/superadmin/clients/{client_id}"),
+            Access::AdminOnly
+        );
+        for (m, p) in ROUTES {
+            let expected = if p.starts_with("/api/superadmin/") {
+                Access::AdminOnly
+            } else if p.starts_with("/api/data/") {
+                Access::ClientOrAdmin
+            } else {
+                Access::Public
+            };
+            assert_eq!(access(m, p), expected, "{m} {p}");
+        }
+    }
 
     #[test]
     fn every_listed_route_is_routed() {
@@ -148,13 +205,13 @@ mod tests {
     #[test]
     fn errors() {
         let e = route("GET", "/api/data/not-a-uuid").unwrap_err();
-        assert_eq!((e.status, e.code), (400, "invalid_client_id"));
+        assert_eq!((e.status(), e.code), (400, ErrorCode::InvalidClientId));
         let e = route("DELETE", "/health").unwrap_err();
-        assert_eq!((e.status, e.code), (405, "method_not_allowed"));
+        assert_eq!((e.status(), e.code), (405, ErrorCode::MethodNotAllowed));
         let e = route("GET", "/api/auth/login").unwrap_err();
-        assert_eq!(e.status, 405);
+        assert_eq!(e.status(), 405);
         let e = route("GET", "/nope").unwrap_err();
-        assert_eq!((e.status, e.code), (404, "route_not_found"));
+        assert_eq!((e.status(), e.code), (404, ErrorCode::RouteNotFound));
         assert!(e
             .details
             .unwrap()
@@ -163,7 +220,7 @@ mod tests {
         assert_eq!(
             route("GET", &format!("/api/data/{ID}/other"))
                 .unwrap_err()
-                .status,
+                .status(),
             404
         );
     }
@@ -185,7 +242,7 @@ mod tests {
         let e = route("PUT", &format!("/api/data/{ID}")).unwrap_err();
         assert!(e.message.contains("GET or POST"), "{}", e.message);
         let e = route("DELETE", "/api/superadmin/clients/nope").unwrap_err();
-        assert_eq!(e.code, "invalid_client_id");
+        assert_eq!(e.code, ErrorCode::InvalidClientId);
     }
 
     #[test]

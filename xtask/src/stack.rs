@@ -414,6 +414,7 @@ impl Stack {
             .args(["dev", "--ip", "127.0.0.1", "--port"])
             .arg(self.ports.worker.to_string())
             .arg("--show-interactive-dev-session=false")
+            .arg("--test-scheduled")
             .env("WRANGLER_SEND_METRICS", "false")
             .env("WRANGLER_SEND_ERROR_REPORTS", "false")
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");

@@ -5,7 +5,7 @@
 //! collected whole (up to [`MAX_FIELD_BYTES`]). Chunk boundaries may fall anywhere, including
 //! inside the delimiter or a header block; the tests feed every split point.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A form field larger than this is refused; fields are names and emails, not data.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -51,7 +51,7 @@ pub struct Multipart {
 }
 
 fn malformed(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_body", message).with_hint(
+    ApiError::new(ErrorCode::InvalidBody, message).with_hint(
         "send multipart/form-data with the fields first and the file in the part named `file`",
     )
 }
@@ -354,7 +354,7 @@ mod tests {
     #[test]
     fn broken_bodies_are_400() {
         let cut = &BODY[..BODY.len() - 20];
-        assert_eq!(parse(cut, 7).unwrap_err().code, "invalid_body");
+        assert_eq!(parse(cut, 7).unwrap_err().code, ErrorCode::InvalidBody);
         let e = parse(b"no parts at all", 4).unwrap_err();
         assert!(e.message.contains("boundary"), "{}", e.message);
         let e = parse(b"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--", 5).unwrap_err();

@@ -2,7 +2,7 @@
 //!
 //! Salt and hash are base64 without padding; passlib's variant (`.` for `+`, bare iteration
 //! count) is read too, so hashes made by common Python tooling verify. The derivation itself
-//! is WebCrypto's (see [`crate::crypto::pbkdf2_sha256`]); this module is the pure format.
+//! is WebCrypto's (see [`super::crypto::pbkdf2_sha256`]); this module is the pure format.
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;

@@ -10,16 +10,10 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto;
-use crate::error::ApiError;
-
-/// A random UUID v4 for a create without an Idempotency-Key.
-pub fn random() -> Result<String, ApiError> {
-    let bytes = crypto::random_bytes(16)?;
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes[..16]);
+/// A UUID v4 from 16 random bytes, for a create without an Idempotency-Key.
+pub fn random_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
-    Ok(format_uuid(b))
+    format_uuid(b)
 }
 
 /// The client id for a create with Idempotency-Key `key` for `email`: a UUID v8 (RFC 9562's

@@ -16,10 +16,10 @@ use futures_util::stream::{self, Stream};
 use serde_json::{Map, Value};
 use worker::console_error;
 
+use crate::api::data::{Cursor, DataQuery, MAX_LIMIT};
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::postgrest::{rpc, Upstream};
-use crate::query::{Cursor, DataQuery, MAX_LIMIT};
+use crate::db::{self, fetch::FetchRpc, DataRow, Who};
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -61,8 +61,8 @@ impl ExportQuery {
         for (key, value) in pairs {
             match key.as_str() {
                 "format" if format.is_some() => {
-                    return Err(ApiError::bad_request(
-                        "duplicate_parameter",
+                    return Err(ApiError::new(
+                        ErrorCode::DuplicateParameter,
                         "query parameter `format` is given more than once",
                     ))
                 }
@@ -71,16 +71,16 @@ impl ExportQuery {
                         "ndjson" => Format::Ndjson,
                         "csv" => Format::Csv,
                         other => {
-                            return Err(ApiError::bad_request(
-                                "invalid_argument",
+                            return Err(ApiError::new(
+                                ErrorCode::InvalidArgument,
                                 format!("format must be `csv` or `ndjson`, got `{other}`"),
                             ))
                         }
                     })
                 }
                 "limit" | "cursor" => {
-                    return Err(ApiError::bad_request(
-                        "invalid_parameter",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameter,
                         format!(
                             "{key} does not apply to an export, which returns every matching row"
                         ),
@@ -94,8 +94,7 @@ impl ExportQuery {
         let mut rows = DataQuery::parse(&rest)?;
         rows.limit = MAX_LIMIT;
         if format == Format::Csv && rows.table.is_none() {
-            return Err(ApiError::bad_request(
-                "invalid_argument",
+            return Err(ApiError::new(ErrorCode::InvalidArgument,
                 "a CSV export needs `table`: its columns come from that table's schema",
             )
             .with_hint("add ?table=<name> (GET /api/data/{client_id}/schema lists them), or use format=ndjson"));
@@ -112,10 +111,19 @@ pub enum Caller {
 }
 
 impl Caller {
-    fn upstream(&self) -> Upstream<'_> {
+    pub fn of(who: Who<'_>) -> Caller {
+        match who {
+            Who::Service => Caller::Service,
+            Who::Client { token } => Caller::Client {
+                token: token.to_owned(),
+            },
+        }
+    }
+
+    fn who(&self) -> Who<'_> {
         match self {
-            Caller::Service => Upstream::AsService,
-            Caller::Client { token } => Upstream::AsClient { token },
+            Caller::Service => Who::Service,
+            Caller::Client { token } => Who::Client { token },
         }
     }
 }
@@ -139,24 +147,28 @@ pub async fn start(
     client_id: String,
     export: ExportQuery,
 ) -> Result<Download, ApiError> {
-    let who = caller.upstream();
+    let who = caller.who();
+    let rpc = FetchRpc { config: &config };
     let mut columns = None;
     if export.format == Format::Csv {
-        let tables = crate::handlers::visible_tables(&config, who, &client_id).await?;
+        let tables = db::client_schemas(&rpc, who, &client_id).await?;
         let wanted = export.rows.table.as_deref().unwrap_or_default();
-        let Some(table) = tables.iter().find(|t| t["table_name"] == wanted) else {
-            let names: Vec<Value> = tables.iter().map(|t| t["table_name"].clone()).collect();
-            return Err(ApiError::bad_request(
-                "invalid_argument",
+        let Some(table) = tables.iter().find(|t| t.table_name == wanted) else {
+            let names: Vec<Value> = tables
+                .iter()
+                .map(|t| Value::from(t.table_name.as_str()))
+                .collect();
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
                 format!("table `{wanted}` is not one of this client's tables"),
             )
             .with_details(Value::Array(names)));
         };
-        columns = Some(schema_columns(&table["schema_def"]));
+        columns = Some(schema_columns(&table.schema_def));
     }
-    let first = page(&config, who, &client_id, &export.rows, None).await?;
+    let first = page(&rpc, who, &client_id, &export.rows, None).await?;
     if first.is_empty() && columns.is_none() {
-        crate::handlers::visible_tables(&config, who, &client_id).await?;
+        db::client_schemas(&rpc, who, &client_id).await?;
     }
     let mut prefix = Vec::new();
     if let Some(columns) = columns.as_mut() {
@@ -196,7 +208,7 @@ struct Walk {
 
 enum Step {
     /// Rows already read, and bytes to send before them (the CSV header).
-    Render(Vec<Value>, Vec<u8>),
+    Render(Vec<DataRow>, Vec<u8>),
     Fetch(Cursor),
     Done,
 }
@@ -207,88 +219,75 @@ impl Walk {
             Step::Done => return None,
             Step::Render(rows, prefix) => (rows, prefix),
             Step::Fetch(after) => {
-                let who = self.caller.upstream();
-                match page(&self.config, who, &self.client_id, &self.query, Some(after)).await {
+                let rpc = FetchRpc {
+                    config: &self.config,
+                };
+                let who = self.caller.who();
+                match page(&rpc, who, &self.client_id, &self.query, Some(after)).await {
                     Ok(rows) if rows.is_empty() => return None,
                     Ok(rows) => (rows, Vec::new()),
                     Err(e) => return Some((Err(self.abort(e)), self)),
                 }
             }
         };
-        match render_rows(self.columns.as_deref(), &rows, &mut out) {
-            Ok(last) => {
-                // A short page is the end, as on the data route.
-                if let Some(after) = last.filter(|_| rows.len() as u64 >= u64::from(MAX_LIMIT)) {
-                    self.next = Step::Fetch(after);
-                }
-                Some((Ok(out), self))
-            }
-            Err(e) => Some((Err(self.abort(e)), self)),
+        let last = render_rows(self.columns.as_deref(), &rows, &mut out);
+        // A short page is the end, as on the data route.
+        if let Some(after) = last.filter(|_| rows.len() as u64 >= u64::from(MAX_LIMIT)) {
+            self.next = Step::Fetch(after);
         }
+        Some((Ok(out), self))
     }
 
     fn abort(&self, e: ApiError) -> worker::Error {
         console_error!(
             "export of client {} aborted mid-body: {} {}",
             self.client_id,
-            e.code,
+            e.code.as_str(),
             e.internal.as_deref().unwrap_or(&e.message)
         );
-        worker::Error::RustError(format!("export aborted: {}", e.code))
+        worker::Error::RustError(format!("export aborted: {}", e.code.as_str()))
     }
 }
 
 async fn page(
-    config: &Config,
-    who: Upstream<'_>,
+    rpc: &FetchRpc<'_>,
+    who: Who<'_>,
     client_id: &str,
     query: &DataQuery,
     after: Option<Cursor>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<DataRow>, ApiError> {
     let mut args = query.rows_args(client_id);
     if let Some(c) = after {
         args["p_after_created_at"] = Value::String(c.created_at);
         args["p_after_id"] = Value::from(c.id);
     }
-    let answer = rpc(config, who, "get_client_data_filtered", &args).await?;
-    crate::handlers::as_rows(answer, "get_client_data_filtered")
+    db::data_page(rpc, who, &args).await
 }
 
-/// Appends `rows` (RPC rows: `{id, created_at, data, …}`) to `out` as CSV records when `columns`
-/// is given, else as NDJSON lines; returns the cursor after the last row.
+/// Appends `rows` to `out` as CSV records when `columns` is given, else as NDJSON lines (the
+/// stored `data` per line); returns the cursor after the last row.
 pub fn render_rows(
     columns: Option<&[String]>,
-    rows: &[Value],
+    rows: &[DataRow],
     out: &mut Vec<u8>,
-) -> Result<Option<Cursor>, ApiError> {
-    let mut last = None;
+) -> Option<Cursor> {
     for row in rows {
-        let (Some(id), Some(created_at)) = (
-            row.get("id").and_then(Value::as_i64),
-            row.get("created_at").and_then(Value::as_str),
-        ) else {
-            return Err(ApiError::upstream_unavailable(format!(
-                "get_client_data_filtered row without id/created_at: {row}"
-            )));
-        };
-        let data = row.get("data").unwrap_or(&Value::Null);
         match columns {
             Some(columns) => out.extend(csv_record(
                 columns
                     .iter()
-                    .map(|c| Cell::Value(data.get(c).unwrap_or(&Value::Null))),
+                    .map(|c| Cell::Value(row.data.get(c).unwrap_or(&Value::Null))),
             )),
             None => {
-                out.extend(data.to_string().into_bytes());
+                out.extend(row.data.to_string().into_bytes());
                 out.push(b'\n');
             }
         }
-        last = Some(Cursor {
-            created_at: created_at.to_owned(),
-            id,
-        });
     }
-    Ok(last)
+    rows.last().map(|last| Cursor {
+        created_at: last.created_at.clone(),
+        id: last.id,
+    })
 }
 
 /// The column keys of a `schema_def` (version 1: `columns[].key`), in `position` order.
@@ -316,11 +315,8 @@ pub fn schema_columns(schema_def: &Value) -> Vec<String> {
 
 /// Keys of the first page's rows that the schema does not name (rows appended without a schema
 /// update), in order of first appearance, so they get columns too.
-fn add_first_page_keys(columns: &mut Vec<String>, rows: &[Value]) {
-    for data in rows
-        .iter()
-        .filter_map(|r| r.get("data").and_then(Value::as_object))
-    {
+fn add_first_page_keys(columns: &mut Vec<String>, rows: &[DataRow]) {
+    for data in rows.iter().filter_map(|r| r.data.as_object()) {
         add_keys(columns, data);
     }
 }
@@ -392,9 +388,13 @@ mod tests {
             .collect()
     }
 
-    fn row(id: i64, data: Value) -> Value {
-        json!({"id": id, "client_id": "c", "table_name": "t",
-            "created_at": format!("2025-01-01T00:00:{id:02}+00:00"), "data": data})
+    fn row(id: i64, data: Value) -> DataRow {
+        DataRow {
+            id,
+            table_name: "t".into(),
+            created_at: format!("2025-01-01T00:00:{id:02}+00:00"),
+            data,
+        }
     }
 
     fn text(bytes: Vec<u8>) -> String {
@@ -425,7 +425,7 @@ mod tests {
             (&[("a", "1"), ("a", "2")][..], "duplicate_parameter"),
         ] {
             let e = ExportQuery::parse(&pairs(query)).unwrap_err();
-            assert_eq!((e.status, e.code), (400, code), "{query:?}");
+            assert_eq!((e.status(), e.code.as_str()), (400, code), "{query:?}");
         }
         let e = ExportQuery::parse(&pairs(&[("format", "csv")])).unwrap_err();
         assert!(e.message.contains("`table`"), "{}", e.message);
@@ -438,7 +438,7 @@ mod tests {
             row(1, json!({"a": 1})),
         ];
         let mut out = Vec::new();
-        let last = render_rows(None, &rows, &mut out).unwrap().unwrap();
+        let last = render_rows(None, &rows, &mut out).unwrap();
         assert_eq!(last.id, 1);
         let out = text(out);
         let lines: Vec<&str> = out.lines().collect();
@@ -466,7 +466,7 @@ mod tests {
                 "nested": {"a": [1, "b,c"]}}),
         )];
         let mut out = Vec::new();
-        render_rows(Some(&columns), &rows, &mut out).unwrap();
+        render_rows(Some(&columns), &rows, &mut out);
         assert_eq!(
             text(out),
             "\"Smith, \"\"J\"\"\r\nJr\",1.5,true,,\"{\"\"a\"\":[1,\"\"b,c\"\"]}\",\r\n"
@@ -490,12 +490,6 @@ mod tests {
         );
         assert_eq!(columns, ["a", "b", "z", "c"]);
         assert!(schema_columns(&json!({})).is_empty());
-    }
-
-    #[test]
-    fn a_row_without_its_keyset_is_an_upstream_error() {
-        let e = render_rows(None, &[json!({"data": {}})], &mut Vec::new()).unwrap_err();
-        assert_eq!(e.code, "upstream_unavailable");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! JWT parsing, claim validation and minting — everything about tokens except the signature math.
 //!
-//! Pure so it is tested natively; [`crate::crypto`] checks signatures with WebCrypto. The algorithm
+//! Pure so it is tested natively; [`super::crypto`] checks signatures with WebCrypto. The algorithm
 //! allow-list is closed (`HS256`, `ES256`, `RS256`): `none` and anything else fail at parse time,
 //! and each algorithm is bound to one key source, which is what defeats HS/ES confusion.
 
@@ -201,6 +201,7 @@ pub fn encode_signature(sig: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn token(header: Value, claims: Value) -> String {
         format!(
@@ -232,7 +233,11 @@ mod tests {
         for alg in ["none", "None", "HS512", "PS256", "EdDSA"] {
             let t = token(json!({"alg": alg}), json!({}));
             let e = parse(&t).unwrap_err();
-            assert_eq!((e.status, e.code), (401, "invalid_token"), "{alg}");
+            assert_eq!(
+                (e.status(), e.code),
+                (401, ErrorCode::InvalidToken),
+                "{alg}"
+            );
         }
         // alg none usually comes with an empty signature
         let t = format!(

@@ -1,13 +1,62 @@
-//! The parse stage for data reads: query string → validated RPC arguments, and the opaque cursor.
+//! The read routes `GET /api/data/{client_id}`, `/count` and `/schema`: query string →
+//! validated RPC arguments (the parse stage), one database call, the page.
 //!
-//! The cursor is base64url of `[created_at, id]`, the keyset the database orders by
-//! (`created_at desc, id desc`); clients must treat it as opaque so its encoding may change.
+//! Design decision: this module is the read side's one seam. [`DataQuery`] is today's language
+//! (`limit`, `table`, `cursor`, field equality); the query-language crate replaces its `parse`
+//! and `rows_args`/`count_args` without touching `app` or `db`. The cursor is base64url of
+//! `[created_at, id]`, the keyset the database orders by (`created_at desc, id desc`); clients
+//! must treat it as opaque so its encoding may change.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use crate::error::ApiError;
+use crate::api::Reply;
+use crate::db::{self, DataRow, Rpc, Who};
+use crate::error::{ApiError, ErrorCode};
+
+/// `GET /api/data/{client_id}`: one page, newest first.
+pub async fn rows(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    pairs: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let q = DataQuery::parse(pairs)?;
+    let rows = db::data_page(rpc, who, &q.rows_args(client_id)).await?;
+    // Only an empty page needs telling apart from "not your client".
+    if rows.is_empty() {
+        db::client_schemas(rpc, who, client_id).await?;
+    }
+    Ok(Reply::ok(render_page(rows, q.limit)))
+}
+
+/// `GET /api/data/{client_id}/count`.
+pub async fn count(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    pairs: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let q = DataQuery::parse(pairs)?;
+    if q.cursor.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            "cursor does not apply to a count",
+        ));
+    }
+    let count = db::data_count(rpc, who, &q.count_args(client_id)).await?;
+    if count == 0 {
+        db::client_schemas(rpc, who, client_id).await?;
+    }
+    Ok(Reply::ok(json!({ "count": count })))
+}
+
+/// `GET /api/data/{client_id}/schema`: the client's tables and their schemas.
+pub async fn schema(rpc: &impl Rpc, who: Who<'_>, client_id: &str) -> Result<Reply, ApiError> {
+    let tables = db::client_schemas(rpc, who, client_id).await?;
+    Ok(Reply::ok(json!({"client_id": client_id, "tables": tables})))
+}
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
@@ -25,8 +74,11 @@ impl Cursor {
 
     pub fn decode(s: &str) -> Result<Cursor, ApiError> {
         let invalid = || {
-            ApiError::bad_request("invalid_cursor", "cursor is not one this API returned")
-                .with_hint("pass next_cursor from a previous page unchanged")
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "cursor is not one this API returned",
+            )
+            .with_hint("pass next_cursor from a previous page unchanged")
         };
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
@@ -112,8 +164,8 @@ impl DataQuery {
         let mut seen = std::collections::HashSet::new();
         for (key, value) in pairs {
             if !seen.insert(key.as_str()) {
-                return Err(ApiError::bad_request(
-                    "duplicate_parameter",
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateParameter,
                     format!("query parameter `{key}` is given more than once"),
                 ));
             }
@@ -124,8 +176,8 @@ impl DataQuery {
                         .ok()
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
                         .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "invalid_limit",
+                            ApiError::new(
+                                ErrorCode::InvalidLimit,
                                 format!(
                                     "limit must be an integer from 1 to {MAX_LIMIT}, got `{value}`"
                                 ),
@@ -134,8 +186,8 @@ impl DataQuery {
                 }
                 "table" => {
                     if value.is_empty() || value.len() > 63 {
-                        return Err(ApiError::bad_request(
-                            "invalid_table",
+                        return Err(ApiError::new(
+                            ErrorCode::InvalidParameter,
                             "table must be a table name of 1 to 63 characters",
                         ));
                     }
@@ -143,8 +195,8 @@ impl DataQuery {
                 }
                 "cursor" => q.cursor = Some(Cursor::decode(value)?),
                 "" => {
-                    return Err(ApiError::bad_request(
-                        "invalid_filter",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameter,
                         "a filter needs a field name (`?field=value`)",
                     ))
                 }
@@ -189,35 +241,27 @@ impl DataQuery {
 
 /// Shapes RPC rows into the public page: `{data: [{id, table_name, created_at, data}], next_cursor}`.
 /// A full page gets a cursor after its last row; a short page is the end.
-pub fn render_page(rows: Vec<Value>, limit: u32) -> Result<Value, ApiError> {
+pub fn render_page(rows: Vec<DataRow>, limit: u32) -> Value {
     let full = rows.len() as u64 >= u64::from(limit);
-    let mut next_cursor = Value::Null;
-    let mut data = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (Some(id), Some(created_at)) = (
-            row.get("id").and_then(Value::as_i64),
-            row.get("created_at").and_then(Value::as_str),
-        ) else {
-            return Err(ApiError::upstream_unavailable(format!(
-                "get_client_data_filtered row without id/created_at: {row}"
-            )));
-        };
-        next_cursor = json!(Cursor {
-            created_at: created_at.to_owned(),
-            id
+    let next_cursor = rows.last().filter(|_| full).map(|last| {
+        Cursor {
+            created_at: last.created_at.clone(),
+            id: last.id,
         }
-        .encode());
-        data.push(json!({
-            "id": id,
-            "table_name": row.get("table_name"),
-            "created_at": created_at,
-            "data": row.get("data"),
-        }));
-    }
-    if !full {
-        next_cursor = Value::Null;
-    }
-    Ok(json!({"data": data, "next_cursor": next_cursor}))
+        .encode()
+    });
+    let data: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            json!({
+                "id": row.id,
+                "table_name": row.table_name,
+                "created_at": row.created_at,
+                "data": row.data,
+            })
+        })
+        .collect();
+    json!({"data": data, "next_cursor": next_cursor})
 }
 
 #[cfg(test)]
@@ -271,7 +315,11 @@ mod tests {
         );
         for bad in ["0", "1001", "-1", "ten", ""] {
             let e = DataQuery::parse(&pairs(&[("limit", bad)])).unwrap_err();
-            assert_eq!((e.status, e.code), (400, "invalid_limit"), "{bad}");
+            assert_eq!(
+                (e.status(), e.code),
+                (400, ErrorCode::InvalidLimit),
+                "{bad}"
+            );
         }
     }
 
@@ -307,7 +355,7 @@ mod tests {
     #[test]
     fn duplicate_parameters_are_rejected() {
         let e = DataQuery::parse(&pairs(&[("a", "1"), ("a", "2")])).unwrap_err();
-        assert_eq!(e.code, "duplicate_parameter");
+        assert_eq!(e.code, ErrorCode::DuplicateParameter);
     }
 
     #[test]
@@ -321,7 +369,7 @@ mod tests {
         for bad in ["", "!!!", "bm90IGpzb24", forged.as_str()] {
             assert_eq!(
                 Cursor::decode(bad).unwrap_err().code,
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "{bad}"
             );
         }
@@ -329,16 +377,21 @@ mod tests {
 
     #[test]
     fn page_cursor_only_when_full() {
-        let row = |id: i64| json!({"id": id, "client_id": "c", "table_name": "t", "data": {"a": id}, "created_at": "2025-01-01T00:00:00+00:00"});
-        let page = render_page(vec![row(3), row(2)], 2).unwrap();
+        let row = |id: i64| DataRow {
+            id,
+            table_name: "t".into(),
+            data: json!({ "a": id }),
+            created_at: "2025-01-01T00:00:00+00:00".into(),
+        };
+        let page = render_page(vec![row(3), row(2)], 2);
         assert_eq!(page["data"].as_array().unwrap().len(), 2);
         assert!(page["data"][0].get("client_id").is_none());
         let next = Cursor::decode(page["next_cursor"].as_str().unwrap()).unwrap();
         assert_eq!(next.id, 2);
-        let last = render_page(vec![row(1)], 2).unwrap();
+        let last = render_page(vec![row(1)], 2);
         assert_eq!(last["next_cursor"], Value::Null);
         assert_eq!(
-            render_page(vec![], 5).unwrap(),
+            render_page(vec![], 5),
             json!({"data": [], "next_cursor": null})
         );
     }

@@ -1,0 +1,553 @@
+//! The pure parts of an upload: which body form a request uses, the fields that name the client
+//! and table, the batches rows are staged in, and the answer.
+//!
+//! Kept free of `worker` so each piece is unit-tested natively; `uploads` does the I/O.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The XLSX content type (contract: one of the raw body types).
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// How the request carries its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyForm {
+    /// `application/json`: `{…fields, data: [...]}`, or a raw JSON file (fields in the query).
+    Json,
+    Multipart {
+        boundary: String,
+    },
+    /// A file as the whole body (fields in the query); `hint` is its content type.
+    Raw {
+        hint: String,
+    },
+}
+
+pub fn body_form(content_type: Option<&str>) -> Result<BodyForm, ApiError> {
+    let full = content_type.unwrap_or("").trim();
+    let essence = full
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(BodyForm::Json),
+        "multipart/form-data" => super::multipart::boundary(full)
+            .map(|boundary| BodyForm::Multipart { boundary })
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidBody,
+                    "multipart/form-data needs a boundary parameter in Content-Type",
+                )
+            }),
+        "text/csv"
+        | "text/tab-separated-values"
+        | "text/plain"
+        | "application/x-ndjson"
+        | "application/ndjson"
+        | "application/jsonl"
+        | "application/octet-stream"
+        | XLSX_TYPE => Ok(BodyForm::Raw { hint: essence }),
+        other => Err(ApiError::new(ErrorCode::UnsupportedMediaType,
+            if other.is_empty() {
+                "the request has no Content-Type".to_owned()
+            } else {
+                format!("Content-Type {other} is not an upload form")
+            },
+        )
+        .with_hint(format!(
+            "use application/json, multipart/form-data, text/csv, text/tab-separated-values, text/plain, application/x-ndjson or {XLSX_TYPE}"
+        ))),
+    }
+}
+
+/// The fields of an upload, from a JSON body, form fields or the query string.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadFields {
+    pub company_name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub data_type: Option<String>,
+    #[serde(alias = "table")]
+    pub table_name: Option<String>,
+    /// The one XLSX sheet an append takes.
+    pub sheet: Option<String>,
+    /// A file name, used as a format hint for raw bodies.
+    pub filename: Option<String>,
+}
+
+const FIELD_NAMES: &str =
+    "company_name, email, password, data_type, table (or table_name), sheet, filename";
+
+impl UploadFields {
+    /// Sets one field by name; a repeated or unknown name is a 400.
+    pub fn set(&mut self, name: &str, value: String) -> Result<(), ApiError> {
+        let slot = match name {
+            "company_name" => &mut self.company_name,
+            "email" => &mut self.email,
+            "password" => &mut self.password,
+            "data_type" => &mut self.data_type,
+            "table" | "table_name" => &mut self.table_name,
+            "sheet" => &mut self.sheet,
+            "filename" => &mut self.filename,
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("unknown upload field `{other}`; the fields are {FIELD_NAMES}"),
+                ))
+            }
+        };
+        if slot.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::DuplicateParameter,
+                format!("upload field `{name}` is given more than once"),
+            ));
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// The fields given in the query string. A password is refused there: URLs end up in
+    /// access logs, proxies and browser history.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<UploadFields, ApiError> {
+        let mut f = UploadFields::default();
+        for (k, v) in pairs {
+            if k == "password" {
+                return Err(ApiError::new(ErrorCode::InvalidParameter,
+                    "a password never goes in the URL (URLs are logged); send it as a form field or in the JSON body",
+                ));
+            }
+            f.set(k, v.clone())?;
+        }
+        Ok(f)
+    }
+
+    /// Adds `other`'s fields (e.g. the query's to the body's); a field set in both is a 400.
+    pub fn merge(&mut self, other: UploadFields) -> Result<(), ApiError> {
+        let pairs = [
+            ("company_name", other.company_name),
+            ("email", other.email),
+            ("password", other.password),
+            ("data_type", other.data_type),
+            ("table_name", other.table_name),
+            ("sheet", other.sheet),
+            ("filename", other.filename),
+        ];
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                self.set(k, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the fields every upload may carry.
+    pub fn validate_target(&self) -> Result<(), ApiError> {
+        if let Some(d) = &self.data_type {
+            if !is_identifier(d, 32) {
+                return Err(invalid_body(
+                    "data_type must be lowercase letters, digits and _ (at most 32), starting with a letter",
+                ));
+            }
+        }
+        if let Some(t) = &self.table_name {
+            if !is_identifier(t, 63) {
+                return Err(invalid_body(
+                    "table_name must be lowercase letters, digits and _ (at most 63), starting with a letter",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The new client a create describes (trimmed and checked).
+    pub fn new_client(&self) -> Result<NewClient, ApiError> {
+        self.validate_target()?;
+        let company_name = self
+            .company_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 200)
+            .ok_or_else(|| invalid_body("company_name is required (1 to 200 characters)"))?;
+        let email = self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| plausible_email(s))
+            .ok_or_else(|| invalid_body("email is required and must look like name@example.com"))?;
+        if let Some(p) = &self.password {
+            if p.chars().count() < 8 || p.len() > 1024 {
+                return Err(invalid_body("password must be 8 to 1024 characters"));
+            }
+        }
+        Ok(NewClient {
+            company_name: company_name.to_owned(),
+            email: email.to_owned(),
+            password: self.password.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    pub company_name: String,
+    pub email: String,
+    pub password: Option<String>,
+}
+
+fn invalid_body(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidBody, message)
+}
+
+fn is_identifier(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// A JSON body: either the JSON form (an object with `data`, fields beside it) or a raw JSON
+/// file (anything else: an array, NDJSON, an object holding records).
+#[derive(Debug)]
+pub enum JsonBody {
+    Form {
+        fields: UploadFields,
+        rows: Vec<Value>,
+    },
+    File,
+}
+
+pub fn parse_json_body(body: &[u8]) -> Result<JsonBody, ApiError> {
+    // Only an object with `data` is the form; peek cheaply before parsing it as one.
+    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+        return Ok(JsonBody::File);
+    };
+    let Some(data) = map.remove("data") else {
+        return Ok(JsonBody::File);
+    };
+    let fields: UploadFields = serde_json::from_value(Value::Object(map)).map_err(|e| {
+        invalid_body(format!(
+            "body is not the expected JSON object: {e}; the fields are {FIELD_NAMES} and data"
+        ))
+    })?;
+    let rows = match data {
+        Value::Null => Vec::new(),
+        Value::Array(rows) => rows,
+        _ => return Err(invalid_body("data must be an array of objects")),
+    };
+    if let Some(i) = rows.iter().position(|r| !r.is_object()) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRow,
+            format!("data[{i}] is not a JSON object; every row must be an object"),
+        )
+        .with_details(json!({"row": i})));
+    }
+    Ok(JsonBody::Form { fields, rows })
+}
+
+/// Rows collected into one `stage_upload_rows` call: at most `max_rows` rows or about
+/// `max_bytes` of JSON, whichever comes first, so a batch is one bounded request.
+pub struct Batcher {
+    max_rows: usize,
+    max_bytes: usize,
+    json: String,
+    rows: usize,
+}
+
+/// A ready batch: its rows as a JSON array text, and how many.
+#[derive(Debug, PartialEq)]
+pub struct Batch {
+    pub json: String,
+    pub rows: usize,
+}
+
+impl Batcher {
+    pub fn new(max_rows: usize, max_bytes: usize) -> Batcher {
+        Batcher {
+            max_rows,
+            max_bytes,
+            json: String::new(),
+            rows: 0,
+        }
+    }
+
+    /// Adds a row; returns a batch when this row filled one.
+    pub fn push(&mut self, row: &Map<String, Value>) -> Option<Batch> {
+        self.json.push(if self.rows == 0 { '[' } else { ',' });
+        // Serializing a Map of Values cannot fail (keys are strings).
+        self.json
+            .push_str(&serde_json::to_string(row).unwrap_or_else(|_| "{}".to_owned()));
+        self.rows += 1;
+        (self.rows >= self.max_rows || self.json.len() >= self.max_bytes).then(|| self.take())
+    }
+
+    /// The rows not yet in a batch, if any.
+    pub fn flush(&mut self) -> Option<Batch> {
+        (self.rows > 0).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Batch {
+        let mut json = std::mem::take(&mut self.json);
+        json.push(']');
+        let rows = std::mem::replace(&mut self.rows, 0);
+        Batch { json, rows }
+    }
+}
+
+/// An ingest failure as an answer: 413 for size, 422 with row/column/sheet for the rest.
+pub fn ingest_error(e: ingest::IngestError) -> ApiError {
+    use ingest::ErrorCode as Ingest;
+    let mut details = Map::new();
+    if let Some(r) = e.row {
+        details.insert("row".into(), json!(r));
+    }
+    if let Some(c) = &e.column {
+        details.insert("column".into(), json!(c));
+    }
+    if let Some(s) = &e.sheet {
+        details.insert("sheet".into(), json!(s));
+    }
+    let code = match e.code {
+        Ingest::TooLarge => return too_large_message(e.message),
+        Ingest::InvalidOptions | Ingest::InvalidState => return ApiError::internal(e.to_string()),
+        Ingest::TooManyRows => ErrorCode::TooManyRows,
+        Ingest::TooManyColumns => ErrorCode::TooManyColumns,
+        Ingest::CellTooLarge => ErrorCode::CellTooLarge,
+        Ingest::EmptyFile => ErrorCode::EmptyFile,
+        Ingest::InvalidJson => ErrorCode::InvalidJson,
+        Ingest::InvalidXlsx => ErrorCode::InvalidXlsx,
+        Ingest::UnsupportedFormat => ErrorCode::UnsupportedFormat,
+    };
+    let mut out = ApiError::new(code, e.message);
+    if !details.is_empty() {
+        out = out.with_details(Value::Object(details));
+    }
+    out
+}
+
+fn too_large_message(message: String) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, message)
+        .with_hint("split the file, or ask the operator to raise MAX_UPLOAD_BYTES")
+}
+
+pub fn payload_too_large(limit: u64) -> ApiError {
+    too_large_message(format!(
+        "the upload is larger than the limit of {limit} bytes"
+    ))
+}
+
+/// The `issues` of an answer: the first 100, in the contract's shape.
+pub fn render_issues(issues: &[ingest::Issue]) -> Vec<Value> {
+    issues
+        .iter()
+        .take(100)
+        .map(|i| {
+            let mut o = Map::new();
+            if let Some(r) = i.row {
+                o.insert("row".into(), json!(r));
+            }
+            if let Some(c) = &i.column {
+                o.insert("column".into(), json!(c));
+            }
+            if let Some(l) = i.line {
+                o.insert("line".into(), json!(l));
+            }
+            o.insert("code".into(), json!(i.kind.as_str()));
+            o.insert("message".into(), json!(i.message));
+            if let Some(v) = &i.original {
+                o.insert("value".into(), json!(v));
+            }
+            Value::Object(o)
+        })
+        .collect()
+}
+
+/// The name of sheet `sheet`'s table when one XLSX makes several: `{base}_{sheet}`, kept to
+/// the 63 characters a table name may have.
+pub fn sheet_table_name(base: &str, sheet: &str) -> String {
+    let suffix = ingest::snake_case(sheet);
+    let suffix = if suffix.is_empty() {
+        "sheet".to_owned()
+    } else {
+        suffix
+    };
+    let mut name = format!("{base}_{suffix}");
+    name.truncate(63);
+    name.trim_end_matches('_').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_forms_by_content_type() {
+        assert_eq!(
+            body_form(Some("application/json; charset=utf-8")).unwrap(),
+            BodyForm::Json
+        );
+        assert_eq!(
+            body_form(Some("multipart/form-data; boundary=abc")).unwrap(),
+            BodyForm::Multipart {
+                boundary: "abc".into()
+            }
+        );
+        assert_eq!(
+            body_form(Some("Text/CSV; charset=latin1")).unwrap(),
+            BodyForm::Raw {
+                hint: "text/csv".into()
+            }
+        );
+        assert!(matches!(
+            body_form(Some(XLSX_TYPE)).unwrap(),
+            BodyForm::Raw { .. }
+        ));
+        for bad in [Some("application/pdf"), Some("image/png"), None] {
+            let e = body_form(bad).unwrap_err();
+            assert_eq!((e.status(), e.code), (415, ErrorCode::UnsupportedMediaType));
+        }
+        assert_eq!(
+            body_form(Some("multipart/form-data")).unwrap_err().status(),
+            400
+        );
+    }
+
+    #[test]
+    fn query_fields() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let f = UploadFields::from_query(&pairs(&[
+            ("company_name", "Acme"),
+            ("email", "a@acme.io"),
+            ("table", "sales"),
+        ]))
+        .unwrap();
+        assert_eq!(f.table_name.as_deref(), Some("sales"));
+        assert_eq!(f.new_client().unwrap().company_name, "Acme");
+        let e =
+            UploadFields::from_query(&pairs(&[("table", "a"), ("table_name", "b")])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::DuplicateParameter);
+        let e = UploadFields::from_query(&pairs(&[("tabel", "a")])).unwrap_err();
+        assert!(e.message.contains("tabel") && e.message.contains("table_name"));
+        let e = UploadFields::from_query(&pairs(&[("password", "s3cret-pass")])).unwrap_err();
+        assert_eq!((e.status(), e.code), (400, ErrorCode::InvalidParameter));
+        let mut body = UploadFields::from_query(&pairs(&[("email", "a@b.co")])).unwrap();
+        let e = body.merge(UploadFields::from_query(&pairs(&[("email", "c@d.co")])).unwrap());
+        assert_eq!(e.unwrap_err().code, ErrorCode::DuplicateParameter);
+    }
+
+    #[test]
+    fn new_client_checks() {
+        let mut f = UploadFields {
+            company_name: Some(" Acme ".into()),
+            email: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(f.new_client().unwrap_err().message.contains("email"));
+        f.email = Some("a@b.co".into());
+        f.password = Some("short".into());
+        assert!(f.new_client().unwrap_err().message.contains("password"));
+        f.password = None;
+        f.data_type = Some("Sales!".into());
+        assert!(f.new_client().unwrap_err().message.contains("data_type"));
+        f.data_type = None;
+        assert_eq!(f.new_client().unwrap().company_name, "Acme");
+        f.company_name = None;
+        assert!(f.new_client().unwrap_err().message.contains("company_name"));
+    }
+
+    #[test]
+    fn json_bodies() {
+        let JsonBody::Form { fields, rows } =
+            parse_json_body(br#"{"company_name":"A","email":"a@b.co","data":[{"x":1}]}"#).unwrap()
+        else {
+            panic!("an object with data is the form")
+        };
+        assert_eq!((fields.company_name.as_deref(), rows.len()), (Some("A"), 1));
+        assert!(matches!(
+            parse_json_body(br#"[{"x":1}]"#).unwrap(),
+            JsonBody::File
+        ));
+        assert!(matches!(
+            parse_json_body(b"{\"x\":1}\n{\"x\":2}\n").unwrap(),
+            JsonBody::File
+        ));
+        let e = parse_json_body(br#"{"data":[{"x":1},{"x":2},[3]]}"#).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code, e.details),
+            (400, ErrorCode::InvalidRow, Some(json!({"row": 2})))
+        );
+        let e = parse_json_body(br#"{"data":[], "colour":"red"}"#).unwrap_err();
+        assert!(e.message.contains("colour"), "{}", e.message);
+        let e = parse_json_body(br#"{"data":{"x":1}}"#).unwrap_err();
+        assert!(e.message.contains("array"));
+    }
+
+    #[test]
+    fn batches_close_on_rows_or_bytes() {
+        let row = |i: i64| {
+            let mut m = Map::new();
+            m.insert("i".into(), json!(i));
+            m
+        };
+        let mut b = Batcher::new(3, 1 << 20);
+        assert_eq!(b.push(&row(1)), None);
+        assert_eq!(b.push(&row(2)), None);
+        let batch = b.push(&row(3)).expect("3 rows fill a batch");
+        assert_eq!(batch.rows, 3);
+        let parsed: Value = serde_json::from_str(&batch.json).unwrap();
+        assert_eq!(parsed, json!([{"i":1},{"i":2},{"i":3}]));
+        assert_eq!(b.flush(), None, "nothing left");
+        b.push(&row(4));
+        assert_eq!(b.flush().unwrap().json, r#"[{"i":4}]"#);
+
+        let mut by_size = Batcher::new(1000, 12);
+        assert_eq!(by_size.push(&row(1)), None);
+        assert_eq!(
+            by_size.push(&row(22)).map(|b| b.rows),
+            Some(2),
+            "12 bytes of JSON fill it"
+        );
+    }
+
+    #[test]
+    fn ingest_errors_map_to_413_and_422() {
+        let e = ingest_error(
+            ingest::IngestError::new(ingest::ErrorCode::TooManyColumns, "600 columns")
+                .at_row(0)
+                .at_column("c600"),
+        );
+        assert_eq!((e.status(), e.code), (422, ErrorCode::TooManyColumns));
+        assert_eq!(e.details, Some(json!({"row": 0, "column": "c600"})));
+        let e = ingest_error(ingest::IngestError::new(ingest::ErrorCode::TooLarge, "big"));
+        assert_eq!((e.status(), e.code), (413, ErrorCode::PayloadTooLarge));
+    }
+
+    #[test]
+    fn sheet_tables_are_valid_names() {
+        assert_eq!(
+            sheet_table_name("client_0b6a4c1e_data", "Q1 Sales"),
+            "client_0b6a4c1e_data_q1_sales"
+        );
+        assert_eq!(sheet_table_name("t", "***"), "t_sheet");
+        assert!(sheet_table_name(&"a".repeat(60), "sheet two").len() <= 63);
+    }
+}

@@ -1,0 +1,394 @@
+//! The upload orchestration against the fake [`Rpc`]: which calls an upload makes, in which
+//! order, and what it undoes when something fails.
+
+use futures_util::stream;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::db::fake::{block_on, pg_error, FakeRpc};
+use crate::db::Failure;
+
+/// The id `FixedMinter`'s bytes make (`client_id::random_from([7; 16])`).
+const CLIENT: &str = "07070707-0707-4707-8707-070707070707";
+const UPLOAD: &str = "5e1f0c9a-2b3d-4e5f-8a6b-7c8d9e0f1a2b";
+const STAMP: &str = "2026-01-01T00:00:00+00:00";
+
+struct FixedMinter;
+
+impl Minter for FixedMinter {
+    async fn hash_password(&self, _password: &str) -> Result<String, ApiError> {
+        Ok("$pbkdf2-sha256$i=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA".to_owned())
+    }
+
+    fn random_id_bytes(&self) -> Result<[u8; 16], ApiError> {
+        Ok([7; 16])
+    }
+}
+
+fn csv(rows: usize) -> Vec<u8> {
+    let mut out = b"name,amount\n".to_vec();
+    for i in 0..rows {
+        out.extend(format!("n{i},{i}\n").into_bytes());
+    }
+    out
+}
+
+/// The body in chunks of `chunk` bytes, as the runtime delivers it.
+fn body(bytes: Vec<u8>, chunk: usize) -> BodyStream {
+    let chunks: Vec<Result<Vec<u8>, String>> =
+        bytes.chunks(chunk).map(|c| Ok(c.to_vec())).collect();
+    Box::pin(stream::iter(chunks))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn create_csv(bytes: Vec<u8>, key: Option<&str>) -> UploadRequest {
+    UploadRequest {
+        content_type: Some("text/csv".into()),
+        idempotency_key: key.map(str::to_owned),
+        query: pairs(&[("company_name", "Acme"), ("email", "ops@acme.io")]),
+        body: body(bytes, 1000),
+    }
+}
+
+fn append_csv(bytes: Vec<u8>) -> UploadRequest {
+    UploadRequest {
+        content_type: Some("text/csv".into()),
+        idempotency_key: None,
+        query: pairs(&[("table", "sales")]),
+        body: body(bytes, 1000),
+    }
+}
+
+fn result(table: &str, rows: i64) -> Value {
+    json!({"client_id": CLIENT, "auth_user_id": "9d5e…", "table_name": table,
+           "data_type": "data", "rows_stored": rows, "row_count": rows, "schema_version": 1})
+}
+
+fn schema_row(table: &str) -> Value {
+    json!({"table_name": table, "data_type": "data", "schema_def": {"columns": []},
+           "data_stored": true, "row_count": 0, "created_at": STAMP, "updated_at": STAMP})
+}
+
+/// A database where every call succeeds; commit reports the rows staged.
+fn happy() -> FakeRpc {
+    FakeRpc::new()
+        .on("begin_upload", |_, _| {
+            Ok(json!({"upload_id": UPLOAD, "status": "pending", "replayed": false, "result": null}))
+        })
+        .on("stage_upload_rows", |args, _| {
+            Ok(json!(args["p_rows"].as_array().unwrap().len()))
+        })
+        .on("get_client_schemas", |_, _| {
+            Ok(json!([schema_row("sales")]))
+        })
+        .on("abort_upload", |_, _| Ok(Value::Null))
+        .on("delete_client", |_, _| Ok(Value::Null))
+}
+
+fn with_commit(rpc: FakeRpc) -> FakeRpc {
+    rpc.on("commit_upload", |_, _| Ok(result("sales", 5000)))
+}
+
+fn run(rpc: &FakeRpc, req: UploadRequest, target: Target<'_>) -> Result<Reply, ApiError> {
+    block_on(upload(rpc, &FixedMinter, 1 << 30, req, target))
+}
+
+#[test]
+fn a_csv_create_is_begin_one_stage_per_batch_commit() {
+    let rpc = with_commit(happy());
+    let reply = run(&rpc, create_csv(csv(5000), None), Target::Create).unwrap();
+    assert_eq!(reply.status, 201);
+    assert!(!reply.replayed);
+    assert_eq!(reply.body["client"]["client_id"], CLIENT);
+    assert_eq!(reply.body["client"]["created_at"], STAMP);
+    assert_eq!(reply.body["rows_stored"], 5000);
+    assert!(reply.body.get("rows_rejected").is_none());
+    // 5000 rows in batches of 2000: three stage calls, all under the upload begun first.
+    assert_eq!(
+        rpc.names(),
+        [
+            "begin_upload",
+            "stage_upload_rows",
+            "stage_upload_rows",
+            "stage_upload_rows",
+            "commit_upload",
+            "get_client_schemas",
+        ]
+    );
+    let calls = rpc.calls.borrow();
+    assert!(
+        calls.iter().all(|c| c.as_service),
+        "a create runs as the service role"
+    );
+    assert_eq!(calls[0].args["p_kind"], "create");
+    assert_eq!(calls[0].args["p_client"]["email"], "ops@acme.io");
+    let staged: usize = calls
+        .iter()
+        .filter(|c| c.function == "stage_upload_rows")
+        .map(|c| c.args["p_rows"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(staged, 5000);
+    assert_eq!(calls[4].args["p_upload_id"], UPLOAD);
+}
+
+#[test]
+fn an_append_runs_as_the_client_and_merges_the_stored_schema() {
+    let rpc = with_commit(happy());
+    let who = Who::Client { token: "user.jwt" };
+    let target = Target::Append {
+        client_id: CLIENT,
+        who,
+    };
+    let reply = run(&rpc, append_csv(csv(10)), target).unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["client_id"], CLIENT);
+    assert_eq!(
+        rpc.names(),
+        [
+            "get_client_schemas",
+            "begin_upload",
+            "stage_upload_rows",
+            "commit_upload"
+        ]
+    );
+    assert!(rpc.calls.borrow().iter().all(|c| !c.as_service));
+}
+
+#[test]
+fn a_database_failure_mid_stream_aborts_the_upload() {
+    // The first handler for a function wins: stage fails on its second call.
+    let rpc = FakeRpc::new()
+        .on("stage_upload_rows", |args, n| {
+            if n == 1 {
+                Err(pg_error(500, "XX000", "connection lost"))
+            } else {
+                Ok(json!(args["p_rows"].as_array().unwrap().len()))
+            }
+        })
+        .on("commit_upload", |_, _| {
+            panic!("a failed upload never commits")
+        })
+        .merge(happy());
+    let e = run(&rpc, create_csv(csv(5000), None), Target::Create).unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
+    assert_eq!(
+        rpc.names(),
+        [
+            "begin_upload",
+            "stage_upload_rows",
+            "stage_upload_rows",
+            "abort_upload"
+        ]
+    );
+    assert_eq!(rpc.calls.borrow()[3].args["p_upload_id"], UPLOAD);
+}
+
+#[test]
+fn a_bad_row_after_the_first_batch_aborts_what_was_staged() {
+    let mut bytes = csv(2500);
+    // A row with more cells than the header has columns is fine; one over the cell limit is not.
+    bytes.extend(format!("big,{}\n", "9".repeat(200 * 1024)).into_bytes());
+    let rpc = happy().on("commit_upload", |_, _| panic!("never commits"));
+    let e = run(&rpc, create_csv(bytes, None), Target::Create).unwrap_err();
+    assert_eq!(e.code, ErrorCode::CellTooLarge);
+    assert_eq!(rpc.count("abort_upload"), 1);
+    assert_eq!(rpc.count("commit_upload"), 0);
+}
+
+#[test]
+fn a_body_cut_off_mid_stream_aborts_the_upload() {
+    let mut chunks: Vec<Result<Vec<u8>, String>> =
+        csv(30_000).chunks(1000).map(|c| Ok(c.to_vec())).collect();
+    chunks.truncate(chunks.len() / 2);
+    chunks.push(Err("network connection lost".into()));
+    let mut req = create_csv(Vec::new(), None);
+    req.body = Box::pin(stream::iter(chunks));
+    let rpc = happy().on("commit_upload", |_, _| panic!("never commits"));
+    let e = run(&rpc, req, Target::Create).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidBody);
+    assert_eq!(rpc.count("abort_upload"), 1);
+}
+
+#[test]
+fn a_replay_answers_the_stored_result_and_stages_nothing() {
+    let rpc = FakeRpc::new()
+        .on("begin_upload", |_, _| {
+            Ok(
+                json!({"upload_id": UPLOAD, "status": "committed", "replayed": true,
+                      "result": result("client_0b6a4c1e_data", 42)}),
+            )
+        })
+        .on("get_client_schemas", |_, _| {
+            Ok(json!([schema_row("client_0b6a4c1e_data")]))
+        });
+    let reply = run(&rpc, create_csv(csv(100), Some("import-1")), Target::Create).unwrap();
+    assert!(reply.replayed);
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.body["rows_stored"], 42, "the first answer's count");
+    assert_eq!(reply.body["schema"], json!({"columns": []}));
+    assert_eq!(rpc.names(), ["begin_upload", "get_client_schemas"]);
+    assert_eq!(rpc.calls.borrow()[0].args["p_idempotency_key"], "import-1");
+}
+
+#[test]
+fn a_duplicate_email_at_commit_leaves_nothing_staged() {
+    let rpc = happy().on("commit_upload", |_, _| {
+        Err(pg_error(
+            409,
+            "23505",
+            "email ops@acme.io is already registered",
+        ))
+    });
+    let e = run(&rpc, create_csv(csv(10), None), Target::Create).unwrap_err();
+    assert_eq!((e.status(), e.code), (409, ErrorCode::EmailTaken));
+    assert!(e.message.contains("already registered"));
+    assert_eq!(
+        rpc.names(),
+        [
+            "begin_upload",
+            "stage_upload_rows",
+            "commit_upload",
+            "abort_upload"
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_email_at_begin_stages_nothing() {
+    let rpc = FakeRpc::new().on("begin_upload", |_, _| {
+        Err(pg_error(
+            409,
+            "23505",
+            "email ops@acme.io is already registered",
+        ))
+    });
+    let e = run(&rpc, create_csv(csv(10), None), Target::Create).unwrap_err();
+    assert_eq!(e.code, ErrorCode::EmailTaken);
+    assert_eq!(rpc.names(), ["begin_upload"]);
+}
+
+#[test]
+fn an_append_to_an_unseen_client_is_client_not_found() {
+    let rpc = FakeRpc::new().on("get_client_schemas", |_, _| Ok(json!([])));
+    let target = Target::Append {
+        client_id: CLIENT,
+        who: Who::Client { token: "t" },
+    };
+    let e = run(&rpc, append_csv(csv(10)), target).unwrap_err();
+    assert_eq!((e.status(), e.code), (404, ErrorCode::ClientNotFound));
+    assert_eq!(rpc.count("begin_upload"), 0);
+}
+
+fn table(csv_text: &str, sheet: &str) -> ingest::Table {
+    let mut t = ingest::ingest(csv_text.as_bytes(), &ingest::IngestOptions::new())
+        .unwrap()
+        .tables
+        .remove(0);
+    t.sheet = Some(sheet.to_owned());
+    t
+}
+
+fn sheets_parsed() -> Parsed {
+    let fields = UploadFields::from_query(&pairs(&[
+        ("company_name", "Acme"),
+        ("email", "ops@acme.io"),
+    ]))
+    .unwrap();
+    Parsed {
+        rows: Rows::Empty,
+        tables: Some(vec![
+            table("a,b\n1,2\n3,4\n", "Q1"),
+            table("a,b\n5,6\n", "Q2"),
+        ]),
+        fields,
+        idempotency_key: None,
+    }
+}
+
+#[test]
+fn a_workbook_makes_one_table_per_sheet_under_one_new_client() {
+    let rpc = happy().on("commit_upload", |_, n| {
+        Ok(result(if n == 0 { "t_q1" } else { "t_q2" }, 2))
+    });
+    let reply = block_on(store(&rpc, &FixedMinter, sheets_parsed(), Target::Create)).unwrap();
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.body["tables"].as_array().unwrap().len(), 2);
+    let calls = rpc.calls.borrow();
+    let begins: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c.function == "begin_upload")
+        .map(|c| &c.args)
+        .collect();
+    assert_eq!(begins[0]["p_kind"], "create");
+    assert_eq!(begins[1]["p_kind"], "append");
+    assert_eq!(
+        begins[1]["p_client_id"], CLIENT,
+        "sheet 2 goes to the new client"
+    );
+    assert!(begins[1]["p_table_name"].as_str().unwrap().ends_with("_q2"));
+}
+
+#[test]
+fn a_workbook_whose_second_sheet_fails_deletes_the_new_client() {
+    let rpc = FakeRpc::new()
+        .on("commit_upload", |_, n| {
+            if n == 0 {
+                Ok(result("t_q1", 2))
+            } else {
+                Err(pg_error(400, "22023", "p_schema_def is not a schema"))
+            }
+        })
+        .merge(happy());
+    let e = block_on(store(&rpc, &FixedMinter, sheets_parsed(), Target::Create)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidArgument);
+    let names = rpc.names();
+    let tail: Vec<&str> = names.iter().rev().take(2).map(String::as_str).collect();
+    assert_eq!(tail, ["delete_client", "abort_upload"], "{names:?}");
+    let calls = rpc.calls.borrow();
+    assert_eq!(calls.last().unwrap().args["p_client_id"], CLIENT);
+    assert!(calls.last().unwrap().as_service);
+}
+
+#[test]
+fn a_replayed_first_sheet_is_not_deleted_when_a_later_one_fails() {
+    let rpc = FakeRpc::new()
+        .on("begin_upload", |_, n| {
+            if n == 0 {
+                Ok(
+                    json!({"upload_id": UPLOAD, "status": "committed", "replayed": true,
+                          "result": result("t_q1", 2)}),
+                )
+            } else {
+                Err(pg_error(500, "XX000", "down"))
+            }
+        })
+        .merge(happy());
+    let mut parsed = sheets_parsed();
+    parsed.idempotency_key = Some("k".into());
+    let e = block_on(store(&rpc, &FixedMinter, parsed, Target::Create)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
+    assert_eq!(
+        rpc.count("delete_client"),
+        0,
+        "the client belongs to the first request"
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_upstream_unavailable_and_nothing_was_begun() {
+    let rpc = FakeRpc::new().on("begin_upload", |_, _| {
+        Err(Failure::Unreachable("connection refused".into()))
+    });
+    let e = run(&rpc, create_csv(csv(10), None), Target::Create).unwrap_err();
+    assert_eq!((e.status(), e.code), (502, ErrorCode::UpstreamUnavailable));
+    assert_eq!(
+        rpc.count("abort_upload"),
+        0,
+        "no upload id, nothing to abort"
+    );
+}
