@@ -1,7 +1,7 @@
 -- list_clients, the console's client list: admin only (clients and anon are refused), newest
 -- first, paged, searched by name or email, each client with its tables, rows and last upload.
 begin;
-select plan(18);
+select plan(19);
 \ir _fixtures.psql
 
 -- The fixture's two clients were created in this transaction (same created_at); give them and a
@@ -61,6 +61,8 @@ select throws_ok($$select public.list_clients(null, 50, -1)$$, '22023', 'offset 
 -- Nobody else: a client (even asking about itself) and anon.
 select pg_temp.act_as('authenticated', :'sub_a');
 select throws_ok($$select public.list_clients()$$, '42501', null, 'client A cannot list clients');
+select pg_temp.act_as('authenticated', :'sub_b');
+select throws_ok($$select public.list_clients('Acme')$$, '42501', null, 'client B cannot search the clients');
 select pg_temp.act_as('anon');
 select throws_ok($$select public.list_clients()$$, '42501', null, 'anon cannot list clients');
 
