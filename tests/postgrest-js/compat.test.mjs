@@ -30,25 +30,52 @@ test('the data API answers its readiness check', async () => {
   assert.deepEqual(await response.json(), { status: 'ok' });
 });
 
-test('scalar RPC: get_client_data_count for an unknown client is the JSON number 0', async () => {
+// A client of our own, made through the service role as the Worker makes one, so that reads
+// below have rows to count (an unseen client is an error, not 0: see the PT404 test).
+async function clientWithRows(db, rows) {
+  const id = randomUUID();
+  const { error } = await db.rpc('create_client_with_data', {
+    p_company_name: `compat ${id}`,
+    p_email: `compat-${id}@example.test`,
+    p_client_id: id,
+    p_rows: rows,
+  });
+  assert.equal(error, null);
+  return id;
+}
+
+test('scalar RPC: get_client_data_count is the JSON number of rows', async () => {
   const db = clientWithKey(required('SERVICE_ROLE_KEY'));
-  const { data, error, status } = await db.rpc('get_client_data_count', { p_client_id: randomUUID() });
+  const id = await clientWithRows(db, [{ a: 1 }, { a: 2 }, { a: 3 }]);
+  const { data, error, status } = await db.rpc('get_client_data_count', { p_client_id: id });
   assert.equal(error, null);
   assert.equal(status, 200);
-  assert.equal(data, 0);
+  assert.equal(data, 3);
 });
 
 test('set-returning RPC: an array, and count=exact fills count from Content-Range', async () => {
   const db = clientWithKey(required('SERVICE_ROLE_KEY'));
+  const id = await clientWithRows(db, [{ a: 1 }, { a: 2 }]);
   const { data, error, status, count } = await db.rpc(
     'get_client_data_filtered',
-    { p_client_id: randomUUID(), p_limit: 5 },
+    { p_client_id: id, p_limit: 5 },
     { count: 'exact' },
   );
   assert.equal(error, null);
   assert.equal(status, 200);
-  assert.deepEqual(data, []);
-  assert.equal(count, 0);
+  assert.deepEqual(data.map((row) => row.data.a).sort(), [1, 2]);
+  assert.equal(count, 2);
+});
+
+// PostgREST: "RAISE errors with HTTP Status Codes" — SQLSTATE PTxyz answers status xyz.
+test('raised PT404 for an unseen client: status 404 and the PostgREST error object', async () => {
+  const db = clientWithKey(required('SERVICE_ROLE_KEY'));
+  const { data, error, status } = await db.rpc('get_client_data_count', { p_client_id: randomUUID() });
+  assert.equal(data, null);
+  assert.equal(status, 404);
+  assert.deepEqual(Object.keys(error).sort(), ['code', 'details', 'hint', 'message']);
+  assert.equal(error.code, 'PT404');
+  assert.equal(error.message, 'client not found');
 });
 
 test('unknown function: PostgREST error object with code PGRST202 and status 404', async () => {

@@ -134,23 +134,16 @@ async fn each_client_reads_exactly_its_own_rows() {
         }
     }
 
-    // The database holds without the Worker: A's token straight at the data API sees none of B.
-    let direct = stack
-        .rpc_direct(
-            "get_client_data_filtered",
-            &a_token,
-            &json!({"p_client_id": b_id}),
-        )
-        .await;
-    assert_eq!((direct.status, direct.body.clone()), (200, json!([])));
-    let direct = stack
-        .rpc_direct(
-            "get_client_data_count",
-            &a_token,
-            &json!({"p_client_id": b_id}),
-        )
-        .await;
-    assert_eq!((direct.status, direct.body.clone()), (200, json!(0)));
+    // The database holds without the Worker: A's token straight at the data API sees none of B;
+    // the read functions raise PT404, which PostgREST answers as HTTP 404 (SQLSTATE PTxyz).
+    for function in ["get_client_data_filtered", "get_client_data_count"] {
+        let direct = stack
+            .rpc_direct(function, &a_token, &json!({"p_client_id": b_id}))
+            .await;
+        assert_eq!(direct.status, 404, "{function}: {:?}", direct.body);
+        assert_eq!(direct.body["code"], "PT404", "{function}");
+        assert!(direct.body.get("data").is_none(), "{function}");
+    }
 
     // A superadmin (by app_metadata) reads any client; a client cannot create clients.
     let admin = stack.mint(
