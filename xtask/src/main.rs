@@ -35,7 +35,9 @@ commands:
   dev            up, then follow the logs; Ctrl-C stops the stack
   migrate [--db-url URL]
                  apply pending migrations/*.sql (default: the `up` stack's database)
-  test           run every test suite against a throwaway stack on free ports
+  test [--only STAGE[,STAGE...]]
+                 run every test suite against a throwaway stack on free ports (--only: just
+                 those stages and what they need, e.g. --only pgtap or --only e2e)
   bench [--quick] [--help]
                  throughput table: ingest native vs wasm vs DuckDB, upload via the Worker
                  vs COPY, data API RPC vs pgbench, workerd memory (own throwaway stack)
@@ -60,7 +62,7 @@ fn main() -> ExitCode {
         Some("down") => stack::down(&root),
         Some("dev") => stack::dev(&root),
         Some("migrate") => migrate::command(&root, &args[1..]),
-        Some("test") => match test::run(&root) {
+        Some("test") => match test::run(&root, &args[1..]) {
             Ok(true) => Ok(()),
             // The summary has already said what failed; its closing line must stay last.
             Ok(false) => return ExitCode::FAILURE,

@@ -50,11 +50,35 @@ impl Drop for Teardown<'_> {
 
 struct Runner {
     results: Vec<StageResult>,
+    /// `--only a,b`: the stages asked for; the ones they need (setup, database, services) run too.
+    only: Option<Vec<String>>,
 }
 
+/// Stages that other stages need, and which of them needs the running services.
+const NEEDS_SERVICES: &[&str] = &["e2e", "postgrest-js"];
+/// Every stage, in the order they run; `--only` accepts these names.
+const STAGES: &[&str] = &["setup", "database", "unit", "pgtap", "services", "e2e", "postgrest-js"];
+
 impl Runner {
-    /// Runs one stage unless interrupted; a stage's error is printed and recorded, never fatal.
+    fn wanted(&self, name: &str) -> bool {
+        let Some(only) = &self.only else { return true };
+        only.iter().any(|o| o == name)
+            || matches!(name, "setup" | "database")
+            || (name == "services" && only.iter().any(|o| NEEDS_SERVICES.contains(&o.as_str())))
+    }
+
+    /// Runs one stage unless interrupted or not selected; a stage's error is printed and
+    /// recorded, never fatal.
     fn stage(&mut self, name: &'static str, body: impl FnOnce() -> Result<Option<String>>) -> bool {
+        if !self.wanted(name) {
+            self.results.push(StageResult {
+                name,
+                outcome: Outcome::Skipped,
+                elapsed: Duration::ZERO,
+                note: "not selected by --only".to_string(),
+            });
+            return true;
+        }
         println!("\n==> [{name}]");
         let started = Instant::now();
         let (outcome, note) = if signals::interrupted() {
@@ -160,11 +184,30 @@ fn node_test_files(dir: &Path) -> Vec<PathBuf> {
 
 /// `cargo xtask test`: Ok(true) when every stage passed. Failures are reported by the summary
 /// (whose closing line must stay last), not as an error.
-pub fn run(root: &Path) -> Result<bool> {
+pub fn run(root: &Path, args: &[String]) -> Result<bool> {
+    let only = match args {
+        [] => None,
+        [flag, stages] if flag == "--only" => {
+            Some(stages.split(',').map(str::to_string).collect::<Vec<_>>())
+        }
+        _ => {
+            return Err(crate::Error::new(
+                "bad_arguments",
+                "usage: cargo xtask test [--only STAGE[,STAGE...]]".to_string(),
+            ))
+        }
+    };
+    if let Some(unknown) = only.iter().flatten().find(|s| !STAGES.contains(&s.as_str())) {
+        return Err(crate::Error::new(
+            "unknown_stage",
+            format!("no stage `{unknown}`; the stages are {}", STAGES.join(", ")),
+        ));
+    }
     signals::install();
     let started = Instant::now();
     let mut runner = Runner {
         results: Vec::new(),
+        only,
     };
     if !runner.stage("setup", || setup::run(root).map(|()| None)) {
         runner.print_summary();
