@@ -2,10 +2,11 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(55);
+select plan(59);
 
-select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions'],
-                  'public has exactly the four tables');
+select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions',
+                            'client_data_field_indexes', 'client_data_field_values'],
+                  'public has exactly the six tables');
 select views_are('public', array['client_data_summary'], 'public has exactly the summary view');
 
 -- RLS on, for every table
@@ -14,6 +15,8 @@ select ok((select relrowsecurity from pg_class where oid = 'public.client_schema
 select ok((select relrowsecurity from pg_class where oid = 'public.client_data'::regclass), 'RLS is enabled on client_data');
 select ok((select relrowsecurity from pg_class where oid = 'public.client_schema_versions'::regclass), 'RLS is enabled on client_schema_versions');
 select ok((select relrowsecurity from pg_class where oid = 'private.admin_accounts'::regclass), 'RLS is enabled on private.admin_accounts');
+select ok((select relrowsecurity from pg_class where oid = 'public.client_data_field_indexes'::regclass), 'RLS is enabled on client_data_field_indexes');
+select ok((select relrowsecurity from pg_class where oid = 'public.client_data_field_values'::regclass), 'RLS is enabled on client_data_field_values');
 select is(array(select c.relname::text from pg_class c
                  where c.relnamespace = 'private'::regnamespace and c.relkind = 'r'
                    and (has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger')
@@ -30,6 +33,10 @@ select policies_are('public', 'client_data',
                     'client_data: select/insert own');
 select policies_are('public', 'client_schema_versions', array['client_schema_versions_select_own'],
                     'client_schema_versions: select own (only the trigger writes it)');
+select policies_are('public', 'client_data_field_indexes', array['client_data_field_indexes_select_own'],
+                    'client_data_field_indexes: select own (service_role requests and builds)');
+select policies_are('public', 'client_data_field_values', array['client_data_field_values_select_own'],
+                    'client_data_field_values: select own (only the trigger and the backfill write it)');
 select is((select count(*)::int from pg_policies
             where schemaname = 'public' and roles <> '{authenticated}'), 0,
           'every policy applies to authenticated only');
@@ -62,7 +69,9 @@ select functions_are('public', array['get_client_data_filtered', 'get_client_dat
                                      'begin_upload', 'stage_upload_rows', 'commit_upload', 'abort_upload',
                                      'cleanup_abandoned_uploads', 'delete_client', 'list_clients',
                                      'create_admin_account', 'get_login_credentials',
-                                     'query_client_data', 'aggregate_client_data', 'profile_client_table'] || array(
+                                     'query_client_data', 'aggregate_client_data', 'profile_client_table',
+                                     'request_client_data_index', 'drop_client_data_index',
+                                     'maintain_client_data_indexes'] || array(
                        -- pgTAP's own functions live in public too; leave them out of the comparison
                        select p.proname::text from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
                         where p.pronamespace = 'public'::regnamespace),
@@ -89,8 +98,9 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                  where p.prosecdef and not exists (select from pg_depend d where d.objid = p.oid and d.deptype = 'e')
                    and p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
                  order by 1),
-          array['private.record_client_schema_version()', 'private.sync_client_schema_counts()'],
-          'the only security definer functions are the two trigger functions writing derived data clients may not');
+          array['private.record_client_schema_version()', 'private.sync_client_data_field_values()',
+                'private.sync_client_schema_counts()'],
+          'the only security definer functions are the three trigger functions writing derived data clients may not');
 
 -- Who may execute what
 select is(array(select p.oid::regprocedure::text from pg_proc p
@@ -111,9 +121,11 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'private.check_rows(jsonb,bigint)', 'private.check_rows_array(jsonb)',
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)', 'private.default_table_name(uuid,text)',
+                'private.field_index_float(numeric)', 'private.field_index_name(uuid,text,text)',
                 'private.query_boolean(text)', 'private.query_check_client(uuid)', 'private.query_columns(jsonb)',
                 'private.query_estimate_rows(text)', 'private.query_field(jsonb,jsonb,text)',
                 'private.query_filter_sql(jsonb,jsonb,text,integer,boolean,integer)',
+                'private.query_index_sql(uuid,text,jsonb,jsonb)',
                 'private.query_order_sql(text,jsonb,jsonb,jsonb)', 'private.query_raise(text,text,jsonb,text)',
                 'private.query_resolve_table(uuid,jsonb,boolean)', 'private.query_search_sql(jsonb,jsonb)',
                 'private.query_timestamp(text)', 'private.query_value(text,text,jsonb,text)',
@@ -130,12 +142,12 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'begin_upload(text,uuid,text,text,text,jsonb)', 'cleanup_abandoned_uploads(interval)',
                 'commit_upload(uuid,jsonb,text,text)', 'create_admin_account(text,text)',
                 'create_client_with_data(text,text,text,text,text,jsonb,jsonb,uuid,uuid)', 'delete_client(uuid)',
-                'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
+                'drop_client_data_index(uuid,text,text)', 'get_client_credentials(text)', 'get_client_data_count(uuid,text,jsonb)',
                 'get_client_data_filtered(uuid,text,integer,jsonb,timestamp with time zone,bigint)',
                 'get_client_schema_versions(uuid,text)', 'get_client_schemas(uuid)', 'get_login_credentials(text)',
-                'list_clients(text,integer,integer)', 'migrate_legacy_data_uploads()',
+                'list_clients(text,integer,integer)', 'maintain_client_data_indexes()', 'migrate_legacy_data_uploads()',
                 'profile_client_table(uuid,text)', 'query_client_data(uuid,jsonb)',
-                'stage_upload_rows(uuid,jsonb)'],
+                'request_client_data_index(uuid,text,text,boolean)', 'stage_upload_rows(uuid,jsonb)'],
           'service_role may execute every public function');
 select ok(not has_schema_privilege('anon', 'private', 'usage'), 'anon cannot reach the private schema');
 select is(array(select p.oid::regprocedure::text from pg_proc p
@@ -146,9 +158,11 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                 'private.check_schema_def(jsonb)', 'private.check_table_name(text)',
                 'private.client_data_filter_sql(jsonb)',
                 'private.client_taken_message(text,text,text,uuid,uuid)', 'private.default_table_name(uuid,text)',
+                'private.field_index_float(numeric)', 'private.field_index_name(uuid,text,text)',
                 'private.lock_account_email(text)', 'private.query_boolean(text)', 'private.query_check_client(uuid)', 'private.query_columns(jsonb)',
                 'private.query_estimate_rows(text)', 'private.query_field(jsonb,jsonb,text)',
                 'private.query_filter_sql(jsonb,jsonb,text,integer,boolean,integer)',
+                'private.query_index_sql(uuid,text,jsonb,jsonb)',
                 'private.query_order_sql(text,jsonb,jsonb,jsonb)', 'private.query_raise(text,text,jsonb,text)',
                 'private.query_resolve_table(uuid,jsonb,boolean)', 'private.query_search_sql(jsonb,jsonb)',
                 'private.query_timestamp(text)', 'private.query_value(text,text,jsonb,text)',
