@@ -55,7 +55,8 @@ usage: cargo xtask bench [--quick] [--csv-mb N] [--upload-mb N] [--xlsx-rows N] 
   defaults: --csv-mb 50 --upload-mb 100 --xlsx-rows 200000 --runs 3 --upload-runs 1
             --rpc-calls 2000 --worker-requests 1000; --quick: 5 MB CSV, 5 MB upload,
             20000 XLSX rows, 500 RPC calls, 200 Worker requests
-  --no-stack skips the rows that need PostgreSQL, the data API and the Worker";
+  --no-stack skips the rows that need PostgreSQL, the data API and the Worker
+  --scale: the read side at scale instead (cargo xtask bench --scale --help)";
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
@@ -147,6 +148,9 @@ enum Line {
 
 /// `cargo xtask bench [options]`
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--scale") {
+        return crate::bench_scale::run(root, args);
+    }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");
         return Ok(());
@@ -441,7 +445,7 @@ fn duckdb_samples(csv: &Path, runs: usize) -> Result<Vec<(String, Sample)>> {
 // ---- the stack: upload vs COPY, RPC vs pgbench, workerd memory ----
 
 /// Stops the bench stack and removes its directory however the run ends.
-struct Teardown<'a>(&'a Stack);
+pub(crate) struct Teardown<'a>(pub(crate) &'a Stack);
 
 impl Drop for Teardown<'_> {
     fn drop(&mut self) {
@@ -534,7 +538,7 @@ fn stack_rows(
     Ok(())
 }
 
-fn sql(db_url: &str, statement: &str) -> Result<String> {
+pub(crate) fn sql(db_url: &str, statement: &str) -> Result<String> {
     proc::output(
         migrate::psql(db_url).args(["-A", "-t", "-c", statement]),
         "bench_sql_failed",
@@ -1093,7 +1097,7 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
 
 // ---- a minimal HTTP/1.1 client: keep-alive requests with a streamed body ----
 
-struct HttpConn {
+pub(crate) struct HttpConn {
     reader: BufReader<TcpStream>,
     host: String,
 }
@@ -1103,7 +1107,7 @@ fn http_err(e: std::io::Error) -> Error {
 }
 
 impl HttpConn {
-    fn connect(port: u16) -> Result<HttpConn> {
+    pub(crate) fn connect(port: u16) -> Result<HttpConn> {
         let stream = TcpStream::connect(("127.0.0.1", port)).map_err(http_err)?;
         stream.set_nodelay(true).map_err(http_err)?;
         stream
@@ -1117,7 +1121,7 @@ impl HttpConn {
 
     /// Sends one request with a `Content-Length` body copied from `body`, reads the answer
     /// (Content-Length or chunked) and leaves the connection ready for the next request.
-    fn request(
+    pub(crate) fn request(
         &mut self,
         method: &str,
         path: &str,

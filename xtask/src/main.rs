@@ -7,6 +7,7 @@
 //! seconds and every step it takes is a command a person could type and re-run by hand.
 
 mod bench;
+mod bench_scale;
 mod build;
 mod error;
 mod http;
@@ -41,6 +42,9 @@ commands:
   bench [--quick] [--help]
                  throughput table: ingest native vs wasm vs DuckDB, upload via the Worker
                  vs COPY, data API RPC vs pgbench, workerd memory (own throwaway stack)
+  bench --scale [--quick] [--rows N] [--clients N] [--big N] [--help]
+                 reads at scale (issue 10): rows loaded by SQL, the same reads as SQL with
+                 RLS on and off (pgbench) and through the data API, index write cost, EXPLAIN
 ";
 
 /// The repository root: xtask lives in `<root>/xtask`.
