@@ -407,7 +407,8 @@ begin
     -- The filter itself was compiled (and checked) first, so this cannot raise.
     select * into v_field from private.query_field(p_columns, v_leaf -> 'field', 'filter');
     v_op := v_leaf ->> 'op';
-    if v_indexed ->> v_field.key is distinct from v_field.type then
+    if v_indexed ->> v_field.key is distinct from v_field.type
+       or v_op not in ('eq', 'in', 'gt', 'gte', 'lt', 'lte') then
       continue;
     end if;
     v_vals := '{}';

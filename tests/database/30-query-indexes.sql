@@ -5,7 +5,7 @@
 -- Client A's table `big` has 20,000 rows: code has 2,000 values (10 rows each, 0.05 %), price
 -- is 0.00..999.99, region has 10 values (10 % each: too many for the index, the walk wins).
 begin;
-select plan(36);
+select plan(38);
 \ir _fixtures.psql
 
 \set big 'client_11111111_big'
@@ -124,6 +124,10 @@ select is(pg_temp.total(:'code_eq'), 11::bigint, 'code c42: the 10 rows and the 
 select is(pg_temp.total(:'price_range'), (select price_range + 1 from before_index), 'the price range: the same rows and the one added');
 select is(pg_temp.total('{"field": "code", "op": "in", "value": ["c42", "c43", "nope"]}'), (select code_in + 1 from before_index), 'code in (…): the same');
 select is(pg_temp.total('{"field": "day", "op": "gte", "value": "2024-12-30"}'), (select day_gte + 1 from before_index), 'a date range: the same');
+select is(pg_temp.total('{"and": [{"field": "price", "op": "is", "value": "null"}, {"field": "code", "op": "like", "value": "c4*"}]}'),
+          0::bigint, 'is and like on indexed fields still work (not through the index)');
+select is(pg_temp.total('{"or": [{"field": "code", "op": "eq", "value": "c42"}, {"field": "code", "op": "eq", "value": "c43"}]}'),
+          (select code_in + 1 from before_index), 'an or of indexed conditions: the same rows (not through the index)');
 select matches(pg_temp.plan_of(pg_temp.page_sql(:'client_a', :'big', :'code_eq', null)),
                'Index Only Scan using client_data_field_values_search on client_data_field_values v\s+Index Cond: \(\(client_id = ''11111111-1111-1111-1111-111111111111''::uuid\) AND \(table_name = ''client_11111111_big''::text\) AND \(field = ''code''::text\) AND \(num IS NULL\) AND \(txt = ''c42''::text\)\)',
                'as client A, the selective filter is an index condition on the values');

@@ -153,6 +153,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         "bench_load_failed",
     )?;
     let load_secs = started.elapsed().as_secs_f64();
+    println!("loaded in {load_secs:.0} s");
     sql(&db_url, "vacuum analyze")?;
 
     println!("\n==> write cost of indexed fields");
@@ -289,12 +290,13 @@ fn reads(db_url: &str) -> Result<Vec<Read>> {
         sql(
             db_url,
             &format!(
-                "select jsonb_build_object('o', jsonb_build_array(to_jsonb(d.created_at at time zone 'UTC')), 'id', d.id, \
+                "select jsonb_build_object('o', jsonb_build_array(to_jsonb(l.created_at at time zone 'UTC')), 'id', l.id, \
                         'k', (public.query_client_data('{BIG_CLIENT}', '{{\"limit\": 1}}') -> 'next' ->> 'k')) \
-                   from public.client_data d where d.client_id = '{BIG_CLIENT}' and d.table_name = 'bench' \
-                  order by d.created_at, d.id \
-                 offset (select (row_count * 9 / 10)::bigint from public.client_schemas \
-                          where client_id = '{BIG_CLIENT}' and table_name = 'bench') limit 1"
+                   from (select d.created_at, d.id from public.client_data d \
+                          where d.client_id = '{BIG_CLIENT}' and d.table_name = 'bench' \
+                          order by d.created_at, d.id \
+                         offset (select (row_count * 9 / 10)::bigint from public.client_schemas \
+                                  where client_id = '{BIG_CLIENT}' and table_name = 'bench') limit 1) l"
             ),
         )?
         .trim(),
