@@ -57,7 +57,15 @@ struct Runner {
 /// Stages that other stages need, and which of them needs the running services.
 const NEEDS_SERVICES: &[&str] = &["e2e", "postgrest-js"];
 /// Every stage, in the order they run; `--only` accepts these names.
-const STAGES: &[&str] = &["setup", "database", "unit", "pgtap", "services", "e2e", "postgrest-js"];
+const STAGES: &[&str] = &[
+    "setup",
+    "database",
+    "unit",
+    "pgtap",
+    "services",
+    "e2e",
+    "postgrest-js",
+];
 
 impl Runner {
     fn wanted(&self, name: &str) -> bool {
@@ -197,7 +205,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
             ))
         }
     };
-    if let Some(unknown) = only.iter().flatten().find(|s| !STAGES.contains(&s.as_str())) {
+    if let Some(unknown) = only
+        .iter()
+        .flatten()
+        .find(|s| !STAGES.contains(&s.as_str()))
+    {
         return Err(crate::Error::new(
             "unknown_stage",
             format!("no stage `{unknown}`; the stages are {}", STAGES.join(", ")),

@@ -25,9 +25,7 @@ mod error;
 mod json;
 mod model;
 mod options;
-mod refine;
 mod schema;
-pub mod testdata;
 mod values;
 mod xlsx;
 
@@ -38,9 +36,6 @@ pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
 pub use options::{DateOrder, Format, IngestOptions};
-pub use refine::{
-    apply_refinement, refinement_request, NoRefiner, Refinement, RefinementOutcome, SchemaRefiner,
-};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
 
 /// Detects the format from the content first, the hint second.

@@ -16,7 +16,10 @@ async fn pending_upload(stack: &Stack, client_id: &str, table: &str) -> String {
         )
         .await;
     assert_eq!(begun.status, 200, "begin_upload: {:?}", begun.body);
-    let upload_id = begun.body["upload_id"].as_str().expect("upload_id").to_owned();
+    let upload_id = begun.body["upload_id"]
+        .as_str()
+        .expect("upload_id")
+        .to_owned();
     let staged = stack
         .rpc_direct(
             "stage_upload_rows",
@@ -90,7 +93,10 @@ async fn the_cron_trigger_removes_abandoned_uploads_only() {
     .expect("the scheduled endpoint answers");
     let status = fired.status().as_u16();
     let text = fired.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "{text} (is wrangler dev running with --test-scheduled?)");
+    assert_eq!(
+        status, 200,
+        "{text} (is wrangler dev running with --test-scheduled?)"
+    );
 
     assert_eq!(
         count(abandoned).await,

@@ -81,7 +81,10 @@ async fn each_client_reads_exactly_its_own_rows() {
     let (a_id, b_id) = (client_id(&a), client_id(&b));
 
     assert_eq!(a["rows_stored"], 3);
-    assert!(a.get("rows_rejected").is_none(), "dropped: it was always []");
+    assert!(
+        a.get("rows_rejected").is_none(),
+        "dropped: it was always []"
+    );
     assert_eq!(
         a["table_name"],
         format!("client_{}_sales", &a_id.replace('-', "")[..8])

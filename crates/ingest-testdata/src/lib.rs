@@ -1,5 +1,8 @@
-//! Deterministic generated uploads for tests and benchmarks: a messy CSV and a minimal XLSX
-//! writer (stored XML parts, deflated), so no fixture files are needed.
+//! `ingest-testdata`: deterministic generated uploads for the tests and benchmarks of `ingest`: a
+//! messy CSV and a minimal XLSX writer (deflated XML parts), so no fixture files are needed.
+//!
+//! Design decision: a crate of its own, only ever a dev-dependency (or the bench's), so none of
+//! this ships in the Worker's wasm.
 
 /// A small deterministic pseudo-random generator (xorshift64*).
 struct Rng(u64);
