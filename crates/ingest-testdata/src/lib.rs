@@ -171,6 +171,11 @@ pub fn zip(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
 
 /// A minimal but valid XLSX workbook: one worksheet per `(name, rows)`, strings shared.
 pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
+    zip(&xlsx_parts(sheets))
+}
+
+/// The parts of [`xlsx`] before zipping, so a test can alter one (a hostile sheet, a DTD).
+pub fn xlsx_parts(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<(String, Vec<u8>)> {
     let mut strings: Vec<String> = Vec::new();
     let mut index = std::collections::HashMap::new();
     let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
@@ -237,7 +242,7 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
         ("xl/styles.xml".to_string(), br#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_vec()),
     ];
     all.extend(parts);
-    zip(&all)
+    all
 }
 
 /// A two-sheet workbook for benchmarks: `Orders` (`rows` rows: text, numbers, dates, booleans)

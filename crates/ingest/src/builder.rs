@@ -557,6 +557,46 @@ impl Stats {
     }
 }
 
+fn column_key(columns: &[ColumnState], i: usize) -> String {
+    columns
+        .get(i)
+        .map(|c| c.key.clone())
+        .unwrap_or_else(|| format!("column_{}", i + 1))
+}
+
+/// Replaces U+0000 by U+FFFD in a cell (JSON: in every nested string and key); `true` if any.
+fn replace_nul(cell: &mut Cell) -> bool {
+    fn in_value(v: &mut Value) -> bool {
+        match v {
+            Value::String(s) => in_text(s),
+            Value::Array(items) => items.iter_mut().fold(false, |any, v| in_value(v) | any),
+            Value::Object(map) => {
+                let mut any = false;
+                if map.keys().any(|k| k.contains('\0')) {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (k.replace('\0', "\u{fffd}"), v))
+                        .collect();
+                    any = true;
+                }
+                map.values_mut().fold(any, |any, v| in_value(v) | any)
+            }
+            _ => false,
+        }
+    }
+    fn in_text(s: &mut String) -> bool {
+        if !s.as_bytes().contains(&0) {
+            return false;
+        }
+        *s = s.replace('\0', "\u{fffd}");
+        true
+    }
+    match cell {
+        Cell::Text(s) => in_text(s),
+        Cell::Json(v) => in_value(v),
+    }
+}
+
 struct ColumnState {
     key: String,
     name: String,
@@ -584,11 +624,22 @@ pub(crate) struct TableBuilder {
 
 impl TableBuilder {
     pub(crate) fn new(
-        names: Vec<String>,
+        mut names: Vec<String>,
         opts: &IngestOptions,
         mut issues: IssueLog,
         has_header: bool,
     ) -> Result<Self, IngestError> {
+        for (i, name) in names.iter_mut().enumerate() {
+            if name.contains('\0') {
+                *name = name.replace('\0', "\u{fffd}");
+                let mut is = Issue::new(
+                    IssueKind::NulReplaced,
+                    format!("the header of column {} held a NUL character (U+0000); it was replaced by U+FFFD", i + 1),
+                );
+                is.original = Some(name.replace('\u{fffd}', "\\u0000"));
+                issues.push(is);
+            }
+        }
         if names.len() > opts.max_columns {
             return Err(IngestError::new(
                 ErrorCode::TooManyColumns,
@@ -661,14 +712,24 @@ impl TableBuilder {
             )
             .at_row(row));
         }
-        for (i, c) in cells.iter().enumerate() {
+        for (i, c) in cells.iter_mut().enumerate() {
+            if replace_nul(c) {
+                let mut is = Issue::new(
+                    IssueKind::NulReplaced,
+                    "a NUL character (U+0000) cannot be stored (PostgreSQL text and jsonb refuse it); it was replaced by U+FFFD",
+                );
+                is.row = Some(row);
+                is.line = line;
+                is.column = Some(column_key(&self.columns, i));
+                is.original = Some(match c {
+                    Cell::Text(s) => s.replace('\u{fffd}', "\\u0000"),
+                    Cell::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
+                });
+                self.issues.push(is);
+            }
             if let Cell::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
-                    let col = self
-                        .columns
-                        .get(i)
-                        .map(|c| c.key.clone())
-                        .unwrap_or_else(|| format!("column_{}", i + 1));
+                    let col = column_key(&self.columns, i);
                     return Err(IngestError::new(
                         ErrorCode::CellTooLarge,
                         format!(

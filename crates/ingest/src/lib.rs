@@ -84,7 +84,12 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
             Format::Json
         });
     }
-    if head.contains('\0') && !matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
+    // Binary content is full of NULs; a stray one in text is a cell's problem (`nul_replaced`).
+    let nuls = head.bytes().filter(|b| *b == 0).count();
+    if nuls >= 4
+        && nuls * 100 > head.len()
+        && !matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be)
+    {
         return None;
     }
     match hinted {

@@ -186,6 +186,8 @@ pub enum IssueKind {
     UnterminatedQuote,
     /// An XLSX sheet with no data, or a JSON value that was not an object.
     SkippedContent,
+    /// A NUL character (U+0000), which PostgreSQL text and jsonb cannot hold, stored as U+FFFD.
+    NulReplaced,
 }
 
 impl IssueKind {
@@ -204,6 +206,7 @@ impl IssueKind {
             IssueKind::AmbiguousDateOrder => "ambiguous_date_order",
             IssueKind::UnterminatedQuote => "unterminated_quote",
             IssueKind::SkippedContent => "skipped_content",
+            IssueKind::NulReplaced => "nul_replaced",
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct IngestOptions {
     pub max_rows: u64,
     pub max_columns: usize,
     pub max_cell_bytes: usize,
+    /// What an XLSX may unpack to, all its zip entries together (one budget for the archive).
+    pub max_unpacked_bytes: u64,
     /// Rows read before column types are fixed (the streaming API holds this many rows).
     pub sample_rows: usize,
     /// Distinct values are counted exactly up to this many per column.
@@ -92,6 +94,8 @@ impl Default for IngestOptions {
             max_rows: 2_000_000,
             max_columns: 512,
             max_cell_bytes: 64 * 1024,
+            // Unpacked XML is held while a sheet is read: this bounds a zip bomb's memory.
+            max_unpacked_bytes: 64 * 1024 * 1024,
             sample_rows: 1000,
             distinct_cap: 10_000,
             max_issues: 1000,
@@ -120,6 +124,10 @@ impl IngestOptions {
     }
     pub fn with_max_cell_bytes(mut self, n: usize) -> Self {
         self.max_cell_bytes = n;
+        self
+    }
+    pub fn with_max_unpacked_bytes(mut self, n: u64) -> Self {
+        self.max_unpacked_bytes = n;
         self
     }
     pub fn with_sample_rows(mut self, n: usize) -> Self {
@@ -154,6 +162,7 @@ impl IngestOptions {
             ("max_rows", self.max_rows == 0),
             ("max_columns", self.max_columns == 0),
             ("max_cell_bytes", self.max_cell_bytes == 0),
+            ("max_unpacked_bytes", self.max_unpacked_bytes == 0),
             ("sample_rows", self.sample_rows == 0),
         ];
         for (name, is_zero) in zero {
