@@ -106,6 +106,8 @@ pub(crate) struct Plan {
     bool_digits: bool,
     currency: Option<Currency>,
     format: ColumnFormat,
+    /// Whether null spellings (`NA`, `-`, empty) are nulls here (not for JSON strings).
+    null_tokens: bool,
 }
 
 enum Cleaned {
@@ -150,9 +152,9 @@ fn text_of(cell: &Cell) -> Option<&str> {
     }
 }
 
-fn is_null_cell(cell: &Cell) -> bool {
+fn is_null_cell(cell: &Cell, null_tokens: bool) -> bool {
     match cell {
-        Cell::Text(s) => is_null_token(s.trim()),
+        Cell::Text(s) => null_tokens && is_null_token(s.trim()),
         Cell::Json(v) => v.is_null(),
     }
 }
@@ -175,7 +177,14 @@ fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<Currency>, bool)> {
 }
 
 /// Decides a column's plan from its sample cells.
-pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Plan {
+/// `null_tokens`: whether texts like `NA` or `""` mean "no value" (delimited text and
+/// spreadsheets) or are values (JSON strings).
+pub(crate) fn infer_plan(
+    key: &str,
+    cells: &[&Cell],
+    opts: &IngestOptions,
+    null_tokens: bool,
+) -> Plan {
     let mut plan = Plan {
         ty: ColumnType::String,
         semantic: None,
@@ -184,8 +193,13 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
         bool_digits: false,
         currency: None,
         format: ColumnFormat::default(),
+        null_tokens,
     };
-    let values: Vec<&Cell> = cells.iter().copied().filter(|c| !is_null_cell(c)).collect();
+    let values: Vec<&Cell> = cells
+        .iter()
+        .copied()
+        .filter(|c| !is_null_cell(c, null_tokens))
+        .collect();
     if values.is_empty() {
         plan.ty = ColumnType::Empty;
         return plan;
@@ -406,6 +420,7 @@ impl Plan {
             bool_digits: false,
             currency: None,
             format: ColumnFormat::default(),
+            null_tokens: true,
         }
     }
 
@@ -435,7 +450,7 @@ impl Plan {
             Cell::Text(s) => s,
         };
         let t = text.trim();
-        if is_null_token(t) {
+        if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
         }
         let converted: Result<Value, &str> = match self.ty {
@@ -620,6 +635,7 @@ pub(crate) struct TableBuilder {
     typed: bool,
     pub(crate) issues: IssueLog,
     row_count: u64,
+    null_tokens: bool,
 }
 
 impl TableBuilder {
@@ -688,7 +704,14 @@ impl TableBuilder {
             typed: false,
             issues,
             row_count: 0,
+            null_tokens: true,
         })
+    }
+
+    /// Texts are values as written: no null spellings (JSON strings; `"NA"` is North America).
+    pub(crate) fn without_null_tokens(mut self) -> Self {
+        self.null_tokens = false;
+        self
     }
 
     /// Column keys so far (extra columns from ragged rows are appended).
@@ -816,7 +839,7 @@ impl TableBuilder {
         }
         for (i, col) in self.columns.iter_mut().enumerate() {
             let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
-            let plan = infer_plan(&col.key, &cells, &self.opts);
+            let plan = infer_plan(&col.key, &cells, &self.opts, self.null_tokens);
             if plan.format.date_order_assumed {
                 let mut is = Issue::new(
                     IssueKind::AmbiguousDateOrder,

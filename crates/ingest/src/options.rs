@@ -83,6 +83,9 @@ pub struct IngestOptions {
     pub hint: Option<String>,
     /// Forces a format instead of detecting it.
     pub format: Option<Format>,
+    /// For a JSON object document: the field holding the records (the Worker's `data`), instead
+    /// of the largest array of objects.
+    pub json_records_key: Option<String>,
     /// Date order for columns with no evidence either way (default: m/d/Y, reported as assumed).
     pub ambiguous_date_order: DateOrder,
 }
@@ -101,6 +104,7 @@ impl Default for IngestOptions {
             max_issues: 1000,
             hint: None,
             format: None,
+            json_records_key: None,
             ambiguous_date_order: DateOrder::Mdy,
         }
     }
@@ -149,6 +153,10 @@ impl IngestOptions {
     }
     pub fn with_format(mut self, format: Format) -> Self {
         self.format = Some(format);
+        self
+    }
+    pub fn with_json_records_key(mut self, key: impl Into<String>) -> Self {
+        self.json_records_key = Some(key.into());
         self
     }
     pub fn with_ambiguous_date_order(mut self, order: DateOrder) -> Self {
