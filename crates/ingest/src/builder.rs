@@ -424,6 +424,21 @@ impl Plan {
         }
     }
 
+    /// A stated percent or currency format names what a numeric column's values are.
+    fn apply_number_style(&mut self, style: NumberStyle) {
+        if !matches!(self.ty, ColumnType::Integer | ColumnType::Number) || self.semantic.is_some() {
+            return;
+        }
+        match style {
+            NumberStyle::Percent => self.semantic = Some(SemanticType::Percent),
+            NumberStyle::Currency(symbol, code) => {
+                self.semantic = Some(SemanticType::Currency);
+                self.format.currency_symbol = Some(symbol.to_string());
+                self.format.currency_code = Some(code.to_string());
+            }
+        }
+    }
+
     fn clean(&self, cell: Cell) -> Cleaned {
         let text = match cell {
             Cell::Json(Value::Null) => return Cleaned::Null(None),
@@ -636,6 +651,8 @@ pub(crate) struct TableBuilder {
     pub(crate) issues: IssueLog,
     row_count: u64,
     null_tokens: bool,
+    /// Per column, a number format the source stated (XLSX), applied to numeric plans.
+    number_styles: Vec<Option<NumberStyle>>,
 }
 
 impl TableBuilder {
@@ -705,7 +722,16 @@ impl TableBuilder {
             issues,
             row_count: 0,
             null_tokens: true,
+            number_styles: Vec::new(),
         })
+    }
+
+    /// The source formats column `col`'s numbers as percent or currency.
+    pub(crate) fn hint_number_style(&mut self, col: usize, style: NumberStyle) {
+        if self.number_styles.len() <= col {
+            self.number_styles.resize(col + 1, None);
+        }
+        self.number_styles[col] = Some(style);
     }
 
     /// Texts are values as written: no null spellings (JSON strings; `"NA"` is North America).
@@ -839,7 +865,10 @@ impl TableBuilder {
         }
         for (i, col) in self.columns.iter_mut().enumerate() {
             let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
-            let plan = infer_plan(&col.key, &cells, &self.opts, self.null_tokens);
+            let mut plan = infer_plan(&col.key, &cells, &self.opts, self.null_tokens);
+            if let Some(style) = self.number_styles.get(i).copied().flatten() {
+                plan.apply_number_style(style);
+            }
             if plan.format.date_order_assumed {
                 let mut is = Issue::new(
                     IssueKind::AmbiguousDateOrder,

@@ -220,6 +220,24 @@ const CODES: &[&str] = &[
     "DKK", "PLN", "CZK", "HUF", "MXN", "ZAR", "SGD", "HKD", "KRW", "RUB", "TRY", "ILS", "AED",
 ];
 
+/// What a spreadsheet's number format says a number is, beyond a plain number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NumberStyle {
+    /// Shown with `%`: the stored value is in percent points, as for delimited text.
+    Percent,
+    /// Shown with a currency: (symbol or code as written, ISO code).
+    Currency(&'static str, &'static str),
+}
+
+/// The currency a symbol or ISO code alone names (`€`, `US$`, `CHF`).
+pub(crate) fn currency_of_marker(marker: &str) -> Option<(&'static str, &'static str)> {
+    SYMBOLS
+        .iter()
+        .find(|(sym, _)| *sym == marker)
+        .copied()
+        .or_else(|| CODES.iter().find(|c| **c == marker).map(|c| (*c, *c)))
+}
+
 /// The currency marker of a text and the number text left when it is removed.
 pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, String)> {
     let t = t.trim();

@@ -15,6 +15,7 @@ use crate::builder::{Cell, TableBuilder};
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::{Format, IngestOptions};
+use crate::values::NumberStyle;
 
 fn bad(msg: impl Into<String>) -> IngestError {
     IngestError::new(ErrorCode::InvalidXlsx, msg)
@@ -283,8 +284,53 @@ fn builtin_date_kind(id: u32) -> Option<DateKind> {
     }
 }
 
-/// For each cell style index, whether it formats numbers as dates.
-fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
+/// How one cell style (`cellXfs` entry) shows numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct CellStyle {
+    date: Option<DateKind>,
+    number: Option<NumberStyle>,
+}
+
+/// The percent or currency of a number format code: `0.0%`, `"$"#,##0.00`, `[$€-407] #,##0`,
+/// `#,##0.00\ "€"`, `£#,##0`. Only the first (positive) section counts.
+fn number_style_of_code(code: &str) -> Option<NumberStyle> {
+    let mut literal = String::new();
+    let mut plain = String::new();
+    let (mut quoted, mut escape) = (false, false);
+    let mut chars = code.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            _ if escape => {
+                escape = false;
+                literal.push(c);
+            }
+            '\\' => escape = true,
+            '"' => quoted = !quoted,
+            _ if quoted => literal.push(c),
+            ';' => break,
+            '[' => {
+                let inner: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                if let Some(cur) = inner.strip_prefix('$') {
+                    literal.push_str(cur.split('-').next().unwrap_or(""));
+                }
+            }
+            c => plain.push(c),
+        }
+    }
+    if plain.contains('%') {
+        return Some(NumberStyle::Percent);
+    }
+    if !plain.contains(['0', '#']) {
+        return None;
+    }
+    // `$`, `€`, `£`, `¥` may stand unquoted in a format; anything else is quoted or bracketed.
+    literal.extend(plain.chars().filter(|c| "$€£¥₹".contains(*c)));
+    let literal = literal.trim();
+    crate::values::currency_of_marker(literal).map(|(s, c)| NumberStyle::Currency(s, c))
+}
+
+/// For each cell style index, whether it formats numbers as dates, percents or currency.
+fn styles(xml: &str) -> Result<Vec<CellStyle>, IngestError> {
     let mut r = Reader::from_str(xml);
     let mut custom = HashMap::new();
     let mut xfs = Vec::new();
@@ -293,7 +339,12 @@ fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
         match next_event(&mut r, "styles.xml")? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"numFmt" => {
                 if let (Some(id), Some(code)) = (attr(&e, b"numFmtId"), attr(&e, b"formatCode")) {
-                    custom.insert(id.parse::<u32>().unwrap_or(0), date_kind_of_code(&code));
+                    let date = date_kind_of_code(&code);
+                    let number = date
+                        .is_none()
+                        .then(|| number_style_of_code(&code))
+                        .flatten();
+                    custom.insert(id.parse::<u32>().unwrap_or(0), CellStyle { date, number });
                 }
             }
             Event::Start(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = true,
@@ -304,18 +355,65 @@ fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
                 let id: u32 = attr(&e, b"numFmtId")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                xfs.push(
-                    custom
-                        .get(&id)
-                        .copied()
-                        .unwrap_or_else(|| builtin_date_kind(id)),
-                );
+                xfs.push(custom.get(&id).copied().unwrap_or_else(|| CellStyle {
+                    date: builtin_date_kind(id),
+                    // Built-in 9 and 10 are `0%` and `0.00%`; the built-in currency formats
+                    // (5-8) depend on the reader's locale, so they name no currency.
+                    number: matches!(id, 9 | 10).then_some(NumberStyle::Percent),
+                }));
             }
             Event::Eof => break,
             _ => {}
         }
     }
     Ok(xfs)
+}
+
+/// The number Excel shows for a `<v>` text: Excel keeps doubles and shows at most 15
+/// significant digits, so `78.54000000000001` (a double's artefact) is 78.54. `percent_points`
+/// shifts the decimal point by two, exactly (0.125 shown as `12.5%` is 12.5).
+fn excel_number(text: &str, percent_points: bool) -> Option<Value> {
+    let t = text.trim();
+    if !percent_points {
+        if let Ok(i) = t.parse::<i64>() {
+            if i.unsigned_abs() <= 1 << 53 {
+                return Some(i.into());
+            }
+        }
+    }
+    let f: f64 = t.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    // `{:.14e}`: 15 significant digits, rounded half to even on the exact double.
+    let shown = format!("{:.14e}", f);
+    let (mantissa, exp) = shown.split_once('e')?;
+    let exp: i32 = exp.parse::<i32>().ok()? + if percent_points { 2 } else { 0 };
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        return Some(0.into());
+    }
+    let sign = if neg { "-" } else { "" };
+    let plain = if !(-20..=20).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        if rest.is_empty() {
+            format!("{sign}{first}e{exp}")
+        } else {
+            format!("{sign}{first}.{rest}e{exp}")
+        }
+    } else if exp < 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+        }
+    };
+    plain.parse::<serde_json::Number>().ok().map(Value::Number)
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm), inverted.
@@ -380,9 +478,34 @@ fn column_index(cell_ref: &str) -> Option<usize> {
 
 struct Ctx<'a> {
     strings: &'a [String],
-    styles: &'a [Option<DateKind>],
+    styles: &'a [CellStyle],
     date1904: bool,
     max_columns: usize,
+}
+
+/// Per column, the number format its numbers share, if they all share one.
+#[derive(Debug, Default)]
+struct Hints {
+    /// (the format of the column's first number, whether a later one differed)
+    columns: Vec<Option<(Option<NumberStyle>, bool)>>,
+}
+
+impl Hints {
+    fn note(&mut self, col: usize, style: Option<NumberStyle>) {
+        if self.columns.len() <= col {
+            self.columns.resize(col + 1, None);
+        }
+        match &mut self.columns[col] {
+            slot @ None => *slot = Some((style, false)),
+            Some((first, differs)) => *differs |= *first != style,
+        }
+    }
+    fn of(&self, col: usize) -> Option<NumberStyle> {
+        match self.columns.get(col) {
+            Some(Some((style, false))) => *style,
+            _ => None,
+        }
+    }
 }
 
 /// One sheet row that holds a value: its 1-based row number in the sheet, and its cells.
@@ -390,7 +513,8 @@ type GridRow = (u64, Vec<Option<Cell>>);
 
 /// The rows of one sheet that hold a value. Rows with nothing in them are never materialised,
 /// so `<row r="60000000">` costs one row, not sixty million empty ones.
-fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<GridRow>, IngestError> {
+fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints), IngestError> {
+    let mut hints = Hints::default();
     let mut r = Reader::from_str(xml);
     let mut grid: Vec<GridRow> = Vec::new();
     let mut row: Vec<Option<Cell>> = Vec::new();
@@ -458,23 +582,20 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<GridRow>, IngestE
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
                     _ if text.is_empty() => None,
                     _ => {
-                        let kind = ctx.styles.get(style).copied().flatten();
-                        let num: Option<f64> = text.trim().parse().ok();
-                        match (kind, num) {
-                            (Some(k), Some(f)) => Some(
+                        let st = ctx.styles.get(style).copied().unwrap_or_default();
+                        let percent = st.number == Some(NumberStyle::Percent);
+                        match (st.date, text.trim().parse::<f64>()) {
+                            (Some(k), Ok(f)) => Some(
                                 serial_to_iso(f, k, ctx.date1904)
                                     .map_or_else(|| Cell::Text(text.clone()), Cell::Text),
                             ),
-                            (None, Some(_)) => Some(match text.trim().parse::<i64>() {
-                                Ok(i) if i.unsigned_abs() <= 1 << 53 => Cell::Json(i.into()),
-                                _ => crate::values::parse_number(text.trim(), '.')
-                                    .filter(|n| !n.too_big)
-                                    .map_or_else(
-                                        || Cell::Text(text.clone()),
-                                        |n| Cell::Json(n.value),
-                                    ),
-                            }),
-                            _ => Some(Cell::Text(text.clone())),
+                            _ => match excel_number(&text, percent) {
+                                Some(v) => {
+                                    hints.note(col, st.number);
+                                    Some(Cell::Json(v))
+                                }
+                                None => Some(Cell::Text(text.clone())),
+                            },
                         }
                     }
                 };
@@ -487,7 +608,7 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<GridRow>, IngestE
             _ => {}
         }
     }
-    Ok(grid)
+    Ok((grid, hints))
 }
 
 fn filled(row: &[Option<Cell>]) -> usize {
@@ -501,6 +622,7 @@ fn filled(row: &[Option<Cell>]) -> usize {
 
 fn grid_to_table(
     grid: Vec<GridRow>,
+    hints: &Hints,
     opts: &IngestOptions,
     sheet: &str,
 ) -> Result<Option<Table>, IngestError> {
@@ -544,6 +666,11 @@ fn grid_to_table(
         .collect();
     let mut builder =
         TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
+    for col in 0..width {
+        if let Some(style) = hints.of(col) {
+            builder.hint_number_style(col, style);
+        }
+    }
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
     for (row_no, r) in grid.into_iter().skip(start) {
@@ -631,8 +758,8 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
         let Some(xml) = text(&path).map_err(|e| e.in_sheet(&name))? else {
             continue;
         };
-        let grid = sheet_grid(&xml, &ctx, &name)?;
-        if let Some(t) = grid_to_table(grid, opts, &name)? {
+        let (grid, hints) = sheet_grid(&xml, &ctx, &name)?;
+        if let Some(t) = grid_to_table(grid, &hints, opts, &name)? {
             tables.push(t);
         }
     }

@@ -133,3 +133,78 @@ fn json_nesting_beyond_the_recursion_limit_is_an_error() {
     let e = ingest(deep.as_bytes(), &IngestOptions::new()).unwrap_err();
     assert_eq!(e.code(), "invalid_json");
 }
+
+mod xlsx {
+    use super::*;
+    use ingest_testdata::{xlsx, XlsxCell};
+
+    fn text(s: &str) -> XlsxCell {
+        XlsxCell::Text(s.into())
+    }
+
+    #[test]
+    fn numbers_are_what_excel_shows_15_significant_digits() {
+        let rows = vec![
+            vec![text("item"), text("price")],
+            vec![text("a"), XlsxCell::NumberText("78.54000000000001".into())],
+            vec![text("b"), XlsxCell::NumberText("78.540000000000006".into())],
+            vec![
+                text("c"),
+                XlsxCell::NumberText("0.30000000000000004".into()),
+            ],
+            vec![text("d"), XlsxCell::NumberText("12.5".into())],
+            vec![text("e"), XlsxCell::NumberText("1.5E+20".into())],
+            vec![text("f"), XlsxCell::NumberText("1500.0".into())],
+        ];
+        let t = one(&xlsx(&[("S", rows)]));
+        assert_eq!(
+            col(&t, "price").ty,
+            ColumnType::Number,
+            "numbers stay numbers"
+        );
+        assert_eq!(
+            texts(&t, "price"),
+            [
+                "78.54",
+                "78.54",
+                "0.3",
+                "12.5",
+                "150000000000000000000",
+                "1500"
+            ]
+        );
+        assert_eq!(t.issue_counts.get("value_not_converted"), None);
+    }
+
+    #[test]
+    fn currency_and_percent_formats_become_semantic_types() {
+        let f = |v: f64, code: &str| XlsxCell::Formatted(v, code.into());
+        let rows = vec![
+            vec![text("price"), text("share"), text("amount"), text("plain")],
+            vec![
+                f(74.69, "\"$\"#,##0.00"),
+                f(0.125, "0.0%"),
+                f(1234.5, "#,##0.00\\ [$€-407]"),
+                f(3.0, "0.00"),
+            ],
+            vec![
+                f(5.0, "\"$\"#,##0.00"),
+                f(0.07, "0.0%"),
+                f(2.0, "#,##0.00\\ [$€-407]"),
+                f(4.0, "0.00"),
+            ],
+        ];
+        let t = one(&xlsx(&[("S", rows)]));
+        let price = col(&t, "price");
+        assert_eq!(price.semantic_type, Some(SemanticType::Currency));
+        assert_eq!(price.format.currency_code.as_deref(), Some("USD"));
+        assert_eq!(texts(&t, "price"), ["74.69", "5"]);
+        let share = col(&t, "share");
+        assert_eq!(share.semantic_type, Some(SemanticType::Percent));
+        assert_eq!(texts(&t, "share"), ["12.5", "7"], "percent points, exactly");
+        let amount = col(&t, "amount");
+        assert_eq!(amount.semantic_type, Some(SemanticType::Currency));
+        assert_eq!(amount.format.currency_code.as_deref(), Some("EUR"));
+        assert_eq!(col(&t, "plain").semantic_type, None);
+    }
+}
