@@ -115,7 +115,7 @@ pub mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ingest::testdata::{messy_csv, messy_xlsx};
+    use ingest_testdata::{messy_csv, messy_xlsx};
 
     #[test]
     fn streaming_and_whole_buffer_reads_count_the_same_rows() {

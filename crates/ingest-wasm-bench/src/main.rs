@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ingest::testdata::{messy_csv, messy_xlsx};
+use ingest_testdata::{messy_csv, messy_xlsx};
 use ingest_wasm_bench::{ingest_whole, stream_csv};
 
 /// Every generated file uses this seed, so every run measures the same bytes.

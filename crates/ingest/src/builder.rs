@@ -106,6 +106,8 @@ pub(crate) struct Plan {
     bool_digits: bool,
     currency: Option<Currency>,
     format: ColumnFormat,
+    /// Whether null spellings (`NA`, `-`, empty) are nulls here (not for JSON strings).
+    null_tokens: bool,
 }
 
 enum Cleaned {
@@ -150,9 +152,9 @@ fn text_of(cell: &Cell) -> Option<&str> {
     }
 }
 
-fn is_null_cell(cell: &Cell) -> bool {
+fn is_null_cell(cell: &Cell, null_tokens: bool) -> bool {
     match cell {
-        Cell::Text(s) => is_null_token(s.trim()),
+        Cell::Text(s) => null_tokens && is_null_token(s.trim()),
         Cell::Json(v) => v.is_null(),
     }
 }
@@ -175,7 +177,14 @@ fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<Currency>, bool)> {
 }
 
 /// Decides a column's plan from its sample cells.
-pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Plan {
+/// `null_tokens`: whether texts like `NA` or `""` mean "no value" (delimited text and
+/// spreadsheets) or are values (JSON strings).
+pub(crate) fn infer_plan(
+    key: &str,
+    cells: &[&Cell],
+    opts: &IngestOptions,
+    null_tokens: bool,
+) -> Plan {
     let mut plan = Plan {
         ty: ColumnType::String,
         semantic: None,
@@ -184,8 +193,13 @@ pub(crate) fn infer_plan(key: &str, cells: &[&Cell], opts: &IngestOptions) -> Pl
         bool_digits: false,
         currency: None,
         format: ColumnFormat::default(),
+        null_tokens,
     };
-    let values: Vec<&Cell> = cells.iter().copied().filter(|c| !is_null_cell(c)).collect();
+    let values: Vec<&Cell> = cells
+        .iter()
+        .copied()
+        .filter(|c| !is_null_cell(c, null_tokens))
+        .collect();
     if values.is_empty() {
         plan.ty = ColumnType::Empty;
         return plan;
@@ -406,6 +420,22 @@ impl Plan {
             bool_digits: false,
             currency: None,
             format: ColumnFormat::default(),
+            null_tokens: true,
+        }
+    }
+
+    /// A stated percent or currency format names what a numeric column's values are.
+    fn apply_number_style(&mut self, style: NumberStyle) {
+        if !matches!(self.ty, ColumnType::Integer | ColumnType::Number) || self.semantic.is_some() {
+            return;
+        }
+        match style {
+            NumberStyle::Percent => self.semantic = Some(SemanticType::Percent),
+            NumberStyle::Currency(symbol, code) => {
+                self.semantic = Some(SemanticType::Currency);
+                self.format.currency_symbol = Some(symbol.to_string());
+                self.format.currency_code = Some(code.to_string());
+            }
         }
     }
 
@@ -435,7 +465,7 @@ impl Plan {
             Cell::Text(s) => s,
         };
         let t = text.trim();
-        if is_null_token(t) {
+        if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
         }
         let converted: Result<Value, &str> = match self.ty {
@@ -557,6 +587,46 @@ impl Stats {
     }
 }
 
+fn column_key(columns: &[ColumnState], i: usize) -> String {
+    columns
+        .get(i)
+        .map(|c| c.key.clone())
+        .unwrap_or_else(|| format!("column_{}", i + 1))
+}
+
+/// Replaces U+0000 by U+FFFD in a cell (JSON: in every nested string and key); `true` if any.
+fn replace_nul(cell: &mut Cell) -> bool {
+    fn in_value(v: &mut Value) -> bool {
+        match v {
+            Value::String(s) => in_text(s),
+            Value::Array(items) => items.iter_mut().fold(false, |any, v| in_value(v) | any),
+            Value::Object(map) => {
+                let mut any = false;
+                if map.keys().any(|k| k.contains('\0')) {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (k.replace('\0', "\u{fffd}"), v))
+                        .collect();
+                    any = true;
+                }
+                map.values_mut().fold(any, |any, v| in_value(v) | any)
+            }
+            _ => false,
+        }
+    }
+    fn in_text(s: &mut String) -> bool {
+        if !s.as_bytes().contains(&0) {
+            return false;
+        }
+        *s = s.replace('\0', "\u{fffd}");
+        true
+    }
+    match cell {
+        Cell::Text(s) => in_text(s),
+        Cell::Json(v) => in_value(v),
+    }
+}
+
 struct ColumnState {
     key: String,
     name: String,
@@ -580,15 +650,29 @@ pub(crate) struct TableBuilder {
     typed: bool,
     pub(crate) issues: IssueLog,
     row_count: u64,
+    null_tokens: bool,
+    /// Per column, a number format the source stated (XLSX), applied to numeric plans.
+    number_styles: Vec<Option<NumberStyle>>,
 }
 
 impl TableBuilder {
     pub(crate) fn new(
-        names: Vec<String>,
+        mut names: Vec<String>,
         opts: &IngestOptions,
         mut issues: IssueLog,
         has_header: bool,
     ) -> Result<Self, IngestError> {
+        for (i, name) in names.iter_mut().enumerate() {
+            if name.contains('\0') {
+                *name = name.replace('\0', "\u{fffd}");
+                let mut is = Issue::new(
+                    IssueKind::NulReplaced,
+                    format!("the header of column {} held a NUL character (U+0000); it was replaced by U+FFFD", i + 1),
+                );
+                is.original = Some(name.replace('\u{fffd}', "\\u0000"));
+                issues.push(is);
+            }
+        }
         if names.len() > opts.max_columns {
             return Err(IngestError::new(
                 ErrorCode::TooManyColumns,
@@ -637,7 +721,23 @@ impl TableBuilder {
             typed: false,
             issues,
             row_count: 0,
+            null_tokens: true,
+            number_styles: Vec::new(),
         })
+    }
+
+    /// The source formats column `col`'s numbers as percent or currency.
+    pub(crate) fn hint_number_style(&mut self, col: usize, style: NumberStyle) {
+        if self.number_styles.len() <= col {
+            self.number_styles.resize(col + 1, None);
+        }
+        self.number_styles[col] = Some(style);
+    }
+
+    /// Texts are values as written: no null spellings (JSON strings; `"NA"` is North America).
+    pub(crate) fn without_null_tokens(mut self) -> Self {
+        self.null_tokens = false;
+        self
     }
 
     /// Column keys so far (extra columns from ragged rows are appended).
@@ -661,14 +761,24 @@ impl TableBuilder {
             )
             .at_row(row));
         }
-        for (i, c) in cells.iter().enumerate() {
+        for (i, c) in cells.iter_mut().enumerate() {
+            if replace_nul(c) {
+                let mut is = Issue::new(
+                    IssueKind::NulReplaced,
+                    "a NUL character (U+0000) cannot be stored (PostgreSQL text and jsonb refuse it); it was replaced by U+FFFD",
+                );
+                is.row = Some(row);
+                is.line = line;
+                is.column = Some(column_key(&self.columns, i));
+                is.original = Some(match c {
+                    Cell::Text(s) => s.replace('\u{fffd}', "\\u0000"),
+                    Cell::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
+                });
+                self.issues.push(is);
+            }
             if let Cell::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
-                    let col = self
-                        .columns
-                        .get(i)
-                        .map(|c| c.key.clone())
-                        .unwrap_or_else(|| format!("column_{}", i + 1));
+                    let col = column_key(&self.columns, i);
                     return Err(IngestError::new(
                         ErrorCode::CellTooLarge,
                         format!(
@@ -755,7 +865,10 @@ impl TableBuilder {
         }
         for (i, col) in self.columns.iter_mut().enumerate() {
             let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
-            let plan = infer_plan(&col.key, &cells, &self.opts);
+            let mut plan = infer_plan(&col.key, &cells, &self.opts, self.null_tokens);
+            if let Some(style) = self.number_styles.get(i).copied().flatten() {
+                plan.apply_number_style(style);
+            }
             if plan.format.date_order_assumed {
                 let mut is = Issue::new(
                     IssueKind::AmbiguousDateOrder,

@@ -25,9 +25,7 @@ mod error;
 mod json;
 mod model;
 mod options;
-mod refine;
 mod schema;
-pub mod testdata;
 mod values;
 mod xlsx;
 
@@ -38,9 +36,6 @@ pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
 pub use options::{DateOrder, Format, IngestOptions};
-pub use refine::{
-    apply_refinement, refinement_request, NoRefiner, Refinement, RefinementOutcome, SchemaRefiner,
-};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
 
 /// Detects the format from the content first, the hint second.
@@ -89,7 +84,12 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
             Format::Json
         });
     }
-    if head.contains('\0') && !matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
+    // Binary content is full of NULs; a stray one in text is a cell's problem (`nul_replaced`).
+    let nuls = head.bytes().filter(|b| *b == 0).count();
+    if nuls >= 4
+        && nuls * 100 > head.len()
+        && !matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be)
+    {
         return None;
     }
     match hinted {

@@ -186,6 +186,10 @@ pub enum IssueKind {
     UnterminatedQuote,
     /// An XLSX sheet with no data, or a JSON value that was not an object.
     SkippedContent,
+    /// A JSON object with the same key twice: the last value is kept, the earlier one reported.
+    DuplicateKey,
+    /// A NUL character (U+0000), which PostgreSQL text and jsonb cannot hold, stored as U+FFFD.
+    NulReplaced,
 }
 
 impl IssueKind {
@@ -204,6 +208,8 @@ impl IssueKind {
             IssueKind::AmbiguousDateOrder => "ambiguous_date_order",
             IssueKind::UnterminatedQuote => "unterminated_quote",
             IssueKind::SkippedContent => "skipped_content",
+            IssueKind::NulReplaced => "nul_replaced",
+            IssueKind::DuplicateKey => "duplicate_key",
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct IngestOptions {
     pub max_rows: u64,
     pub max_columns: usize,
     pub max_cell_bytes: usize,
+    /// What an XLSX may unpack to, all its zip entries together (one budget for the archive).
+    pub max_unpacked_bytes: u64,
     /// Rows read before column types are fixed (the streaming API holds this many rows).
     pub sample_rows: usize,
     /// Distinct values are counted exactly up to this many per column.
@@ -81,6 +83,9 @@ pub struct IngestOptions {
     pub hint: Option<String>,
     /// Forces a format instead of detecting it.
     pub format: Option<Format>,
+    /// For a JSON object document: the field holding the records (the Worker's `data`), instead
+    /// of the largest array of objects.
+    pub json_records_key: Option<String>,
     /// Date order for columns with no evidence either way (default: m/d/Y, reported as assumed).
     pub ambiguous_date_order: DateOrder,
 }
@@ -92,11 +97,14 @@ impl Default for IngestOptions {
             max_rows: 2_000_000,
             max_columns: 512,
             max_cell_bytes: 64 * 1024,
+            // Unpacked XML is held while a sheet is read: this bounds a zip bomb's memory.
+            max_unpacked_bytes: 64 * 1024 * 1024,
             sample_rows: 1000,
             distinct_cap: 10_000,
             max_issues: 1000,
             hint: None,
             format: None,
+            json_records_key: None,
             ambiguous_date_order: DateOrder::Mdy,
         }
     }
@@ -122,6 +130,10 @@ impl IngestOptions {
         self.max_cell_bytes = n;
         self
     }
+    pub fn with_max_unpacked_bytes(mut self, n: u64) -> Self {
+        self.max_unpacked_bytes = n;
+        self
+    }
     pub fn with_sample_rows(mut self, n: usize) -> Self {
         self.sample_rows = n;
         self
@@ -143,6 +155,10 @@ impl IngestOptions {
         self.format = Some(format);
         self
     }
+    pub fn with_json_records_key(mut self, key: impl Into<String>) -> Self {
+        self.json_records_key = Some(key.into());
+        self
+    }
     pub fn with_ambiguous_date_order(mut self, order: DateOrder) -> Self {
         self.ambiguous_date_order = order;
         self
@@ -154,6 +170,7 @@ impl IngestOptions {
             ("max_rows", self.max_rows == 0),
             ("max_columns", self.max_columns == 0),
             ("max_cell_bytes", self.max_cell_bytes == 0),
+            ("max_unpacked_bytes", self.max_unpacked_bytes == 0),
             ("sample_rows", self.sample_rows == 0),
         ];
         for (name, is_zero) in zero {

@@ -2,8 +2,9 @@
 //! currency, percent, booleans, dates, date-times and times.
 //!
 //! Every recogniser answers "what exact typed value is this text?" or "none". A number is
-//! accepted only when the JSON number it becomes is numerically identical to the text (checked
-//! by comparing canonical decimal digits), so no conversion ever rounds.
+//! numerically identical to the text: the f64 when its shortest digits equal the written ones
+//! (checked by comparing canonical decimal digits), else the written decimal digits themselves
+//! (serde_json `arbitrary_precision`), so no conversion ever rounds.
 
 use crate::options::DateOrder;
 
@@ -155,10 +156,26 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
     let (m, e) = shown.split_once('e')?;
     let (mi, mf) = m.split_once('.').unwrap_or((m, ""));
     let canon_f = canonical(mi, mf, e.parse().ok()?);
-    if canon_in != canon_f {
-        return None;
-    }
-    let value = serde_json::Number::from_f64(f).map(serde_json::Value::Number)?;
+    let number = if canon_in == canon_f {
+        serde_json::Number::from_f64(f)?
+    } else {
+        // More digits than an f64 holds (`12.277999999999999`): the written decimal itself,
+        // which serde_json (arbitrary_precision) and jsonb (`numeric`) keep digit for digit.
+        let digits = int_digits.trim_start_matches('0');
+        let text = format!(
+            "{}{}{}{}",
+            if neg { "-" } else { "" },
+            if digits.is_empty() { "0" } else { digits },
+            if frac.is_empty() {
+                String::new()
+            } else {
+                format!(".{frac}")
+            },
+            exp.map_or(String::new(), |e| format!("e{e}"))
+        );
+        text.parse::<serde_json::Number>().ok()?
+    };
+    let value = serde_json::Value::Number(number);
     Some(Num {
         value,
         is_int: false,
@@ -202,6 +219,24 @@ const CODES: &[&str] = &[
     "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "INR", "BRL", "SEK", "NOK",
     "DKK", "PLN", "CZK", "HUF", "MXN", "ZAR", "SGD", "HKD", "KRW", "RUB", "TRY", "ILS", "AED",
 ];
+
+/// What a spreadsheet's number format says a number is, beyond a plain number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NumberStyle {
+    /// Shown with `%`: the stored value is in percent points, as for delimited text.
+    Percent,
+    /// Shown with a currency: (symbol or code as written, ISO code).
+    Currency(&'static str, &'static str),
+}
+
+/// The currency a symbol or ISO code alone names (`€`, `US$`, `CHF`).
+pub(crate) fn currency_of_marker(marker: &str) -> Option<(&'static str, &'static str)> {
+    SYMBOLS
+        .iter()
+        .find(|(sym, _)| *sym == marker)
+        .copied()
+        .or_else(|| CODES.iter().find(|c| **c == marker).map(|c| (*c, *c)))
+}
 
 /// The currency marker of a text and the number text left when it is removed.
 pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, String)> {
@@ -565,8 +600,24 @@ mod tests {
         assert!(parse_number("007", '.').unwrap().leading_zero);
         assert!(parse_number("9007199254740993", '.').unwrap().too_big);
         assert_eq!(parse_number("1.5E+3", '.').unwrap().value, json!(1500.0));
-        // 17 significant digits that an f64 cannot hold: not a number.
-        assert!(parse_number("0.12345678901234567891", '.').is_none());
+        // More significant digits than an f64 holds: every written digit is kept.
+        for written in [
+            "0.12345678901234567891",
+            "12.277999999999999",
+            "8.3945900000000009",
+        ] {
+            assert_eq!(
+                parse_number(written, '.').unwrap().value.to_string(),
+                written
+            );
+        }
+        assert_eq!(
+            parse_number("-1.234.567,1234567890123456789", ',')
+                .unwrap()
+                .value
+                .to_string(),
+            "-1234567.1234567890123456789"
+        );
         assert!(parse_number("12abc", '.').is_none());
     }
 

@@ -15,6 +15,7 @@ use crate::builder::{Cell, TableBuilder};
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::{Format, IngestOptions};
+use crate::values::NumberStyle;
 
 fn bad(msg: impl Into<String>) -> IngestError {
     IngestError::new(ErrorCode::InvalidXlsx, msg)
@@ -72,15 +73,15 @@ impl<'a> Zip<'a> {
         Ok(Zip { bytes, entries })
     }
 
-    fn read(&self, name: &str, limit: usize) -> Result<Option<Vec<u8>>, IngestError> {
+    /// Inflates one entry, charging its size to the one budget shared by the whole archive.
+    fn read(&self, name: &str, budget: &mut Budget) -> Result<Option<Vec<u8>>, IngestError> {
         let Some(&(method, csize, usize_, local)) = self.entries.get(name) else {
             return Ok(None);
         };
-        if usize_ > limit {
-            return Err(IngestError::new(
-                ErrorCode::TooLarge,
-                format!("{name} unpacks to {usize_} bytes; the limit is {limit}"),
-            ));
+        // The declared size is refused before anything is inflated; a lying one is caught by
+        // the inflate limit below.
+        if usize_ as u64 > budget.left {
+            return Err(budget.exceeded(name));
         }
         let b = self.bytes;
         if b.get(local..local + 4) != Some(&[0x50, 0x4b, 0x03, 0x04]) {
@@ -91,16 +92,52 @@ impl<'a> Zip<'a> {
         let data = b
             .get(start..start + csize)
             .ok_or_else(|| bad(format!("truncated zip entry {name}")))?;
-        match method {
-            0 => Ok(Some(data.to_vec())),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
-                .map(Some)
-                .map_err(|e| bad(format!("cannot inflate {name}: {e:?}"))),
-            m => Err(bad(format!(
+        let limit = usize::try_from(budget.left).unwrap_or(usize::MAX);
+        let out = match method {
+            0 if data.len() > limit => return Err(budget.exceeded(name)),
+            0 => data.to_vec(),
+            8 => match miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit) {
+                Ok(v) => v,
+                Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                    return Err(budget.exceeded(name))
+                }
+                Err(e) => return Err(bad(format!("cannot inflate {name}: {:?}", e.status))),
+            },
+            m => {
+                return Err(bad(format!(
                 "zip compression method {m} in {name} is not supported (only stored and deflate)"
-            ))),
-        }
+            )))
+            }
+        };
+        budget.left -= out.len() as u64;
+        Ok(Some(out))
     }
+}
+
+/// The bytes the whole archive may still unpack to (`max_unpacked_bytes`): one budget for every
+/// entry together, so a workbook of many small bombs is refused like one big one.
+struct Budget {
+    limit: u64,
+    left: u64,
+}
+
+impl Budget {
+    fn exceeded(&self, name: &str) -> IngestError {
+        IngestError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "the workbook unpacks to more than {} bytes (reached in {name}); that is the limit for an XLSX",
+                self.limit
+            ),
+        )
+    }
+}
+
+/// Excel never writes a DTD; one in a part can only declare entities to expand, so it is refused.
+fn refuse_dtd(part: &str) -> IngestError {
+    bad(format!(
+        "{part} declares a DTD (<!DOCTYPE>); XLSX parts have none, and entity declarations are refused"
+    ))
 }
 
 fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -130,8 +167,49 @@ fn push_ref(out: &mut String, r: &quick_xml::events::BytesRef) {
     }
 }
 
+/// Undoes Excel's `_xHHHH_` escapes of string text (ECMA-376 ST_Xstring): `_x000D_` is a
+/// carriage return, `_x005F_` a literal underscore before something that looks like an escape.
+fn unescape_xstring(s: String) -> String {
+    if !s.contains("_x") {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("_x") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let code = tail
+            .get(2..6)
+            .filter(|h| {
+                h.bytes().all(|b| b.is_ascii_hexdigit()) && tail.as_bytes().get(6) == Some(&b'_')
+            })
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        match code {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[7..];
+            }
+            None => {
+                out.push_str("_x");
+                rest = &tail[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn xml_err(part: &str, e: impl std::fmt::Display) -> IngestError {
     bad(format!("{part} is not well-formed XML: {e}"))
+}
+
+/// The next XML event of `part`; a DTD is refused (see [`refuse_dtd`]).
+fn next_event<'x>(r: &mut Reader<&'x [u8]>, part: &str) -> Result<Event<'x>, IngestError> {
+    match r.read_event().map_err(|e| xml_err(part, e))? {
+        Event::DocType(_) => Err(refuse_dtd(part)),
+        ev => Ok(ev),
+    }
 }
 
 fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
@@ -139,16 +217,15 @@ fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
     let mut out = Vec::new();
     let (mut in_t, mut in_ph, mut cur) = (false, false, String::new());
     loop {
-        match r
-            .read_event()
-            .map_err(|e| xml_err("sharedStrings.xml", e))?
-        {
+        match next_event(&mut r, "sharedStrings.xml")? {
             Event::Start(e) if e.local_name().as_ref() == b"si" => cur.clear(),
             Event::Start(e) if e.local_name().as_ref() == b"t" => in_t = true,
             Event::Start(e) if e.local_name().as_ref() == b"rPh" => in_ph = true,
             Event::End(e) if e.local_name().as_ref() == b"rPh" => in_ph = false,
             Event::End(e) if e.local_name().as_ref() == b"t" => in_t = false,
-            Event::End(e) if e.local_name().as_ref() == b"si" => out.push(std::mem::take(&mut cur)),
+            Event::End(e) if e.local_name().as_ref() == b"si" => {
+                out.push(unescape_xstring(std::mem::take(&mut cur)))
+            }
             Event::Empty(e) if e.local_name().as_ref() == b"si" => out.push(String::new()),
             Event::Text(t) if in_t && !in_ph => {
                 cur.push_str(&t.decode().map_err(|e| xml_err("sharedStrings.xml", e))?)
@@ -207,17 +284,67 @@ fn builtin_date_kind(id: u32) -> Option<DateKind> {
     }
 }
 
-/// For each cell style index, whether it formats numbers as dates.
-fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
+/// How one cell style (`cellXfs` entry) shows numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct CellStyle {
+    date: Option<DateKind>,
+    number: Option<NumberStyle>,
+}
+
+/// The percent or currency of a number format code: `0.0%`, `"$"#,##0.00`, `[$€-407] #,##0`,
+/// `#,##0.00\ "€"`, `£#,##0`. Only the first (positive) section counts.
+fn number_style_of_code(code: &str) -> Option<NumberStyle> {
+    let mut literal = String::new();
+    let mut plain = String::new();
+    let (mut quoted, mut escape) = (false, false);
+    let mut chars = code.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            _ if escape => {
+                escape = false;
+                literal.push(c);
+            }
+            '\\' => escape = true,
+            '"' => quoted = !quoted,
+            _ if quoted => literal.push(c),
+            ';' => break,
+            '[' => {
+                let inner: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                if let Some(cur) = inner.strip_prefix('$') {
+                    literal.push_str(cur.split('-').next().unwrap_or(""));
+                }
+            }
+            c => plain.push(c),
+        }
+    }
+    if plain.contains('%') {
+        return Some(NumberStyle::Percent);
+    }
+    if !plain.contains(['0', '#']) {
+        return None;
+    }
+    // `$`, `€`, `£`, `¥` may stand unquoted in a format; anything else is quoted or bracketed.
+    literal.extend(plain.chars().filter(|c| "$€£¥₹".contains(*c)));
+    let literal = literal.trim();
+    crate::values::currency_of_marker(literal).map(|(s, c)| NumberStyle::Currency(s, c))
+}
+
+/// For each cell style index, whether it formats numbers as dates, percents or currency.
+fn styles(xml: &str) -> Result<Vec<CellStyle>, IngestError> {
     let mut r = Reader::from_str(xml);
     let mut custom = HashMap::new();
     let mut xfs = Vec::new();
     let mut in_cell_xfs = false;
     loop {
-        match r.read_event().map_err(|e| xml_err("styles.xml", e))? {
+        match next_event(&mut r, "styles.xml")? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"numFmt" => {
                 if let (Some(id), Some(code)) = (attr(&e, b"numFmtId"), attr(&e, b"formatCode")) {
-                    custom.insert(id.parse::<u32>().unwrap_or(0), date_kind_of_code(&code));
+                    let date = date_kind_of_code(&code);
+                    let number = date
+                        .is_none()
+                        .then(|| number_style_of_code(&code))
+                        .flatten();
+                    custom.insert(id.parse::<u32>().unwrap_or(0), CellStyle { date, number });
                 }
             }
             Event::Start(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = true,
@@ -228,18 +355,65 @@ fn styles(xml: &str) -> Result<Vec<Option<DateKind>>, IngestError> {
                 let id: u32 = attr(&e, b"numFmtId")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                xfs.push(
-                    custom
-                        .get(&id)
-                        .copied()
-                        .unwrap_or_else(|| builtin_date_kind(id)),
-                );
+                xfs.push(custom.get(&id).copied().unwrap_or_else(|| CellStyle {
+                    date: builtin_date_kind(id),
+                    // Built-in 9 and 10 are `0%` and `0.00%`; the built-in currency formats
+                    // (5-8) depend on the reader's locale, so they name no currency.
+                    number: matches!(id, 9 | 10).then_some(NumberStyle::Percent),
+                }));
             }
             Event::Eof => break,
             _ => {}
         }
     }
     Ok(xfs)
+}
+
+/// The number Excel shows for a `<v>` text: Excel keeps doubles and shows at most 15
+/// significant digits, so `78.54000000000001` (a double's artefact) is 78.54. `percent_points`
+/// shifts the decimal point by two, exactly (0.125 shown as `12.5%` is 12.5).
+fn excel_number(text: &str, percent_points: bool) -> Option<Value> {
+    let t = text.trim();
+    if !percent_points {
+        if let Ok(i) = t.parse::<i64>() {
+            if i.unsigned_abs() <= 1 << 53 {
+                return Some(i.into());
+            }
+        }
+    }
+    let f: f64 = t.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    // `{:.14e}`: 15 significant digits, rounded half to even on the exact double.
+    let shown = format!("{:.14e}", f);
+    let (mantissa, exp) = shown.split_once('e')?;
+    let exp: i32 = exp.parse::<i32>().ok()? + if percent_points { 2 } else { 0 };
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        return Some(0.into());
+    }
+    let sign = if neg { "-" } else { "" };
+    let plain = if !(-20..=20).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        if rest.is_empty() {
+            format!("{sign}{first}e{exp}")
+        } else {
+            format!("{sign}{first}.{rest}e{exp}")
+        }
+    } else if exp < 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+        }
+    };
+    plain.parse::<serde_json::Number>().ok().map(Value::Number)
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm), inverted.
@@ -304,40 +478,70 @@ fn column_index(cell_ref: &str) -> Option<usize> {
 
 struct Ctx<'a> {
     strings: &'a [String],
-    styles: &'a [Option<DateKind>],
+    styles: &'a [CellStyle],
     date1904: bool,
     max_columns: usize,
 }
 
-/// The grid of one sheet: rows of cells (None = no cell).
-fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>>, IngestError> {
+/// Per column, the number format its numbers share, if they all share one.
+#[derive(Debug, Default)]
+struct Hints {
+    /// (the format of the column's first number, whether a later one differed)
+    columns: Vec<Option<(Option<NumberStyle>, bool)>>,
+}
+
+impl Hints {
+    fn note(&mut self, col: usize, style: Option<NumberStyle>) {
+        if self.columns.len() <= col {
+            self.columns.resize(col + 1, None);
+        }
+        match &mut self.columns[col] {
+            slot @ None => *slot = Some((style, false)),
+            Some((first, differs)) => *differs |= *first != style,
+        }
+    }
+    fn of(&self, col: usize) -> Option<NumberStyle> {
+        match self.columns.get(col) {
+            Some(Some((style, false))) => *style,
+            _ => None,
+        }
+    }
+}
+
+/// One sheet row that holds a value: its 1-based row number in the sheet, and its cells.
+type GridRow = (u64, Vec<Option<Cell>>);
+
+/// The rows of one sheet that hold a value. Rows with nothing in them are never materialised,
+/// so `<row r="60000000">` costs one row, not sixty million empty ones.
+fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints), IngestError> {
+    let mut hints = Hints::default();
     let mut r = Reader::from_str(xml);
-    let mut grid: Vec<Vec<Option<Cell>>> = Vec::new();
+    let mut grid: Vec<GridRow> = Vec::new();
     let mut row: Vec<Option<Cell>> = Vec::new();
-    let mut row_no = 0usize;
+    let mut row_no = 0u64;
     let (mut col, mut ty, mut style) = (0usize, String::new(), 0usize);
     let (mut text, mut in_value) = (String::new(), false);
+    let keep = |row_no: u64, row: Vec<Option<Cell>>, grid: &mut Vec<GridRow>| {
+        if filled(&row) > 0 {
+            grid.push((row_no, row));
+        }
+    };
     loop {
-        let ev = r.read_event().map_err(|e| xml_err(sheet, e))?;
+        let ev = next_event(&mut r, sheet)?;
         let empty_element = matches!(ev, Event::Empty(_));
         match ev {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"row" => {
-                let r_no = attr(&e, b"r")
-                    .and_then(|v| v.parse::<usize>().ok())
+                row_no = attr(&e, b"r")
+                    .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(row_no + 1);
-                // Rows absent from the XML are empty rows.
-                while grid.len() + 1 < r_no {
-                    grid.push(Vec::new());
-                }
-                row_no = r_no;
                 row = Vec::new();
                 col = 0;
                 if empty_element {
-                    grid.push(Vec::new());
+                    keep(row_no, std::mem::take(&mut row), &mut grid);
                 }
             }
             Event::End(e) if e.local_name().as_ref() == b"row" => {
-                grid.push(std::mem::take(&mut row))
+                keep(row_no, std::mem::take(&mut row), &mut grid)
             }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"c" => {
                 col = attr(&e, b"r")
@@ -353,7 +557,7 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
                         ),
                     )
                     .in_sheet(sheet)
-                    .at_row(row_no as u64));
+                    .at_row(row_no));
                 }
                 ty = attr(&e, b"t").unwrap_or_default();
                 style = attr(&e, b"s").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -373,27 +577,25 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
                         .ok()
                         .and_then(|i| ctx.strings.get(i))
                         .map(|s| Cell::Text(s.clone())),
-                    "inlineStr" | "str" | "e" => Some(Cell::Text(text.clone())),
+                    "inlineStr" | "str" => Some(Cell::Text(unescape_xstring(text.clone()))),
+                    "e" => Some(Cell::Text(text.clone())),
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
                     _ if text.is_empty() => None,
                     _ => {
-                        let kind = ctx.styles.get(style).copied().flatten();
-                        let num: Option<f64> = text.trim().parse().ok();
-                        match (kind, num) {
-                            (Some(k), Some(f)) => Some(
+                        let st = ctx.styles.get(style).copied().unwrap_or_default();
+                        let percent = st.number == Some(NumberStyle::Percent);
+                        match (st.date, text.trim().parse::<f64>()) {
+                            (Some(k), Ok(f)) => Some(
                                 serial_to_iso(f, k, ctx.date1904)
                                     .map_or_else(|| Cell::Text(text.clone()), Cell::Text),
                             ),
-                            (None, Some(_)) => Some(match text.trim().parse::<i64>() {
-                                Ok(i) if i.unsigned_abs() <= 1 << 53 => Cell::Json(i.into()),
-                                _ => crate::values::parse_number(text.trim(), '.')
-                                    .filter(|n| !n.too_big)
-                                    .map_or_else(
-                                        || Cell::Text(text.clone()),
-                                        |n| Cell::Json(n.value),
-                                    ),
-                            }),
-                            _ => Some(Cell::Text(text.clone())),
+                            _ => match excel_number(&text, percent) {
+                                Some(v) => {
+                                    hints.note(col, st.number);
+                                    Some(Cell::Json(v))
+                                }
+                                None => Some(Cell::Text(text.clone())),
+                            },
                         }
                     }
                 };
@@ -406,7 +608,7 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<Vec<Vec<Option<Cell>>
             _ => {}
         }
     }
-    Ok(grid)
+    Ok((grid, hints))
 }
 
 fn filled(row: &[Option<Cell>]) -> usize {
@@ -419,31 +621,32 @@ fn filled(row: &[Option<Cell>]) -> usize {
 }
 
 fn grid_to_table(
-    grid: Vec<Vec<Option<Cell>>>,
+    grid: Vec<GridRow>,
+    hints: &Hints,
     opts: &IngestOptions,
     sheet: &str,
 ) -> Result<Option<Table>, IngestError> {
     let width = grid
         .iter()
-        .map(|r| r.iter().rposition(|c| c.is_some()).map_or(0, |i| i + 1))
+        .map(|(_, r)| r.iter().rposition(|c| c.is_some()).map_or(0, |i| i + 1))
         .max()
         .unwrap_or(0);
-    let Some(mut header_at) = grid.iter().position(|r| filled(r) > 0) else {
+    if grid.is_empty() {
         return Ok(None);
-    };
+    }
+    let mut header_at = 0;
     let mut issues = IssueLog::new(opts.max_issues);
     // A lone title cell above a wider row is a title, not the header.
-    while filled(&grid[header_at]) == 1
+    while filled(&grid[header_at].1) == 1
         && width > 2
-        && grid.get(header_at + 1).is_some_and(|n| filled(n) > 1)
+        && grid.get(header_at + 1).is_some_and(|(_, n)| filled(n) > 1)
     {
         let mut is = Issue::new(
             IssueKind::PreambleSkipped,
             "row above the header skipped (title or note)",
         );
-        is.row = None;
-        is.line = Some(header_at as u64 + 1);
-        is.original = grid[header_at].iter().flatten().find_map(|c| {
+        is.line = Some(grid[header_at].0);
+        is.original = grid[header_at].1.iter().flatten().find_map(|c| {
             if let Cell::Text(s) = c {
                 Some(s.clone())
             } else {
@@ -453,7 +656,7 @@ fn grid_to_table(
         issues.push(is);
         header_at += 1;
     }
-    let header = &grid[header_at];
+    let header = &grid[header_at].1;
     let has_header = header.iter().all(|c| !matches!(c, Some(Cell::Json(_))));
     let names: Vec<String> = (0..width)
         .map(|i| match header.get(i) {
@@ -463,19 +666,21 @@ fn grid_to_table(
         .collect();
     let mut builder =
         TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
+    for col in 0..width {
+        if let Some(style) = hints.of(col) {
+            builder.hint_number_style(col, style);
+        }
+    }
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
-    for (i, r) in grid.into_iter().enumerate().skip(start) {
-        if filled(&r) == 0 {
-            continue;
-        }
+    for (row_no, r) in grid.into_iter().skip(start) {
         let mut cells: Vec<Cell> = r
             .into_iter()
             .map(|c| c.unwrap_or(Cell::Text(String::new())))
             .collect();
         cells.resize_with(width, || Cell::Text(String::new()));
         builder
-            .push(cells, Some(i as u64 + 1), &mut rows)
+            .push(cells, Some(row_no), &mut rows)
             .map_err(|e| e.in_sheet(sheet))?;
     }
     let mut table = builder.finish(&mut rows, Format::Xlsx, None, None, Some(sheet.to_string()));
@@ -485,11 +690,15 @@ fn grid_to_table(
 
 pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Table>, IngestError> {
     let zip = Zip::open(bytes)?;
-    let limit = usize::try_from(opts.max_bytes.saturating_mul(8)).unwrap_or(usize::MAX);
-    let text = |name: &str| -> Result<Option<String>, IngestError> {
-        Ok(zip
-            .read(name, limit)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    let mut budget = Budget {
+        limit: opts.max_unpacked_bytes,
+        left: opts.max_unpacked_bytes,
+    };
+    let mut text = |name: &str| -> Result<Option<String>, IngestError> {
+        Ok(zip.read(name, &mut budget)?.map(|b| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }))
     };
     let workbook = text("xl/workbook.xml")?
         .ok_or_else(|| bad("xl/workbook.xml is missing: not an XLSX workbook"))?;
@@ -505,10 +714,7 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
     let mut targets = HashMap::new();
     let mut r = Reader::from_str(&rels);
     loop {
-        match r
-            .read_event()
-            .map_err(|e| xml_err("workbook.xml.rels", e))?
-        {
+        match next_event(&mut r, "workbook.xml.rels")? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
                 if let (Some(id), Some(t)) = (attr(&e, b"Id"), attr(&e, b"Target")) {
                     let path = match t.strip_prefix('/') {
@@ -526,7 +732,7 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
     let mut date1904 = false;
     let mut r = Reader::from_str(&workbook);
     loop {
-        match r.read_event().map_err(|e| xml_err("workbook.xml", e))? {
+        match next_event(&mut r, "workbook.xml")? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"workbookPr" => {
                 date1904 = matches!(attr(&e, b"date1904").as_deref(), Some("1" | "true"));
             }
@@ -552,8 +758,8 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
         let Some(xml) = text(&path).map_err(|e| e.in_sheet(&name))? else {
             continue;
         };
-        let grid = sheet_grid(&xml, &ctx, &name)?;
-        if let Some(t) = grid_to_table(grid, opts, &name)? {
+        let (grid, hints) = sheet_grid(&xml, &ctx, &name)?;
+        if let Some(t) = grid_to_table(grid, &hints, opts, &name)? {
             tables.push(t);
         }
     }

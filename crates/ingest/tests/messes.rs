@@ -1,8 +1,8 @@
 //! One test per mess a real upload brings: each asserts the values a user would read back,
 //! the column types, and the issues reported.
 
-use ingest::testdata::{xlsx, XlsxCell};
 use ingest::*;
+use ingest_testdata::{xlsx, XlsxCell};
 use serde_json::{json, Value};
 
 fn one(bytes: &[u8]) -> Table {
@@ -679,36 +679,6 @@ fn limits_are_errors_with_codes_and_places() {
 }
 
 #[test]
-fn refinement_is_validated_against_the_data() {
-    struct Llm;
-    impl SchemaRefiner for Llm {
-        fn refine(&self, req: &Value) -> Option<Refinement> {
-            assert_eq!(req["columns"][0]["key"], "contact");
-            let mut r = Refinement {
-                data_type: Some("crm".into()),
-                ..Default::default()
-            };
-            r.semantic_types.insert("contact".into(), "email".into());
-            r.semantic_types.insert("note".into(), "email".into());
-            r.semantic_types.insert("nope".into(), "url".into());
-            Some(r)
-        }
-    }
-    let mut t = one(b"contact,note\nann@x.io,hello\nbob@y.io,world\n");
-    t.columns[0].semantic_type = None;
-    assert!(NoRefiner.refine(&refinement_request(&t)).is_none());
-    let r = Llm.refine(&refinement_request(&t)).unwrap();
-    let out = apply_refinement(&mut t, r);
-    assert_eq!(t.data_type, "crm");
-    assert_eq!(t.columns[0].semantic_type, Some(SemanticType::Email));
-    assert_eq!(
-        t.columns[1].semantic_type, None,
-        "an email claim the data refutes is refused"
-    );
-    assert_eq!(out.rejected.len(), 2);
-}
-
-#[test]
 fn format_detection_uses_content_before_hints() {
     assert_eq!(
         detect_format(b"[{\"a\":1}]", Some("data.csv")),
@@ -724,15 +694,15 @@ fn format_detection_uses_content_before_hints() {
         Some(Format::Ndjson)
     );
     assert_eq!(
-        detect_format(&ingest::testdata::messy_xlsx(2, 1), Some("x.csv")),
+        detect_format(&ingest_testdata::messy_xlsx(2, 1), Some("x.csv")),
         Some(Format::Xlsx)
     );
 }
 
 #[test]
 fn generated_messy_csv_reads_back_cleanly() {
-    let bytes = ingest::testdata::messy_csv(2000, 7);
-    assert_eq!(bytes, ingest::testdata::messy_csv(2000, 7), "deterministic");
+    let bytes = ingest_testdata::messy_csv(2000, 7);
+    assert_eq!(bytes, ingest_testdata::messy_csv(2000, 7), "deterministic");
     let t = one(&bytes);
     assert_eq!(t.row_count, 2000);
     assert_eq!(ty(&t, "order_id"), ColumnType::Integer);

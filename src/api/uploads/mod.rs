@@ -246,11 +246,13 @@ async fn read_rows(
                     if rows.is_empty() {
                         return Ok((Rows::Empty, None, f));
                     }
-                    let data = serde_json::to_vec(&rows)
-                        .map_err(|e| ApiError::internal(format!("re-serializing data: {e}")))?;
                     drop(rows);
-                    let opts = opts.with_format(ingest::Format::Json);
-                    let got = ingest::ingest(&data, &opts).map_err(ingest_error)?;
+                    // The body as sent, not the parsed rows re-serialised: ingest keeps the
+                    // key order and reports duplicate keys, which a parsed `Map` has lost.
+                    let opts = opts
+                        .with_format(ingest::Format::Json)
+                        .with_json_records_key("data");
+                    let got = ingest::ingest(&bytes, &opts).map_err(ingest_error)?;
                     Ok((Rows::Whole(single(got.tables)?), None, f))
                 }
                 JsonBody::File => {

@@ -4,7 +4,7 @@
 //! Then the upload guarantees: all or nothing, Idempotency-Key, appends and schema widening,
 //! limits, and error bodies.
 //!
-//! The corpus is generated here (byte strings and `ingest::testdata::xlsx`), so every file is
+//! The corpus is generated here (byte strings and `ingest_testdata::xlsx`), so every file is
 //! visible next to what it must read back as. Each file is also parsed natively with `ingest`;
 //! when the Worker's stored rows differ from the native parse, the Worker (not the parser) changed
 //! a value on the way.
@@ -14,7 +14,7 @@
 mod common;
 
 use common::{unique, Stack};
-use ingest::testdata::{xlsx, XlsxCell};
+use ingest_testdata::{xlsx, XlsxCell};
 use serde_json::{json, Value};
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -960,7 +960,7 @@ async fn two_sheet_xlsx_makes_one_table_per_sheet_with_iso_dates() {
 async fn a_generated_messy_orders_export_reads_back_like_the_native_parse() {
     let stack = Stack::connect().await;
     // 1,500 rows: more than one batch and more than one page, past the type sample.
-    let bytes = ingest::testdata::messy_csv(1500, 11);
+    let bytes = ingest_testdata::messy_csv(1500, 11);
     let s = create_raw(&stack, "text/csv", &bytes).await;
     assert_eq!(s.rows.len(), 1500);
     assert_eq!(s.entry["data_type"], "ecommerce");

@@ -1,5 +1,8 @@
-//! Deterministic generated uploads for tests and benchmarks: a messy CSV and a minimal XLSX
-//! writer (stored XML parts, deflated), so no fixture files are needed.
+//! `ingest-testdata`: deterministic generated uploads for the tests and benchmarks of `ingest`: a
+//! messy CSV and a minimal XLSX writer (deflated XML parts), so no fixture files are needed.
+//!
+//! Design decision: a crate of its own, only ever a dev-dependency (or the bench's), so none of
+//! this ships in the Worker's wasm.
 
 /// A small deterministic pseudo-random generator (xorshift64*).
 struct Rng(u64);
@@ -83,6 +86,10 @@ pub enum XlsxCell {
     Date(f64),
     /// An Excel serial shown with the built-in date-time format (numFmtId 22).
     DateTime(f64),
+    /// A number cell whose `<v>` is this text exactly (Excel writes up to 17 digits).
+    NumberText(String),
+    /// A number shown with a custom number format code (`"$"#,##0.00`, `0.0%`).
+    Formatted(f64, String),
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -168,12 +175,19 @@ pub fn zip(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
 
 /// A minimal but valid XLSX workbook: one worksheet per `(name, rows)`, strings shared.
 pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
+    zip(&xlsx_parts(sheets))
+}
+
+/// The parts of [`xlsx`] before zipping, so a test can alter one (a hostile sheet, a DTD).
+pub fn xlsx_parts(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<(String, Vec<u8>)> {
     let mut strings: Vec<String> = Vec::new();
     let mut index = std::collections::HashMap::new();
     let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
     let mut sheet_entries = String::new();
     let mut rels = String::new();
     let mut overrides = String::new();
+    // Custom number formats: ids from 164 (Excel's first custom id), styles from index 3.
+    let mut formats: Vec<String> = Vec::new();
     for (n, (name, rows)) in sheets.iter().enumerate() {
         let mut xml = String::from(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
@@ -200,6 +214,16 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
                     }
                     XlsxCell::DateTime(f) => {
                         xml.push_str(&format!(r#"<c r="{r}" s="2"><v>{f}</v></c>"#))
+                    }
+                    XlsxCell::NumberText(t) => {
+                        xml.push_str(&format!(r#"<c r="{r}"><v>{}</v></c>"#, escape(t)))
+                    }
+                    XlsxCell::Formatted(f, code) => {
+                        let i = formats.iter().position(|c| c == code).unwrap_or_else(|| {
+                            formats.push(code.clone());
+                            formats.len() - 1
+                        });
+                        xml.push_str(&format!(r#"<c r="{r}" s="{}"><v>{f}</v></c>"#, i + 3))
                     }
                 }
             }
@@ -231,10 +255,34 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<XlsxCell>>)]) -> Vec<u8> {
         ("xl/workbook.xml".to_string(), format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{sheet_entries}</sheets></workbook>"#).into_bytes()),
         ("xl/_rels/workbook.xml.rels".to_string(), format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#).into_bytes()),
         ("xl/sharedStrings.xml".to_string(), format!(r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{0}">{sst}</sst>"#, strings.len()).into_bytes()),
-        ("xl/styles.xml".to_string(), br#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_vec()),
+        ("xl/styles.xml".to_string(), styles_xml(&formats).into_bytes()),
     ];
     all.extend(parts);
-    zip(&all)
+    all
+}
+
+/// `styles.xml`: the default style, the built-in date (14) and date-time (22) formats, then one
+/// style per custom format code.
+fn styles_xml(formats: &[String]) -> String {
+    let num_fmts: String = formats
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                r#"<numFmt numFmtId="{}" formatCode="{}"/>"#,
+                164 + i,
+                escape(c)
+            )
+        })
+        .collect();
+    let custom_xfs: String = (0..formats.len())
+        .map(|i| format!(r#"<xf numFmtId="{}" applyNumberFormat="1"/>"#, 164 + i))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="{}">{num_fmts}</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="{}"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/>{custom_xfs}</cellXfs></styleSheet>"#,
+        formats.len(),
+        formats.len() + 3
+    )
 }
 
 /// A two-sheet workbook for benchmarks: `Orders` (`rows` rows: text, numbers, dates, booleans)
