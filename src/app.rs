@@ -34,12 +34,56 @@ pub async fn handle(req: Request, env: &Env) -> Response {
     if req.method() == Method::Options {
         return preflight();
     }
+    let response = answer(req, env).await;
+    if debug_memory(env) {
+        // wasm memory grows and never shrinks: its size now is this isolate's peak so far.
+        let bytes = wasm_memory_bytes().to_string();
+        if response
+            .headers()
+            .set("x-wasm-memory-bytes", &bytes)
+            .is_err()
+        {
+            console_error!("could not set X-Wasm-Memory-Bytes");
+        }
+    }
+    response
+}
+
+/// `DEBUG_MEMORY=1` (set by `cargo xtask test` only): every answer tells the wasm memory size,
+/// which the hardening tests hold under their budget per hostile input.
+fn debug_memory(env: &Env) -> bool {
+    env.secret("DEBUG_MEMORY")
+        .map(|v| v.to_string())
+        .or_else(|_| env.var("DEBUG_MEMORY").map(|v| v.to_string()))
+        .is_ok_and(|v| v == "1")
+}
+
+fn wasm_memory_bytes() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 65536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
+}
+
+async fn answer(req: Request, env: &Env) -> Response {
     match respond(req, env).await {
         Ok(Answer::Download(download)) => download_response(download),
-        Ok(Answer::Static(body)) => render(200, body.to_owned(), ExtraHeaders::default()),
+        Ok(Answer::Static(body)) => render(
+            200,
+            body.to_owned(),
+            ExtraHeaders {
+                // The same document for everyone: the one answer a cache may keep.
+                cacheable: true,
+                ..ExtraHeaders::default()
+            },
+        ),
         Ok(Answer::NoContent) => Response::builder()
             .with_status(204)
-            .with_headers(cors_headers())
+            .with_headers(no_store(cors_headers()))
             .empty(),
         Ok(Answer::Json(reply)) => {
             let response = render(
@@ -83,10 +127,26 @@ pub fn load_config(env: &Env) -> Result<Config, ApiError> {
     Ok(config)
 }
 
-/// Bytes a login body may have: an email and a password, with room to spare.
-const LOGIN_BODY_BYTES: u64 = 8 * 1024;
-
 async fn respond(mut req: Request, env: &Env) -> Result<Answer, ApiError> {
+    // The body is taken first, so that every answer below, an early 404 or 401 included,
+    // is sent only after what the route left unread was drained (see `body`).
+    let body = SharedBody::new(body_stream(&mut req));
+    let mut drain_limit = body::DRAIN_SLACK_BYTES;
+    let answer = route_and_respond(&req, env, &body, &mut drain_limit).await;
+    let declared = req.headers().get("content-length").ok().flatten();
+    body.discard_rest(body::drain_budget(declared.as_deref(), drain_limit))
+        .await;
+    answer
+}
+
+/// Routes and answers; sets `drain_limit` to how much of an unread body is worth draining
+/// once the route (and so its body limit) is known.
+async fn route_and_respond(
+    req: &Request,
+    env: &Env,
+    body: &SharedBody,
+    drain_limit: &mut u64,
+) -> Result<Answer, ApiError> {
     let route = routes::route(req.method().as_ref(), &req.path())?;
     match route {
         Route::Health => return Ok(Answer::Json(Reply::ok(json!({"status": "ok"})))),
@@ -94,26 +154,28 @@ async fn respond(mut req: Request, env: &Env) -> Result<Answer, ApiError> {
         _ => {}
     }
     let config = load_config(env)?;
-    let body_limit = match route {
-        Route::Login => LOGIN_BODY_BYTES,
-        _ => config.max_upload_bytes,
-    };
-    let body = SharedBody::new(body_stream(&mut req));
-    let answer = respond_to(route, &req, &config, &body, body_limit).await;
-    // Whatever the route read, the rest goes before the answer (see `body`: wrangler dev's
-    // proxy answers 503 to the *next* requests when a body is left unread).
-    body.discard_rest(body_limit.saturating_mul(2)).await;
-    answer
+    let body_limit = body::limit_for(&route, config.max_upload_bytes);
+    if route.has_body() {
+        // Known from the headers alone: answered before anything is read or verified.
+        let declared = req.headers().get("content-length").ok().flatten();
+        body::check_declared_length(declared.as_deref(), body_limit)?;
+    }
+    let principal = authorize(route.access(), &config, req).await?;
+    // Only a caller the route admits gets its body drained in full: a stranger's 401 reads
+    // no more than the slack.
+    *drain_limit = body_limit.saturating_add(body::DRAIN_SLACK_BYTES);
+    respond_to(route, principal, req, env, &config, body, body_limit).await
 }
 
 async fn respond_to(
     route: Route,
+    principal: Option<Principal>,
     req: &Request,
+    env: &Env,
     config: &Config,
     body: &SharedBody,
     body_limit: u64,
 ) -> Result<Answer, ApiError> {
-    let principal = authorize(route.access(), config, req).await?;
     let who = match &principal {
         Some(Principal::Client { token, .. }) => Who::Client { token },
         // Superadmins, and the one public route that reaches here (login, which reads
@@ -121,10 +183,8 @@ async fn respond_to(
         _ => Who::Service,
     };
     let header = |name: &str| req.headers().get(name).ok().flatten();
-    if route.has_body() {
-        body::check_declared_length(header("content-length").as_deref(), body_limit)?;
-    }
     let query = crate::api::data::query_pairs(&req.inner().url());
+    refuse_nul_bytes(&query)?;
     let rpc = FetchRpc { config };
     let upload = |query| uploads::UploadRequest {
         content_type: header("content-type"),
@@ -136,7 +196,11 @@ async fn respond_to(
         Route::Health | Route::OpenApi => unreachable!("answered before the configuration"),
         Route::Login => {
             let bytes = body.read_capped(body_limit).await?;
-            api::login::login(&rpc, config, &bytes).await?
+            let login = api::login::parse_login(&bytes)?;
+            // Cloudflare sets CF-Connecting-IP on every request; a client cannot choose it.
+            let address = header("cf-connecting-ip");
+            api::login::throttle(&EnvLimiters(env), address.as_deref(), &login.email).await?;
+            api::login::login(&rpc, config, login).await?
         }
         Route::DataRows { client_id } => api::data::rows(&rpc, who, &client_id, &query).await?,
         Route::DataCount { client_id } => api::data::count(&rpc, who, &client_id, &query).await?,
@@ -165,6 +229,39 @@ async fn respond_to(
         }
     };
     Ok(Answer::Json(reply))
+}
+
+/// The `[[ratelimits]]` bindings of wrangler.toml. A missing binding is a configuration error
+/// (500 naming it): a login without its throttle must not go unnoticed.
+struct EnvLimiters<'a>(&'a Env);
+
+impl api::login::Limiter for EnvLimiters<'_> {
+    async fn allow(&self, binding: &'static str, key: &str) -> Result<bool, ApiError> {
+        let limiter = self.0.rate_limiter(binding).map_err(|_| {
+            ApiError::config_missing(binding, "not bound (wrangler.toml [[ratelimits]])")
+        })?;
+        let outcome = limiter
+            .limit(key.to_owned())
+            .await
+            .map_err(|e| ApiError::internal(format!("rate limiter {binding}: {e}")))?;
+        Ok(outcome.success)
+    }
+}
+
+/// PostgreSQL text cannot hold U+0000: a NUL in a query parameter would reach the database as a
+/// 500. Refused here once, for every route, naming the parameter.
+fn refuse_nul_bytes(query: &[(String, String)]) -> Result<(), ApiError> {
+    for (name, value) in query {
+        if name.contains('\0') || value.contains('\0') {
+            let shown = name.replace('\0', "\\0");
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("query parameter `{shown}` contains a NUL byte (%00)"),
+            )
+            .with_details(json!({ "parameter": shown })));
+        }
+    }
+    Ok(())
 }
 
 /// Enforces `access`: `None` for a public route, else the verified caller it allows.
@@ -202,6 +299,8 @@ fn body_stream(req: &mut Request) -> uploads::BodyStream {
 fn cors_headers() -> Headers {
     let headers = Headers::new();
     let ok = headers.set("access-control-allow-origin", "*").is_ok()
+        // Every answer: a browser must never guess HTML out of a JSON error or a CSV export.
+        && headers.set("x-content-type-options", "nosniff").is_ok()
         && headers
             .set(
                 "access-control-expose-headers",
@@ -262,10 +361,26 @@ fn download_response(download: export::Download) -> Response {
 struct ExtraHeaders {
     www_authenticate: Option<String>,
     retry_after: Option<u32>,
+    /// Only the OpenAPI document: everything else is tenant data, a token or an error about one.
+    cacheable: bool,
+}
+
+/// `Cache-Control: no-store`: rows, counts, schemas, exports and tokens are one caller's; no
+/// browser or shared cache may keep a copy.
+fn no_store(headers: Headers) -> Headers {
+    if headers.set("cache-control", "no-store").is_err() {
+        console_error!("could not set Cache-Control");
+    }
+    headers
 }
 
 fn render(status: u16, body: String, extra: ExtraHeaders) -> Response {
     let headers = cors_headers();
+    let headers = if extra.cacheable {
+        headers
+    } else {
+        no_store(headers)
+    };
     let mut ok = headers
         .set("content-type", "application/json; charset=utf-8")
         .is_ok();
@@ -300,6 +415,7 @@ pub fn render_error(e: &ApiError) -> Response {
         ExtraHeaders {
             www_authenticate: e.www_authenticate(),
             retry_after: e.retry_after(),
+            ..ExtraHeaders::default()
         },
     )
 }

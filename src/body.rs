@@ -1,14 +1,18 @@
 //! Request bodies as `app` hands them to routes: a stream of chunks that `app` can still read to
-//! its end after the route has answered, and a capped whole-body read for small JSON bodies.
+//! its end after the route has answered, a capped whole-body read for small JSON bodies, and the
+//! body limit of each route.
 //!
 //! Design decision (issue 9, the 503 after a rejected upload): under `wrangler dev` every request
 //! passes through wrangler's ProxyWorker, which forwards the body to our Worker with `fetch()`.
 //! When the Worker answers before it has read the body (a 413, a 422 on the first rows, a
-//! replay), that forward fails ("Network connection lost"), the proxy takes the Worker for
-//! restarted, answers 503 "Your worker restarted mid-request" and stalls the requests queued
-//! behind it. Production Workers have no such proxy (the runtime discards an unread body), but
-//! the fix costs little: `app` reads the rest of every body, unparsed, before it answers
-//! ([`SharedBody::discard_rest`]), so no route's early return can skip it.
+//! replay), workerd closes the connection once more than 64 KiB stays unread for about a second;
+//! the forward fails ("Network connection lost"), the proxy takes the Worker for restarted and
+//! answers 503 "Your worker restarted mid-request" or stalls the requests queued behind it
+//! (workers-sdk issues 15203 and 15447; PR 15448 keeps the proxy alive). In production there is
+//! no proxy, but the client still sees its connection reset before it reads the answer. So
+//! `app` takes the body before routing and reads the rest of it, unparsed, before every answer
+//! ([`SharedBody::discard_rest`]), up to the route's limit plus [`DRAIN_SLACK_BYTES`]; a sender
+//! going on past that is not waited for and gets the reset it asked for.
 
 use std::cell::RefCell;
 use std::pin::Pin;
@@ -19,6 +23,35 @@ use futures_util::{Stream, StreamExt};
 
 use crate::api::uploads::BodyStream;
 use crate::error::{ApiError, ErrorCode};
+use crate::routes::Route;
+
+/// A login body: an email and a password of at most 1 KiB each, with room to spare.
+pub const LOGIN_BODY_BYTES: u64 = 16 * 1024;
+
+/// What is drained beyond a route's limit before the Worker gives up on a body: a 413 is still
+/// read by a client that sent a little too much, never by one streaming without end.
+pub const DRAIN_SLACK_BYTES: u64 = 1024 * 1024;
+
+/// How much of an unread body to drain before answering: `drain_limit`, or nothing when the
+/// declared length is beyond it. Such a body would not be read to its end anyway, and a sender
+/// that announced more than it will send (or sends slowly) must not hold the answer back.
+pub fn drain_budget(declared_length: Option<&str>, drain_limit: u64) -> u64 {
+    match declared_length.map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(n)) if n > drain_limit => 0,
+        _ => drain_limit,
+    }
+}
+
+/// The body limit of `route`, counted as the bytes arrive: a login is small, an upload is
+/// `MAX_UPLOAD_BYTES` (formats parsed whole have a lower limit of their own, see `uploads`), and
+/// a route without a body takes none.
+pub fn limit_for(route: &Route, max_upload_bytes: u64) -> u64 {
+    match route {
+        Route::Login => LOGIN_BODY_BYTES,
+        Route::CreateClient | Route::AppendData { .. } => max_upload_bytes,
+        _ => 0,
+    }
+}
 
 /// The body of one request, shared between the route (which reads what it needs) and `app`
 /// (which discards what is left once the route has answered).
@@ -136,6 +169,25 @@ mod tests {
         assert_eq!(block_on(body(&[b"{}"]).read_capped(2)).unwrap(), b"{}");
         let e = block_on(body(&[b"ab", b"c"]).read_capped(2)).unwrap_err();
         assert_eq!((e.status(), e.code), (413, ErrorCode::PayloadTooLarge));
+    }
+
+    #[test]
+    fn a_body_declared_beyond_the_drain_limit_is_not_waited_for() {
+        assert_eq!(
+            drain_budget(None, 100),
+            100,
+            "chunked: drained up to the limit"
+        );
+        assert_eq!(drain_budget(Some("100"), 100), 100);
+        assert_eq!(drain_budget(Some("101"), 100), 0);
+        assert_eq!(drain_budget(Some("999999999999"), 100), 0);
+    }
+
+    #[test]
+    fn route_limits() {
+        assert_eq!(limit_for(&Route::Login, 1 << 30), LOGIN_BODY_BYTES);
+        assert_eq!(limit_for(&Route::CreateClient, 1 << 30), 1 << 30);
+        assert_eq!(limit_for(&Route::Health, 1 << 30), 0);
     }
 
     #[test]

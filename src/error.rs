@@ -45,6 +45,8 @@ pub enum ErrorCode {
     InvalidJson,
     InvalidXlsx,
     UnsupportedFormat,
+    IdempotencyKeyReused,
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -85,6 +87,8 @@ impl ErrorCode {
         ErrorCode::InvalidJson,
         ErrorCode::InvalidXlsx,
         ErrorCode::UnsupportedFormat,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +128,8 @@ impl ErrorCode {
             InvalidJson => "invalid_json",
             InvalidXlsx => "invalid_xlsx",
             UnsupportedFormat => "unsupported_format",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            RateLimited => "rate_limited",
         }
     }
 
@@ -140,7 +146,10 @@ impl ErrorCode {
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             MultipleSheets | SheetNotFound | TooManyRows | TooManyColumns | CellTooLarge
-            | EmptyFile | InvalidJson | InvalidXlsx | UnsupportedFormat => 422,
+            | EmptyFile | InvalidJson | InvalidXlsx | UnsupportedFormat | IdempotencyKeyReused => {
+                422
+            }
+            RateLimited => 429,
             InternalError | ConfigMissing => 500,
             UpstreamUnavailable => 502,
         }
@@ -253,9 +262,14 @@ impl ApiError {
     }
 
     /// `Retry-After` seconds for an answer that will change by itself: an upload with the same
-    /// Idempotency-Key in flight has finished or counts as abandoned after begin_upload's 30 s.
+    /// Idempotency-Key in flight has finished or counts as abandoned after begin_upload's 30 s;
+    /// a login limiter's window is 60 s (wrangler.toml `[[ratelimits]]`).
     pub fn retry_after(&self) -> Option<u32> {
-        (self.code == ErrorCode::IdempotencyInProgress).then_some(30)
+        match self.code {
+            ErrorCode::IdempotencyInProgress => Some(30),
+            ErrorCode::RateLimited => Some(60),
+            _ => None,
+        }
     }
 
     /// `WWW-Authenticate` value for 401 answers (RFC 6750).

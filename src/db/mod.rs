@@ -314,6 +314,9 @@ pub struct Begun {
     #[serde(default)]
     pub replayed: bool,
     pub result: Option<UploadResult>,
+    /// On a replay: the digest the first request committed with (None if it stored none).
+    #[serde(default)]
+    pub request_digest: Option<String>,
 }
 
 /// What `commit_upload` returns, and what a replay returns as `result`.
@@ -375,9 +378,10 @@ pub async fn commit_upload(
     upload_id: &str,
     schema_def: &Value,
     data_type: &str,
+    request_digest: &str,
 ) -> Result<UploadResult, ApiError> {
-    let args =
-        json!({"p_upload_id": upload_id, "p_schema_def": schema_def, "p_data_type": data_type});
+    let args = json!({"p_upload_id": upload_id, "p_schema_def": schema_def,
+                      "p_data_type": data_type, "p_request_digest": request_digest});
     call(
         rpc,
         who,

@@ -181,7 +181,11 @@ impl Stack {
 
     /// The Worker's variables (docs/ARCHITECTURE.md), as `.dev.vars` holds them.
     fn worker_vars(&self) -> String {
+        // A test stack's Worker reports its wasm memory on every answer (X-Wasm-Memory-Bytes),
+        // which tests/e2e/tests/hardening.rs holds under its budget.
+        let debug_memory = if self.throwaway { "1" } else { "0" };
         [
+            ("DEBUG_MEMORY", debug_memory.to_string()),
             ("SUPABASE_URL", self.api_url()),
             ("SUPABASE_ANON_KEY", self.keys.anon_key.clone()),
             (

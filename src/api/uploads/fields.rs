@@ -225,39 +225,158 @@ fn plausible_email(email: &str) -> bool {
 /// file (anything else: an array, NDJSON, an object holding records).
 #[derive(Debug)]
 pub enum JsonBody {
+    /// The form; `rows` is how many rows `data` holds (ingest parses them from the body).
     Form {
         fields: UploadFields,
-        rows: Vec<Value>,
+        rows: usize,
     },
     File,
 }
 
+/// Tells the form from a file in one pass that keeps only the fields: the rows of `data` are
+/// checked one at a time and dropped (ingest parses them from the body afterwards), so a large
+/// `data` array is never held as a second parsed copy.
 pub fn parse_json_body(body: &[u8]) -> Result<JsonBody, ApiError> {
-    // Only an object with `data` is the form; peek cheaply before parsing it as one.
-    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+    // Not an object, or not valid JSON: a raw JSON file, for ingest to read or report.
+    let Ok(top) = serde_json::from_slice::<TopLevel>(body) else {
         return Ok(JsonBody::File);
     };
-    let Some(data) = map.remove("data") else {
+    let Some(data) = top.data else {
         return Ok(JsonBody::File);
     };
-    let fields: UploadFields = serde_json::from_value(Value::Object(map)).map_err(|e| {
+    let fields: UploadFields = serde_json::from_value(Value::Object(top.fields)).map_err(|e| {
         invalid_body(format!(
             "body is not the expected JSON object: {e}; the fields are {FIELD_NAMES} and data"
         ))
     })?;
-    let rows = match data {
-        Value::Null => Vec::new(),
-        Value::Array(rows) => rows,
-        _ => return Err(invalid_body("data must be an array of objects")),
-    };
-    if let Some(i) = rows.iter().position(|r| !r.is_object()) {
-        return Err(ApiError::new(
+    match data {
+        DataShape::Rows {
+            count,
+            first_not_object: None,
+        } => Ok(JsonBody::Form {
+            fields,
+            rows: count,
+        }),
+        DataShape::Rows {
+            first_not_object: Some(i),
+            ..
+        } => Err(ApiError::new(
             ErrorCode::InvalidRow,
             format!("data[{i}] is not a JSON object; every row must be an object"),
         )
-        .with_details(json!({"row": i})));
+        .with_details(json!({"row": i}))),
+        DataShape::Null => Ok(JsonBody::Form { fields, rows: 0 }),
+        DataShape::NotArray => Err(invalid_body("data must be an array of objects")),
     }
-    Ok(JsonBody::Form { fields, rows })
+}
+
+/// A top-level JSON object as the form needs it: every member but `data` kept, `data` only
+/// shaped.
+struct TopLevel {
+    fields: Map<String, Value>,
+    data: Option<DataShape>,
+}
+
+/// What `data` holds, without its rows.
+enum DataShape {
+    Null,
+    Rows {
+        count: usize,
+        first_not_object: Option<usize>,
+    },
+    NotArray,
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TopLevel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<TopLevel, A::Error> {
+                let mut top = TopLevel {
+                    fields: Map::new(),
+                    data: None,
+                };
+                while let Some(key) = m.next_key::<String>()? {
+                    if key == "data" {
+                        top.data = Some(m.next_value::<DataShape>()?);
+                    } else {
+                        let value = m.next_value::<Value>()?;
+                        top.fields.insert(key, value);
+                    }
+                }
+                Ok(top)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for DataShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DataShape;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of objects")
+            }
+            fn visit_unit<E>(self) -> Result<DataShape, E> {
+                Ok(DataShape::Null)
+            }
+            fn visit_none<E>(self) -> Result<DataShape, E> {
+                Ok(DataShape::Null)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<DataShape, A::Error> {
+                let (mut count, mut first_not_object) = (0, None);
+                // One row alive at a time.
+                while let Some(row) = s.next_element::<Value>()? {
+                    if !row.is_object() && first_not_object.is_none() {
+                        first_not_object = Some(count);
+                    }
+                    count += 1;
+                }
+                Ok(DataShape::Rows {
+                    count,
+                    first_not_object,
+                })
+            }
+            // Anything else is not an array (a number arrives as a map under serde_json's
+            // arbitrary_precision, so maps are consumed, not inspected).
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<DataShape, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(DataShape::NotArray)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<DataShape, E> {
+                Ok(DataShape::NotArray)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<DataShape, E> {
+                Ok(DataShape::NotArray)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<DataShape, E> {
+                Ok(DataShape::NotArray)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<DataShape, E> {
+                Ok(DataShape::NotArray)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<DataShape, E> {
+                Ok(DataShape::NotArray)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Rows collected into one `stage_upload_rows` call: at most `max_rows` rows or about
@@ -338,6 +457,16 @@ pub fn ingest_error(e: ingest::IngestError) -> ApiError {
         out = out.with_details(Value::Object(details));
     }
     out
+}
+
+/// A JSON, NDJSON or XLSX file over [`super::WHOLE_FILE_BYTES`]: those formats are parsed whole.
+pub fn whole_file_too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("a JSON, NDJSON or XLSX upload is parsed whole and may have at most {limit} bytes"),
+    )
+    .with_details(json!({ "limit_bytes": limit }))
+    .with_hint("send larger data as CSV, which streams up to MAX_UPLOAD_BYTES")
 }
 
 fn too_large_message(message: String) -> ApiError {
@@ -481,7 +610,7 @@ mod tests {
         else {
             panic!("an object with data is the form")
         };
-        assert_eq!((fields.company_name.as_deref(), rows.len()), (Some("A"), 1));
+        assert_eq!((fields.company_name.as_deref(), rows), (Some("A"), 1));
         assert!(matches!(
             parse_json_body(br#"[{"x":1}]"#).unwrap(),
             JsonBody::File
@@ -497,8 +626,14 @@ mod tests {
         );
         let e = parse_json_body(br#"{"data":[], "colour":"red"}"#).unwrap_err();
         assert!(e.message.contains("colour"), "{}", e.message);
-        let e = parse_json_body(br#"{"data":{"x":1}}"#).unwrap_err();
-        assert!(e.message.contains("array"));
+        for not_rows in [
+            &br#"{"data":{"x":1}}"#[..],
+            br#"{"data":5}"#,
+            br#"{"data":"x"}"#,
+        ] {
+            let e = parse_json_body(not_rows).unwrap_err();
+            assert!(e.message.contains("array"), "{}", e.message);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`Rpc`] and [`Minter`] so its failure paths are unit-tested natively (`tests` below).
 
 pub mod client_id;
+pub mod digest;
 pub mod fields;
 pub mod multipart;
 pub mod source;
@@ -20,6 +21,7 @@ use crate::api::Reply;
 use crate::auth::Minter;
 use crate::db::{self, BeginUpload, Rpc, TableSchema, UploadResult, Who};
 use crate::error::{ApiError, ErrorCode};
+use digest::RequestDigest;
 use fields::{
     ingest_error, render_issues, sheet_table_name, Batch, Batcher, BodyForm, JsonBody, NewClient,
     UploadFields,
@@ -37,6 +39,11 @@ const BATCH_BYTES: usize = 1 << 20;
 const DISTINCT_CAP: usize = 1000;
 /// Bytes of a file read before its format is decided from content.
 const SNIFF_BYTES: usize = 4096;
+/// Largest body of a format parsed whole (JSON, NDJSON, XLSX), far below MAX_UPLOAD_BYTES: such
+/// a file is held in memory with its parsed rows, so this keeps one upload's wasm memory within
+/// its budget (measured in tests/e2e/tests/hardening.rs). Delimited text streams and is not
+/// capped by it.
+pub const WHOLE_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// An upload request as the orchestration needs it (headers, query, body), taken from the
 /// `worker::Request` by `app`, or built directly in tests.
@@ -81,12 +88,14 @@ pub async fn upload<R: Rpc>(
     let opts = ingest::IngestOptions::new()
         .with_max_bytes(max_bytes)
         .with_distinct_cap(DISTINCT_CAP);
-    let (rows, tables, fields) = read_rows(form, source, opts, query, &target).await?;
+    let digest = RequestDigest::of_query(&req.query);
+    let (rows, tables, fields) = read_rows(form, source, opts, query, &target, &digest).await?;
     let parsed = Parsed {
         rows,
         tables,
         fields,
         idempotency_key,
+        digest,
     };
     store(rpc, minter, parsed, target).await
 }
@@ -98,6 +107,8 @@ struct Parsed {
     tables: Option<Vec<ingest::Table>>,
     fields: UploadFields,
     idempotency_key: Option<String>,
+    /// Complete once the body was read to its end (see [`Rows::Streaming`]).
+    digest: RequestDigest,
 }
 
 /// The execute stage: begin, stage, commit (per sheet), or abort and undo.
@@ -112,6 +123,7 @@ async fn store<R: Rpc>(
         tables,
         fields,
         idempotency_key,
+        digest,
     } = parsed;
     check_fields(&target, &fields)?;
 
@@ -153,6 +165,7 @@ async fn store<R: Rpc>(
         table_name,
         data_type,
         idempotency_key: key,
+        digest: digest.clone(),
         upload_id: None,
         rows_staged: 0,
         existing: None,
@@ -233,20 +246,22 @@ async fn read_rows(
     opts: ingest::IngestOptions,
     query: UploadFields,
     target: &Target<'_>,
+    digest: &RequestDigest,
 ) -> Result<(Rows, Option<Vec<ingest::Table>>, UploadFields), ApiError> {
     let (multipart, boundary) = match form {
         BodyForm::Json => {
+            source.cap_whole(WHOLE_FILE_BYTES);
             let bytes = source.read_all().await?;
+            digest.bytes(&bytes);
             return match fields::parse_json_body(&bytes)? {
                 JsonBody::Form {
                     fields: mut f,
                     rows,
                 } => {
                     f.merge(query)?;
-                    if rows.is_empty() {
+                    if rows == 0 {
                         return Ok((Rows::Empty, None, f));
                     }
-                    drop(rows);
                     // The body as sent, not the parsed rows re-serialised: ingest keeps the
                     // key order and reports duplicate keys, which a parsed `Map` has lost.
                     let opts = opts
@@ -274,10 +289,14 @@ async fn read_rows(
             e
         }
     };
-    let (mut reader, part_hint) =
-        FileReader::open(source, multipart.then_some(boundary.as_str()), &mut fields)
-            .await
-            .map_err(with_field_hint)?;
+    let (mut reader, part_hint) = FileReader::open(
+        source,
+        multipart.then_some(boundary.as_str()),
+        &mut fields,
+        digest,
+    )
+    .await
+    .map_err(with_field_hint)?;
     check_fields(target, &fields).map_err(|e| {
         if multipart {
             e.with_hint("form fields must precede the `file` part")
@@ -311,6 +330,7 @@ async fn read_rows(
     match ingest::detect_format(&head, opts.hint.as_deref()) {
         Some(ingest::Format::Delimited) => Ok((Rows::Streaming { reader, head, opts }, None, fields)),
         Some(_) => {
+            reader.cap_whole(WHOLE_FILE_BYTES);
             let mut all = head;
             while let Some(c) = reader.chunk().await? {
                 all.extend_from_slice(&c);
@@ -351,15 +371,22 @@ struct Sink<'a, R> {
     table_name: String,
     data_type: String,
     idempotency_key: Option<String>,
+    digest: RequestDigest,
     upload_id: Option<String>,
     rows_staged: u64,
     /// An append's target table as stored before this upload.
     existing: Option<TableSchema>,
 }
 
+/// A key committed before: its stored result, and the digest of the request that committed it.
+struct Replay {
+    result: UploadResult,
+    request_digest: Option<String>,
+}
+
 impl<R: Rpc> Sink<'_, R> {
-    /// `Some(stored result)` when the key was committed before (a replay).
-    async fn begin(&mut self) -> Result<Option<UploadResult>, ApiError> {
+    /// `Some(replay)` when the key was committed before.
+    async fn begin(&mut self) -> Result<Option<Replay>, ApiError> {
         let args = BeginUpload {
             p_kind: self.kind.as_str(),
             p_client_id: &self.client_id,
@@ -370,7 +397,10 @@ impl<R: Rpc> Sink<'_, R> {
         };
         let begun = db::begin_upload(self.rpc, self.who, &args).await?;
         if begun.replayed {
-            return Ok(begun.result);
+            return Ok(begun.result.map(|result| Replay {
+                result,
+                request_digest: begun.request_digest,
+            }));
         }
         self.upload_id = begun.upload_id;
         Ok(None)
@@ -396,8 +426,22 @@ impl<R: Rpc> Sink<'_, R> {
             id,
             schema_def,
             &self.data_type,
+            &self.digest.hex(),
         )
         .await
+    }
+
+    /// The replay's result if this request is the one that committed the key; call it once
+    /// the body was read to its end. (A key stored without a digest is taken as the same.)
+    fn same_request(&self, replay: Replay) -> Result<UploadResult, ApiError> {
+        match replay.request_digest {
+            Some(stored) if stored != self.digest.hex() => Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a request with other fields or another file",
+            )
+            .with_hint("send a new Idempotency-Key for a new upload")),
+            _ => Ok(replay.result),
+        }
     }
 
     /// Best effort: a failed abort leaves a pending upload the scheduled cleanup removes.
@@ -517,7 +561,7 @@ fn sheets(
 async fn begin_for<R: Rpc>(
     sink: &mut Sink<'_, R>,
     data_type: &str,
-) -> Result<Option<UploadResult>, ApiError> {
+) -> Result<Option<Replay>, ApiError> {
     let explicit_type = !sink.data_type.is_empty();
     if !explicit_type {
         sink.data_type = data_type.to_owned();
@@ -589,7 +633,7 @@ async fn store_rows<R: Rpc>(
         Rows::Empty => {
             let data_type = explicit_type.unwrap_or_else(|| "data".to_owned());
             if let Some(r) = begin_for(sink, &data_type).await? {
-                return Ok(replayed(r));
+                return Ok(replayed(sink.same_request(r)?));
             }
             let schema = json!({"version": ingest::SCHEMA_DEF_VERSION, "format": "json",
                                 "row_count": 0, "columns": []});
@@ -598,7 +642,7 @@ async fn store_rows<R: Rpc>(
         Rows::Whole(mut table) => {
             let data_type = explicit_type.unwrap_or_else(|| table.data_type.clone());
             if let Some(r) = begin_for(sink, &data_type).await? {
-                return Ok(replayed(r));
+                return Ok(replayed(sink.same_request(r)?));
             }
             for row in std::mem::take(&mut table.rows) {
                 if let Some(b) = batcher.push(&row) {
@@ -623,9 +667,10 @@ async fn store_rows<R: Rpc>(
                         .clone()
                         .or_else(|| stream.data_type().map(|(d, _)| d))
                         .unwrap_or_else(|| "data".to_owned());
-                    // A replay returns here, its body unread: `app` discards the rest.
                     if let Some(r) = begin_for(sink, &data_type).await? {
-                        return Ok(replayed(r));
+                        // The rest of the file still counts for the digest (not parsed).
+                        while reader.chunk().await?.is_some() {}
+                        return Ok(replayed(sink.same_request(r)?));
                     }
                     began = true;
                 }
@@ -640,7 +685,7 @@ async fn store_rows<R: Rpc>(
             if !began {
                 let data_type = explicit_type.unwrap_or_else(|| end.table.data_type.clone());
                 if let Some(r) = begin_for(sink, &data_type).await? {
-                    return Ok(replayed(r));
+                    return Ok(replayed(sink.same_request(r)?));
                 }
             }
             for row in &end.rows {

@@ -9,7 +9,8 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 
-use super::fields::{payload_too_large, UploadFields};
+use super::digest::RequestDigest;
+use super::fields::{payload_too_large, whole_file_too_large, UploadFields};
 use super::multipart::{Event, Multipart};
 use crate::error::{ApiError, ErrorCode};
 
@@ -21,6 +22,8 @@ pub struct Source {
     stream: BodyStream,
     read: u64,
     limit: u64,
+    /// The limit was lowered for a format parsed whole ([`Source::cap_whole`]).
+    whole: bool,
 }
 
 impl Source {
@@ -29,6 +32,15 @@ impl Source {
             stream,
             read: 0,
             limit,
+            whole: false,
+        }
+    }
+
+    /// Lowers the limit to `limit` for a body parsed whole; what was read already counts.
+    pub fn cap_whole(&mut self, limit: u64) {
+        if limit < self.limit {
+            self.limit = limit;
+            self.whole = true;
         }
     }
 
@@ -42,7 +54,11 @@ impl Source {
             Some(Ok(chunk)) => {
                 self.read += chunk.len() as u64;
                 if self.read > self.limit {
-                    return Err(payload_too_large(self.limit));
+                    return Err(if self.whole {
+                        whole_file_too_large(self.limit)
+                    } else {
+                        payload_too_large(self.limit)
+                    });
                 }
                 Ok(Some(chunk))
             }
@@ -64,6 +80,8 @@ pub struct FileReader {
     multipart: Option<Multipart>,
     queued: std::collections::VecDeque<Event>,
     ended: bool,
+    /// Fed with the fields and the file's bytes as they are read.
+    digest: RequestDigest,
 }
 
 impl FileReader {
@@ -72,19 +90,24 @@ impl FileReader {
         source: Source,
         boundary: Option<&str>,
         fields: &mut UploadFields,
+        digest: &RequestDigest,
     ) -> Result<(FileReader, Option<String>), ApiError> {
         let mut reader = FileReader {
             source,
             multipart: boundary.map(Multipart::new),
             queued: Default::default(),
             ended: false,
+            digest: digest.clone(),
         };
         if reader.multipart.is_none() {
             return Ok((reader, None));
         }
         loop {
             match reader.event().await? {
-                Some(Event::Field { name, value }) => fields.set(&name, value)?,
+                Some(Event::Field { name, value }) => {
+                    reader.digest.field("field", &name, &value);
+                    fields.set(&name, value)?
+                }
                 Some(Event::FileStart {
                     filename,
                     content_type,
@@ -97,6 +120,11 @@ impl FileReader {
                 )),
             }
         }
+    }
+
+    /// See [`Source::cap_whole`]; the limit counts the whole body, fields and framing too.
+    pub fn cap_whole(&mut self, limit: u64) {
+        self.source.cap_whole(limit);
     }
 
     async fn event(&mut self) -> Result<Option<Event>, ApiError> {
@@ -125,11 +153,17 @@ impl FileReader {
         if self.multipart.is_none() {
             let c = self.source.next().await?;
             self.ended = c.is_none();
+            if let Some(bytes) = &c {
+                self.digest.bytes(bytes);
+            }
             return Ok(c);
         }
         loop {
             match self.event().await? {
-                Some(Event::FileData(d)) => return Ok(Some(d)),
+                Some(Event::FileData(d)) => {
+                    self.digest.bytes(&d);
+                    return Ok(Some(d));
+                }
                 Some(Event::FileEnd) => {
                     self.ended = true;
                     // The rest of the body may only close it: a late field would be ignored.

@@ -235,6 +235,57 @@ fn a_replay_answers_the_stored_result_and_stages_nothing() {
     assert_eq!(rpc.calls.borrow()[0].args["p_idempotency_key"], "import-1");
 }
 
+/// Creates with key `import-2` once and returns the digest its commit stored.
+fn committed_digest(bytes: Vec<u8>) -> String {
+    let rpc = with_commit(happy());
+    run(&rpc, create_csv(bytes, Some("import-2")), Target::Create).unwrap();
+    let calls = rpc.calls.borrow();
+    let commit = calls
+        .iter()
+        .find(|c| c.function == "commit_upload")
+        .unwrap();
+    commit.args["p_request_digest"].as_str().unwrap().to_owned()
+}
+
+/// A database that replays key `import-2` as committed with `digest`.
+fn replaying(digest: &str) -> FakeRpc {
+    let digest = digest.to_owned();
+    FakeRpc::new()
+        .on("begin_upload", move |_, _| {
+            Ok(
+                json!({"upload_id": UPLOAD, "status": "committed", "replayed": true,
+                      "result": result("client_0b6a4c1e_data", 5000), "request_digest": digest}),
+            )
+        })
+        .on("get_client_schemas", |_, _| {
+            Ok(json!([schema_row("client_0b6a4c1e_data")]))
+        })
+}
+
+#[test]
+fn a_reused_key_replays_the_same_request_and_refuses_another() {
+    let digest = committed_digest(csv(5000));
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    // The same fields and file, delivered in other chunks: a true retry.
+    let mut same = create_csv(Vec::new(), Some("import-2"));
+    same.body = body(csv(5000), 777);
+    let reply = run(&replaying(&digest), same, Target::Create).unwrap();
+    assert!(reply.replayed);
+    // One row more (read past the point where the replay is known): another request.
+    let e = run(
+        &replaying(&digest),
+        create_csv(csv(5001), Some("import-2")),
+        Target::Create,
+    )
+    .unwrap_err();
+    assert_eq!((e.status(), e.code), (422, ErrorCode::IdempotencyKeyReused));
+    // Other fields, the same file.
+    let mut other = create_csv(csv(5000), Some("import-2"));
+    other.query.push(("data_type".into(), "orders".into()));
+    let e = run(&replaying(&digest), other, Target::Create).unwrap_err();
+    assert_eq!(e.code, ErrorCode::IdempotencyKeyReused);
+}
+
 #[test]
 fn a_duplicate_email_at_commit_leaves_nothing_staged() {
     let rpc = happy().on("commit_upload", |_, _| {
@@ -307,6 +358,7 @@ fn sheets_parsed() -> Parsed {
         ]),
         fields,
         idempotency_key: None,
+        digest: RequestDigest::default(),
     }
 }
 

@@ -1,0 +1,687 @@
+//! Hardening (issue 9): bad input must cost its sender a 4xx and nothing more. After each
+//! hostile upload the next request of another tenant is answered at once; bodies are capped by
+//! route before they are parsed; NUL bytes are a 400 naming the field; every answer carries
+//! `nosniff` and tenant data `no-store`.
+//!
+//! The probes run through the real Worker in `wrangler dev`, whose proxy is what turned an
+//! unread body into a 503 for the *next* request (see src/body.rs), so a regression shows here
+//! as a failed or slow follow-up request, not as a flaky upload.
+
+// Each test binary uses only some of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{unique, Stack};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "hardening passphrase 9";
+
+/// How long a follow-up request may take. A healthy answer takes milliseconds; the failure
+/// this guards against took ~93 s or failed at once with a 503.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// An answer with the headers these tests look at; the body as JSON (a string when it is not).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client")
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request to the Worker failed");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("reading the body");
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (status, Some(code)),
+        "expected {status} {code}, got {reply:?}"
+    );
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.trim().is_empty()),
+        "an error needs a message: {reply:?}"
+    );
+}
+
+/// A tenant: its client id, a login token, and the rows it was created with.
+struct Tenant {
+    id: String,
+    token: String,
+    rows: Vec<Value>,
+}
+
+async fn tenant(stack: &Stack, tag: &str) -> Tenant {
+    let email = format!("{}@example.com", unique(tag));
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"sku": format!("{tag}-{i}"), "qty": i}))
+        .collect();
+    let created = stack
+        .create_client(&json!({
+            "company_name": unique(&format!("{tag} Ltd")),
+            "email": email,
+            "password": PASSWORD,
+            "data_type": "stock",
+            "data": rows,
+        }))
+        .await;
+    let id = created["client"]["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+    let token = stack.login(&email, PASSWORD).await;
+    Tenant { id, token, rows }
+}
+
+/// The other tenant reads its rows: 200, its own three rows, promptly.
+async fn assert_reads_promptly(stack: &Stack, reader: &Tenant, after: &str) {
+    let started = Instant::now();
+    let page = send(
+        http()
+            .get(format!(
+                "{}/api/data/{}?limit=10",
+                stack.worker_url, reader.id
+            ))
+            .bearer_auth(&reader.token),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(page.status, 200, "read after {after}: {page:?}");
+    let mut got: Vec<Value> = common::rows(&page.body);
+    got.sort_by_key(|r| r["sku"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(got, reader.rows, "read after {after}");
+    assert!(took < PROMPT, "the read after {after} took {took:?}");
+}
+
+/// A multipart body from raw parts (each already `headers\r\n\r\nvalue`).
+fn multipart_raw(boundary: &str, parts: &[Vec<u8>], close: bool) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend(format!("--{boundary}\r\n").into_bytes());
+        body.extend_from_slice(part);
+        body.extend(b"\r\n");
+    }
+    if close {
+        body.extend(format!("--{boundary}--\r\n").into_bytes());
+    }
+    body
+}
+
+fn file_part(content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut part = format!(
+        "Content-Disposition: form-data; name=\"file\"; filename=\"data\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    part.extend_from_slice(bytes);
+    part
+}
+
+/// A CSV with `rows` rows of `columns` columns.
+fn wide_csv(columns: usize, rows: usize) -> Vec<u8> {
+    let header: Vec<String> = (0..columns).map(|c| format!("c{c}")).collect();
+    let mut text = header.join(",");
+    text.push('\n');
+    let line = vec!["1"; columns].join(",");
+    for _ in 0..rows {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+/// Bytes that look like a PNG: the signature, an IHDR chunk, then noise.
+fn png_like(len: usize) -> Vec<u8> {
+    let mut bytes =
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x02".to_vec();
+    let mut x: u32 = 0x9e37_79b9;
+    while bytes.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.push((x & 0xff) as u8);
+    }
+    bytes
+}
+
+/// One hostile upload: a name, its content type and body, and the answer it must get.
+struct Probe {
+    name: &'static str,
+    content_type: String,
+    body: Vec<u8>,
+    status: u16,
+    code: &'static str,
+}
+
+fn probes() -> Vec<Probe> {
+    let boundary = "hardening-boundary-1f2e";
+    let multipart = format!("multipart/form-data; boundary={boundary}");
+    let csv = |name, body, status, code| Probe {
+        name,
+        content_type: "text/csv".into(),
+        body,
+        status,
+        code,
+    };
+    let mut huge_header = b"Content-Disposition: form-data; name=\"file\"; filename=\"".to_vec();
+    huge_header.extend(vec![b'h'; 64 * 1024]);
+    huge_header.extend(b"\"\r\nContent-Type: text/csv\r\n\r\nid\n1\n");
+    let mut big_field = b"Content-Disposition: form-data; name=\"table_name\"\r\n\r\n".to_vec();
+    big_field.extend(vec![b'f'; 1024 * 1024]);
+    vec![
+        csv(
+            "1 MB of blank lines",
+            vec![b'\n'; 1_000_000],
+            422,
+            "empty_file",
+        ),
+        Probe {
+            name: "a 64 KiB multipart part header",
+            content_type: multipart.clone(),
+            body: multipart_raw(
+                boundary,
+                &[huge_header, file_part("text/csv", b"id\n1\n")],
+                true,
+            ),
+            status: 400,
+            code: "invalid_body",
+        },
+        Probe {
+            name: "a 1 MiB form field",
+            content_type: multipart.clone(),
+            body: multipart_raw(
+                boundary,
+                &[big_field, file_part("text/csv", b"id\n1\n")],
+                true,
+            ),
+            status: 400,
+            code: "invalid_body",
+        },
+        csv(
+            "10,000 columns",
+            wide_csv(10_000, 100),
+            422,
+            "too_many_columns",
+        ),
+        csv(
+            "a PNG sent as CSV",
+            png_like(2 * 1024 * 1024),
+            422,
+            "unsupported_format",
+        ),
+        csv("an empty file", Vec::new(), 422, "empty_file"),
+    ]
+}
+
+#[tokio::test]
+async fn after_each_rejected_upload_the_next_request_of_another_tenant_is_answered_promptly() {
+    let stack = Stack::connect().await;
+    let (uploader, reader) = (
+        tenant(&stack, "uploader").await,
+        tenant(&stack, "reader").await,
+    );
+    let probes = probes();
+    // Several rounds: the failure was intermittent (8 of 11 probes), so one pass proves little.
+    for round in 1..=3 {
+        for probe in &probes {
+            let after = format!("{} (round {round})", probe.name);
+            let rejected = send(
+                http()
+                    .post(format!("{}/api/data/{}", stack.worker_url, uploader.id))
+                    .bearer_auth(&uploader.token)
+                    .header("content-type", &probe.content_type)
+                    .body(probe.body.clone()),
+            )
+            .await;
+            assert_error(&rejected, probe.status, probe.code);
+            assert_reads_promptly(&stack, &reader, &after).await;
+        }
+    }
+    // The uploader's own table is as it was: nothing of the rejected uploads was stored.
+    let own = send(
+        http()
+            .get(format!(
+                "{}/api/data/{}/count",
+                stack.worker_url, uploader.id
+            ))
+            .bearer_auth(&uploader.token),
+    )
+    .await;
+    assert_eq!(
+        (own.status, own.body["count"].as_u64()),
+        (200, Some(3)),
+        "{own:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_login_body_over_16_kib_is_refused_as_it_arrives() {
+    let stack = Stack::connect().await;
+    let padding = "x".repeat(32 * 1024);
+    let big = json!({"email": "a@example.com", "password": "pw", "padding": padding}).to_string();
+    // Declared length over the cap: 413 before a byte is read.
+    let declared = send(
+        http()
+            .post(format!("{}/api/auth/login", stack.worker_url))
+            .header("content-type", "application/json")
+            .body(big.clone()),
+    )
+    .await;
+    assert_error(&declared, 413, "payload_too_large");
+    assert!(
+        declared.body["message"].as_str().unwrap().contains("16384"),
+        "the message names the limit: {declared:?}"
+    );
+    // Streamed without a length (chunked): refused as the bytes pass the cap.
+    let mut chunked = String::from(
+        "POST /api/auth/login HTTP/1.1\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+    );
+    for piece in big.as_bytes().chunks(4096) {
+        chunked.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            piece.len(),
+            String::from_utf8_lossy(piece)
+        ));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let streamed = raw_request(&stack, &chunked);
+    assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
+    assert!(streamed.contains("payload_too_large"), "{streamed}");
+    assert_eq!(stack.get("/health", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_upload_limit_is_refused_before_the_body() {
+    let stack = Stack::connect().await;
+    let owner = tenant(&stack, "declared").await;
+    // Only the headers and a few bytes are sent: the answer must come without the rest.
+    let answer = raw_request(
+        &stack,
+        &format!(
+            "POST /api/data/{} HTTP/1.1\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: text/csv\r\nContent-Length: 999999999999\r\n\r\nid\n1\n",
+            owner.id, owner.token
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+}
+
+/// A `Content-Length` that is not a number never reaches the Worker under `wrangler dev`:
+/// workerd's HTTP parser refuses it ("invalid Content-Length header value") and answers a
+/// plain-text 500 itself; Cloudflare's edge answers 400. (The Worker's own check, 400
+/// `invalid_body`, is unit-tested in src/body.rs for a runtime that passes one through.) What
+/// must hold here: the bad request is answered at once, and nobody else is affected.
+#[tokio::test]
+async fn a_non_numeric_content_length_is_answered_at_once_and_breaks_nothing() {
+    let stack = Stack::connect().await;
+    let reader = tenant(&stack, "after-bad-length").await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let answer = raw_request(
+            &stack,
+            "POST /api/auth/login HTTP/1.1\r\nContent-Type: application/json\r\n\
+             Content-Length: lots\r\n\r\n{}",
+        );
+        let status: u16 = answer
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {answer}"));
+        assert!(matches!(status, 400 | 500), "{answer}");
+        assert!(
+            started.elapsed() < PROMPT,
+            "answered after {:?}",
+            started.elapsed()
+        );
+        assert_reads_promptly(&stack, &reader, "a non-numeric Content-Length").await;
+    }
+}
+
+/// Sends `head` (a request line and headers, with `Host` and `Connection: close` added) and
+/// what follows it as is; returns the whole answer as text. For requests reqwest will not send.
+fn raw_request(stack: &Stack, request: &str) -> String {
+    use std::io::{Read, Write};
+    let authority = stack.worker_url.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(authority).expect("connect to the Worker");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a read timeout");
+    let (line, rest) = request.split_once("\r\n").expect("a request line");
+    let text = format!("{line}\r\nHost: {authority}\r\nConnection: close\r\n{rest}");
+    socket.write_all(text.as_bytes()).expect("send the request");
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn nul_bytes_in_query_parameters_and_the_login_email_are_400s_naming_the_field() {
+    let stack = Stack::connect().await;
+    let owner = tenant(&stack, "nul").await;
+    for query in ["name=%00", "table=%00", "%00=1", "sku=eq.a%00b"] {
+        let a = send(
+            http()
+                .get(format!(
+                    "{}/api/data/{}?{query}",
+                    stack.worker_url, owner.id
+                ))
+                .bearer_auth(&owner.token),
+        )
+        .await;
+        assert_error(&a, 400, "invalid_parameter");
+        let message = a.body["message"].as_str().unwrap();
+        let name = query.split('=').next().unwrap().replace("%00", "\\0");
+        assert!(message.contains(&format!("`{name}`")), "{query}: {message}");
+    }
+    let login = stack
+        .post(
+            "/api/auth/login",
+            None,
+            &json!({"email": "a\u{0}@example.com", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(login.status, 400, "{:?}", login.body);
+    assert_eq!(login.body["code"], "invalid_body");
+    assert_eq!(login.body["details"]["field"], "email");
+}
+
+#[tokio::test]
+async fn every_answer_is_nosniff_and_tenant_answers_are_no_store() {
+    let stack = Stack::connect().await;
+    let owner = tenant(&stack, "headers").await;
+    let get = |path: String, token: Option<String>| {
+        let mut r = http().get(format!("{}{path}", stack.worker_url));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        send(r)
+    };
+    let token = Some(owner.token.clone());
+    let private = [
+        (
+            "data",
+            get(format!("/api/data/{}", owner.id), token.clone()).await,
+        ),
+        (
+            "count",
+            get(format!("/api/data/{}/count", owner.id), token.clone()).await,
+        ),
+        (
+            "schema",
+            get(format!("/api/data/{}/schema", owner.id), token.clone()).await,
+        ),
+        (
+            "export",
+            get(format!("/api/data/{}/export", owner.id), token.clone()).await,
+        ),
+        (
+            "an error",
+            get(format!("/api/data/{}", owner.id), None).await,
+        ),
+    ];
+    for (what, a) in &private {
+        assert!(a.status == 200 || what == &"an error", "{what}: {a:?}");
+        assert_eq!(a.header("cache-control"), Some("no-store"), "{what}: {a:?}");
+        assert_eq!(
+            a.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
+    let login = send(
+        http()
+            .post(format!("{}/api/auth/login", stack.worker_url))
+            .json(&json!({"email": "nobody@example.com", "password": "wrong"})),
+    )
+    .await;
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    assert_eq!(login.header("x-content-type-options"), Some("nosniff"));
+    let openapi = get("/api/openapi.json".into(), None).await;
+    assert_eq!(openapi.status, 200);
+    assert_eq!(openapi.header("x-content-type-options"), Some("nosniff"));
+}
+
+// ---- Memory: an adversarial corpus, each input refused with a 4xx naming its limit ----
+
+/// The wasm memory one isolate may reach: half the production isolate limit (128 MiB), since
+/// wasm memory never shrinks and every later request in the isolate carries it.
+const WASM_MEMORY_BUDGET: u64 = 64 * 1024 * 1024;
+/// How long a hostile input may take to be refused.
+const REFUSED_WITHIN: Duration = Duration::from_secs(15);
+
+/// An XLSX whose parts are those of a one-cell workbook, with `part` replaced by `content`.
+fn xlsx_with(part: &str, content: Vec<u8>) -> Vec<u8> {
+    let cells = vec![
+        vec![ingest_testdata::XlsxCell::Text("name".into())],
+        vec![ingest_testdata::XlsxCell::Text("x".into())],
+    ];
+    let mut parts = ingest_testdata::xlsx_parts(&[("Sheet1", cells)]);
+    let slot = parts
+        .iter_mut()
+        .find(|(name, _)| name == part)
+        .unwrap_or_else(|| panic!("no part {part}"));
+    slot.1 = content;
+    ingest_testdata::zip(&parts)
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const SHEET: &str = "xl/worksheets/sheet1.xml";
+const SHEET_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
+
+/// One hostile input: its body, content type, and what the refusal must say.
+struct Hostile {
+    name: &'static str,
+    content_type: String,
+    body: Vec<u8>,
+    status: u16,
+    code: &'static str,
+    /// A word of the message that names the limit.
+    names: &'static str,
+}
+
+fn hostile_corpus() -> Vec<Hostile> {
+    let hostile = |name, content_type: &str, body, status, code, names| Hostile {
+        name,
+        content_type: content_type.to_owned(),
+        body,
+        status,
+        code,
+        names,
+    };
+    // A sheet of 300 MB of whitespace: about 300 KB deflated.
+    let mut bomb = SHEET_HEAD.as_bytes().to_vec();
+    bomb.resize(bomb.len() + 300 * 1024 * 1024, b' ');
+    bomb.extend(b"</sheetData></worksheet>");
+    let lol = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>"#;
+    // 100 MB of shared strings (the same one, so the file stays small).
+    let mut sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#.to_vec();
+    let one = format!("<si><t>{}</t></si>", "s".repeat(100));
+    while sst.len() < 100 * 1024 * 1024 {
+        sst.extend(one.as_bytes());
+    }
+    sst.extend(b"</sst>");
+    let mut big_cell = b"id,notes\n1,\"".to_vec();
+    big_cell.resize(big_cell.len() + 40 * 1024 * 1024, b'x');
+    big_cell.extend(b"\"\n");
+    let mut deep = vec![b'['; 100_000];
+    deep.extend(vec![b']'; 100_000]);
+    let mut zeros = b"[".to_vec();
+    while zeros.len() < 20 * 1024 * 1024 {
+        zeros.extend(b"{\"a\":0},");
+    }
+    zeros.extend(b"{\"a\":0}]");
+    let boundary = "unclosed-boundary-77";
+    let mut unclosed = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nid,name\n"
+    )
+    .into_bytes();
+    for i in 0..100_000 {
+        unclosed.extend(format!("{i},name {i}\n").into_bytes());
+    }
+    vec![
+        hostile(
+            "XLSX zip bomb (300 MB sheet in ~300 KB)",
+            XLSX_TYPE,
+            xlsx_with(SHEET, bomb),
+            413,
+            "payload_too_large",
+            "unpacks to more than",
+        ),
+        hostile(
+            "XLSX entity expansion (DTD)",
+            XLSX_TYPE,
+            xlsx_with(SHEET, lol.as_bytes().to_vec()),
+            422,
+            "invalid_xlsx",
+            "DTD",
+        ),
+        hostile(
+            "XLSX 100 MB sharedStrings",
+            XLSX_TYPE,
+            xlsx_with("xl/sharedStrings.xml", sst),
+            413,
+            "payload_too_large",
+            "unpacks to more than",
+        ),
+        hostile(
+            "CSV of 10,000 columns",
+            "text/csv",
+            wide_csv(10_000, 50),
+            422,
+            "too_many_columns",
+            "512",
+        ),
+        hostile(
+            "CSV with a 40 MB cell",
+            "text/csv",
+            big_cell,
+            422,
+            "cell_too_large",
+            "65536",
+        ),
+        hostile(
+            "JSON nested 100,000 deep",
+            "application/json",
+            deep,
+            422,
+            "invalid_json",
+            "JSON",
+        ),
+        hostile(
+            "JSON array of 20 MB",
+            "application/json",
+            zeros,
+            413,
+            "payload_too_large",
+            "8388608",
+        ),
+        hostile(
+            "a million empty lines",
+            "text/csv",
+            vec![b'\n'; 1_000_000],
+            422,
+            "empty_file",
+            "empty",
+        ),
+        hostile(
+            "multipart without a closing boundary",
+            &format!("multipart/form-data; boundary={boundary}"),
+            unclosed,
+            400,
+            "invalid_body",
+            "boundary",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_hostile_input_is_refused_in_seconds_naming_its_limit_within_the_memory_budget() {
+    let stack = Stack::connect().await;
+    let (attacker, reader) = (
+        tenant(&stack, "attacker").await,
+        tenant(&stack, "bystander").await,
+    );
+    let mut table = String::from(
+        "| input | body bytes | answer | refused in | wasm memory after |\n|---|---:|---|---:|---:|\n",
+    );
+    for input in hostile_corpus() {
+        let started = Instant::now();
+        let refused = send(
+            http()
+                .post(format!("{}/api/data/{}", stack.worker_url, attacker.id))
+                .bearer_auth(&attacker.token)
+                .header("content-type", &input.content_type)
+                .body(input.body.clone()),
+        )
+        .await;
+        let took = started.elapsed();
+        let memory: u64 = refused
+            .header("x-wasm-memory-bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no X-Wasm-Memory-Bytes (the test stack sets DEBUG_MEMORY=1): {refused:?}",
+                    input.name
+                )
+            });
+        table.push_str(&format!(
+            "| {} | {} | {} {} | {:.2} s | {:.1} MiB |\n",
+            input.name,
+            input.body.len(),
+            refused.status,
+            refused.body["code"].as_str().unwrap_or("?"),
+            took.as_secs_f64(),
+            memory as f64 / 1048576.0
+        ));
+        // Written before the assertions, so a failing run still leaves the measurements.
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-memory.md"),
+            &table,
+        );
+        assert_error(&refused, input.status, input.code);
+        let message = refused.body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(input.names),
+            "{}: the message names the limit ({:?}): {message}",
+            input.name,
+            input.names
+        );
+        assert!(
+            took < REFUSED_WITHIN,
+            "{}: refused after {took:?}",
+            input.name
+        );
+        assert!(
+            memory <= WASM_MEMORY_BUDGET,
+            "{}: wasm memory {memory} bytes is over the budget of {WASM_MEMORY_BUDGET}\n{table}",
+            input.name
+        );
+        assert_reads_promptly(&stack, &reader, input.name).await;
+    }
+    eprintln!("{table}");
+}
