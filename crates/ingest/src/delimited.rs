@@ -60,6 +60,19 @@ pub(crate) struct Splitter {
     /// A `\r` ended the last record; a following `\n` belongs to it.
     after_cr: bool,
     comment_text: Vec<u8>,
+    /// Bytes one field (or comment line) may grow to, and fields one record may have, before
+    /// splitting stops: what is beyond them is refused anyway, so it is never buffered.
+    max_field_bytes: usize,
+    max_fields: usize,
+    /// Set when a limit was passed; nothing more is split.
+    overflow: Option<Overflow>,
+}
+
+/// A record that passed a [`Splitter`] limit, at `line`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Overflow {
+    Field { line: u64, column: usize },
+    Fields { line: u64 },
 }
 
 impl Splitter {
@@ -76,7 +89,22 @@ impl Splitter {
             record_line: 1,
             after_cr: false,
             comment_text: Vec::new(),
+            max_field_bytes: usize::MAX,
+            max_fields: usize::MAX,
+            overflow: None,
         }
+    }
+
+    /// Stops splitting once a field passes `max_field_bytes` or a record `max_fields` fields.
+    pub(crate) fn with_limits(mut self, max_field_bytes: usize, max_fields: usize) -> Self {
+        self.max_field_bytes = max_field_bytes;
+        self.max_fields = max_fields;
+        self
+    }
+
+    /// The limit passed, if one was; splitting stopped there.
+    pub(crate) fn overflow(&self) -> Option<Overflow> {
+        self.overflow
     }
 
     fn end_field(&mut self) {
@@ -104,6 +132,9 @@ impl Splitter {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            if self.over_limit() {
+                return;
+            }
             let b = bytes[i];
             if self.after_cr {
                 self.after_cr = false;
@@ -204,10 +235,31 @@ impl Splitter {
             }
             i += 1;
         }
+        self.over_limit();
+    }
+
+    /// Records an [`Overflow`] when the field or record being split passed a limit.
+    fn over_limit(&mut self) -> bool {
+        if self.overflow.is_none() {
+            if self.field.len().max(self.comment_text.len()) > self.max_field_bytes {
+                self.overflow = Some(Overflow::Field {
+                    line: self.record_line,
+                    column: self.fields.len() + 1,
+                });
+            } else if self.fields.len() > self.max_fields {
+                self.overflow = Some(Overflow::Fields {
+                    line: self.record_line,
+                });
+            }
+        }
+        self.overflow.is_some()
     }
 
     /// Flushes the last record; `true` when a quoted field was never closed.
     pub(crate) fn finish(&mut self, out: &mut Vec<Record>) -> bool {
+        if self.overflow.is_some() {
+            return false;
+        }
         let unterminated = self.state == State::Quoted;
         match self.state {
             State::Comment => {
@@ -384,6 +436,13 @@ pub struct StreamEnd {
     pub table: Table,
 }
 
+/// The bytes a field may reach while splitting: twice the cell limit, and at least 64 KiB over
+/// it, so that a cell just over the limit reaches the builder (which names row and column).
+fn split_field_limit(opts: &IngestOptions) -> usize {
+    let cell = opts.max_cell_bytes;
+    cell.saturating_mul(2).max(cell.saturating_add(64 * 1024))
+}
+
 /// Push parser for delimited text: `feed` chunks as they arrive, get cleaned rows back once the
 /// column types are fixed (after `sample_rows` rows), then `finish`.
 ///
@@ -528,11 +587,21 @@ impl DelimitedStream {
                 return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
             }
             let s = sniff(&self.pending_text, last);
-            self.splitter = Some(Splitter::new(
-                s.dialect.delimiter as u8,
-                s.dialect.quote as u8,
-                s.dialect.comment.map(|c| c as u8),
-            ));
+            // A field far over the cell limit, or a line of more cells than a row may have
+            // (room for ragged rows and empty right-edge columns), is refused as it arrives
+            // instead of being buffered whole first; a cell just over the limit still gets the
+            // builder's answer with its row and column.
+            self.splitter = Some(
+                Splitter::new(
+                    s.dialect.delimiter as u8,
+                    s.dialect.quote as u8,
+                    s.dialect.comment.map(|c| c as u8),
+                )
+                .with_limits(
+                    split_field_limit(&self.opts),
+                    self.opts.max_columns.saturating_mul(4).max(2048),
+                ),
+            );
             self.preamble_left = s.dialect.preamble_lines;
             self.sniffed = Some(s);
             let text = std::mem::take(&mut self.pending_text);
@@ -543,14 +612,33 @@ impl DelimitedStream {
 
     fn split(&mut self, text: &str, out: &mut Vec<Row>) -> Result<(), IngestError> {
         let mut recs = std::mem::take(&mut self.records);
+        let mut overflow = None;
         if let Some(sp) = self.splitter.as_mut() {
             sp.feed(text, &mut recs);
+            overflow = sp.overflow();
         }
         for r in recs.drain(..) {
             self.take_record(r, out)?;
         }
         self.records = recs;
-        Ok(())
+        match overflow {
+            None => Ok(()),
+            Some(Overflow::Field { line, column }) => Err(IngestError::new(
+                ErrorCode::CellTooLarge,
+                format!(
+                    "a cell on line {line} (column {column}) is over {} bytes; the limit is {}",
+                    split_field_limit(&self.opts),
+                    self.opts.max_cell_bytes
+                ),
+            )),
+            Some(Overflow::Fields { line }) => Err(IngestError::new(
+                ErrorCode::TooManyColumns,
+                format!(
+                    "line {line} has more cells than any row may; the limit is {} columns",
+                    self.opts.max_columns
+                ),
+            )),
+        }
     }
 
     fn take_record(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {

@@ -162,3 +162,45 @@ fn a_nul_byte_in_a_cell_is_replaced_and_reported_with_row_and_column() {
     assert_eq!(t.rows[0]["name"], json!("a\u{fffd}b"));
     assert_eq!(nul_issue(&t).column.as_deref(), Some("name"));
 }
+
+/// Feeds `head` then `chunk` repeatedly (up to `max_chunks`); returns the refusal and how many
+/// chunks had been fed when it came.
+fn refused_while_streaming(head: &[u8], chunk: &[u8], max_chunks: usize) -> (IngestError, usize) {
+    let mut s = DelimitedStream::new(IngestOptions::new()).unwrap();
+    s.feed(head).unwrap();
+    for n in 1..=max_chunks {
+        if let Err(e) = s.feed(chunk) {
+            return (e, n);
+        }
+    }
+    panic!("fed {max_chunks} chunks without a refusal");
+}
+
+#[test]
+fn a_cell_over_the_limit_is_refused_as_it_streams_not_after_it_was_buffered() {
+    // A quoted 40 MB cell in 64 KiB chunks: refused once it passes twice the limit (a cell
+    // just over it is refused by the row's builder, naming row and column).
+    let (e, chunks) = refused_while_streaming(b"id,notes\n1,\"", &[b'x'; 65536], 640);
+    assert_eq!(e.code, ErrorCode::CellTooLarge, "{e}");
+    assert!(chunks <= 3, "refused after {chunks} chunks");
+    assert!(
+        e.message.contains("65536") && e.message.contains("line 2"),
+        "{}",
+        e.message
+    );
+    // The same unquoted, and as a comment line that never ends.
+    let (e, chunks) = refused_while_streaming(b"id,notes\n1,", &[b'y'; 65536], 640);
+    assert_eq!(
+        (e.code, chunks <= 3),
+        (ErrorCode::CellTooLarge, true),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_line_of_endless_cells_is_refused_as_it_streams() {
+    let (e, chunks) = refused_while_streaming(b"a,b\n1,2\n", &[b','; 65536], 1000);
+    assert_eq!(e.code, ErrorCode::TooManyColumns, "{e}");
+    assert!(chunks <= 1, "refused after {chunks} chunks");
+    assert!(e.message.contains("512"), "{}", e.message);
+}

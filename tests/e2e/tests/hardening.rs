@@ -489,6 +489,29 @@ fn xlsx_with(part: &str, content: Vec<u8>) -> Vec<u8> {
     ingest_testdata::zip(&parts)
 }
 
+/// `zip` with the uncompressed size of entry `name` rewritten to `size` in its local header and
+/// its central directory entry: a zip bomb that lies about what it inflates to.
+fn declare_size(mut zip: Vec<u8>, name: &str, size: u32) -> Vec<u8> {
+    let u16_at = |z: &[u8], i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+    let mut i = 0;
+    while i + 46 <= zip.len() {
+        let (size_at, name_at) = match &zip[i..i + 4] {
+            b"PK\x03\x04" => (i + 22, i + 30),
+            b"PK\x01\x02" => (i + 24, i + 46),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let len = u16_at(&zip, if name_at == i + 30 { i + 26 } else { i + 28 });
+        if zip.get(name_at..name_at + len) == Some(name.as_bytes()) {
+            zip[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+        }
+        i += 4;
+    }
+    zip
+}
+
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const SHEET: &str = "xl/worksheets/sheet1.xml";
 const SHEET_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
@@ -614,7 +637,7 @@ fn hostile_corpus() -> Vec<Hostile> {
             unclosed,
             400,
             "invalid_body",
-            "boundary",
+            "closing delimiter",
         ),
     ]
 }
@@ -684,4 +707,184 @@ async fn every_hostile_input_is_refused_in_seconds_naming_its_limit_within_the_m
         assert_reads_promptly(&stack, &reader, input.name).await;
     }
     eprintln!("{table}");
+}
+
+// ---- Login throttling ----
+
+/// A login attempt from `address` (as Cloudflare's CF-Connecting-IP; `wrangler dev` passes a
+/// client's own through, the edge sets it).
+async fn login_from(stack: &Stack, address: &str, email: &str, password: &str) -> Reply {
+    send(
+        http()
+            .post(format!("{}/api/auth/login", stack.worker_url))
+            .header("cf-connecting-ip", address)
+            .json(&json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+/// An address of TEST-NET-2 unique to this call.
+fn test_address() -> String {
+    let n = unique("a")
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+    format!("198.51.{}.{}", n % 250, (n / 250) % 250 + 1)
+}
+
+#[tokio::test]
+async fn five_attempts_a_minute_per_email_known_or_not_then_429_with_retry_after() {
+    let stack = Stack::connect().await;
+    let known = format!("{}@example.com", unique("throttled"));
+    stack
+        .create_client(
+            &json!({"company_name": unique("Throttled Ltd"), "email": known,
+                               "password": PASSWORD, "data": [{"a": 1}]}),
+        )
+        .await;
+    let unknown = format!("{}@example.com", unique("nobody"));
+    for email in [&known, &unknown] {
+        let address = test_address();
+        for attempt in 1..=5 {
+            let a = login_from(&stack, &address, email, "wrong password").await;
+            assert_error(&a, 401, "invalid_credentials");
+            assert!(
+                a.header("retry-after").is_none(),
+                "attempt {attempt}: {a:?}"
+            );
+        }
+        // The sixth within the minute is refused before the password is looked at, even the
+        // right one, from another address, and with the email written otherwise.
+        let shouted = email.to_uppercase();
+        let sixth = login_from(&stack, &test_address(), &shouted, PASSWORD).await;
+        assert_error(&sixth, 429, "rate_limited");
+        assert_eq!(sixth.header("retry-after"), Some("60"), "{sixth:?}");
+        assert_eq!(sixth.header("cache-control"), Some("no-store"));
+    }
+}
+
+#[tokio::test]
+async fn sixty_attempts_a_minute_per_address_then_429() {
+    let stack = Stack::connect().await;
+    let address = test_address();
+    for attempt in 1..=60 {
+        let email = format!("{}@example.com", unique("spray"));
+        let a = login_from(&stack, &address, &email, "guess").await;
+        assert_error(&a, 401, "invalid_credentials");
+        let _ = attempt;
+    }
+    let over = login_from(&stack, &address, "fresh@example.com", "guess").await;
+    assert_error(&over, 429, "rate_limited");
+    assert_eq!(over.header("retry-after"), Some("60"));
+    // Another address is not held back.
+    let other = login_from(&stack, &test_address(), "fresh@example.com", "guess").await;
+    assert_error(&other, 401, "invalid_credentials");
+}
+
+// ---- Idempotency-Key reused with another request ----
+
+async fn count(stack: &Stack, owner: &Tenant) -> u64 {
+    let a = send(
+        http()
+            .get(format!("{}/api/data/{}/count", stack.worker_url, owner.id))
+            .bearer_auth(&owner.token),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    a.body["count"].as_u64().expect("a count")
+}
+
+async fn append(
+    stack: &Stack,
+    owner: &Tenant,
+    content_type: &str,
+    body: Vec<u8>,
+    key: &str,
+) -> Reply {
+    send(
+        http()
+            .post(format!("{}/api/data/{}", stack.worker_url, owner.id))
+            .bearer_auth(&owner.token)
+            .header("content-type", content_type)
+            .header("idempotency-key", key)
+            .body(body),
+    )
+    .await
+}
+
+fn csv_part(boundary: &str, csv: &[u8]) -> (String, Vec<u8>) {
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        multipart_raw(boundary, &[file_part("text/csv", csv)], true),
+    )
+}
+
+#[tokio::test]
+async fn a_reused_idempotency_key_replays_the_same_request_and_refuses_another_with_422() {
+    let stack = Stack::connect().await;
+    let owner = tenant(&stack, "idem").await;
+    let key = unique("idem-key");
+    let csv = b"sku,qty\nidem-1,1\nidem-2,2\n".to_vec();
+    let (content_type, body) = csv_part("first-boundary", &csv);
+    let first = append(&stack, &owner, &content_type, body, &key).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body["rows_stored"], 2);
+    // The same file, framed by another multipart boundary (as a client library retries).
+    let (content_type, body) = csv_part("retry-boundary", &csv);
+    let retry = append(&stack, &owner, &content_type, body, &key).await;
+    assert_eq!(retry.status, 200, "{retry:?}");
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.body["rows_stored"], 2);
+    // Another file under the same key: refused, and nothing of it stored.
+    let (content_type, body) = csv_part("retry-boundary", b"sku,qty\nidem-3,3\n");
+    let reused = append(&stack, &owner, &content_type, body, &key).await;
+    assert_error(&reused, 422, "idempotency_key_reused");
+    assert_eq!(
+        count(&stack, &owner).await,
+        3 + 2,
+        "the tenant's 3 rows and the first append's 2"
+    );
+}
+
+// ---- Cost of a large accepted upload (the figures behind `[limits] cpu_ms`) ----
+
+/// A 20 MB CSV streams in flat memory, and its time (an upper bound of its CPU time: it also
+/// waits for the database) is what `[limits] cpu_ms` in wrangler.toml is set from.
+#[tokio::test]
+async fn a_20_mb_csv_streams_within_the_memory_budget_and_its_time_is_recorded() {
+    let stack = Stack::connect().await;
+    let csv = ingest_testdata::messy_csv(170_000, 9);
+    let email = format!("{}@example.com", unique("large"));
+    let started = Instant::now();
+    let created = send(
+        http()
+            .post(format!(
+                "{}/api/superadmin/clients?company_name={}&email={email}",
+                stack.worker_url,
+                unique("Large")
+            ))
+            .bearer_auth(&stack.service_role_key)
+            .header("content-type", "text/csv")
+            .body(csv.clone()),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(created.status, 201, "{:?}", created.body["message"]);
+    assert_eq!(created.body["rows_stored"], 170_000);
+    let memory: u64 = created
+        .header("x-wasm-memory-bytes")
+        .and_then(|v| v.parse().ok())
+        .expect("X-Wasm-Memory-Bytes");
+    let mb = csv.len() as f64 / 1e6;
+    let line = format!(
+        "20 MB CSV create: {mb:.1} MB, 170000 rows, {:.1} s ({:.2} s/MB), wasm memory after {:.1} MiB\n",
+        took.as_secs_f64(),
+        took.as_secs_f64() / mb,
+        memory as f64 / 1048576.0
+    );
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-large-upload.txt"),
+        &line,
+    );
+    eprintln!("{line}");
+    assert!(memory <= WASM_MEMORY_BUDGET, "{line}");
 }
