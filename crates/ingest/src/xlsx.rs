@@ -78,8 +78,10 @@ impl<'a> Zip<'a> {
         let Some(&(method, csize, usize_, local)) = self.entries.get(name) else {
             return Ok(None);
         };
-        // The declared size is refused before anything is inflated; a lying one is caught by
-        // the inflate limit below.
+        // The declared size is refused before anything is inflated, and it is also the inflate
+        // limit: an entry declaring little and inflating to more is refused at its declared size,
+        // so memory follows what the archive declares, never what it hides (a lying zip bomb
+        // took the Worker's wasm memory to 200 MiB when only the budget stopped it).
         if usize_ as u64 > budget.left {
             return Err(budget.exceeded(name));
         }
@@ -92,14 +94,14 @@ impl<'a> Zip<'a> {
         let data = b
             .get(start..start + csize)
             .ok_or_else(|| bad(format!("truncated zip entry {name}")))?;
-        let limit = usize::try_from(budget.left).unwrap_or(usize::MAX);
+        let limit = usize_;
         let out = match method {
-            0 if data.len() > limit => return Err(budget.exceeded(name)),
+            0 if data.len() > limit => return Err(budget.lied(name, usize_)),
             0 => data.to_vec(),
             8 => match miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit) {
                 Ok(v) => v,
                 Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                    return Err(budget.exceeded(name))
+                    return Err(budget.lied(name, usize_))
                 }
                 Err(e) => return Err(bad(format!("cannot inflate {name}: {:?}", e.status))),
             },
@@ -122,6 +124,17 @@ struct Budget {
 }
 
 impl Budget {
+    /// An entry inflating to more than its zip entry declares.
+    fn lied(&self, name: &str, declared: usize) -> IngestError {
+        IngestError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "{name} inflates to more than the {declared} bytes its zip entry declares (a corrupt or hostile workbook); an XLSX may unpack to at most {} bytes",
+                self.limit
+            ),
+        )
+    }
+
     fn exceeded(&self, name: &str) -> IngestError {
         IngestError::new(
             ErrorCode::TooLarge,

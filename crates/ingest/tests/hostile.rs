@@ -92,6 +92,12 @@ fn an_entry_that_lies_about_its_size_stops_at_the_budget() {
         &IngestOptions::new().with_max_unpacked_bytes(2_000_000),
     );
     assert_eq!(e.code(), "too_large", "{e}");
+    // Stopped at the 1 KB it declares, not at the 2 MB budget.
+    assert!(
+        e.message
+            .contains("more than the 1024 bytes its zip entry declares"),
+        "{e}"
+    );
 }
 
 #[test]

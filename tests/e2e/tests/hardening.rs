@@ -312,7 +312,8 @@ async fn a_login_body_over_16_kib_is_refused_as_it_arrives() {
     let streamed = raw_request(&stack, &chunked);
     assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
     assert!(streamed.contains("payload_too_large"), "{streamed}");
-    assert_eq!(stack.get("/health", None).await.status, 200);
+    let health = send(http().get(format!("{}/health", stack.worker_url))).await;
+    assert_eq!(health.status, 200);
 }
 
 #[tokio::test]
@@ -536,10 +537,17 @@ fn hostile_corpus() -> Vec<Hostile> {
         code,
         names,
     };
-    // A sheet of 300 MB of whitespace: about 300 KB deflated.
+    // A sheet of 200 MB of whitespace: about 200 KB deflated; once honest, once declaring 4 KB.
     let mut bomb = SHEET_HEAD.as_bytes().to_vec();
-    bomb.resize(bomb.len() + 300 * 1024 * 1024, b' ');
+    bomb.resize(bomb.len() + 200 * 1024 * 1024, b' ');
     bomb.extend(b"</sheetData></worksheet>");
+    let bomb = xlsx_with(SHEET, bomb);
+    // 60 MB of sheet XML, declared as it is: refused by the unpack budget before inflating.
+    let mut sixty = SHEET_HEAD.as_bytes().to_vec();
+    sixty.resize(sixty.len() + 60 * 1000 * 1000, b' ');
+    sixty.extend(b"</sheetData></worksheet>");
+    let honest_60mb = xlsx_with(SHEET, sixty);
+    let lying = declare_size(bomb.clone(), SHEET, 4096);
     let lol = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>"#;
     // 100 MB of shared strings (the same one, so the file stays small).
     let mut sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#.to_vec();
@@ -568,12 +576,20 @@ fn hostile_corpus() -> Vec<Hostile> {
     }
     vec![
         hostile(
-            "XLSX zip bomb (300 MB sheet in ~300 KB)",
+            "XLSX zip bomb (200 MB sheet in ~200 KB)",
             XLSX_TYPE,
-            xlsx_with(SHEET, bomb),
+            bomb.clone(),
             413,
             "payload_too_large",
             "unpacks to more than",
+        ),
+        hostile(
+            "XLSX zip bomb declaring 4 KB",
+            XLSX_TYPE,
+            lying,
+            413,
+            "payload_too_large",
+            "its zip entry declares",
         ),
         hostile(
             "XLSX entity expansion (DTD)",
@@ -621,7 +637,7 @@ fn hostile_corpus() -> Vec<Hostile> {
             zeros,
             413,
             "payload_too_large",
-            "8388608",
+            "1048576",
         ),
         hostile(
             "a million empty lines",
@@ -639,7 +655,86 @@ fn hostile_corpus() -> Vec<Hostile> {
             "invalid_body",
             "closing delimiter",
         ),
+        hostile(
+            "XLSX declaring 60 MB unpacked (honest)",
+            XLSX_TYPE,
+            honest_60mb,
+            413,
+            "payload_too_large",
+            "unpacks to more than",
+        ),
+        // Last, as they are parsed whole before the one bad cell at their end is found: the
+        // peak a file at the whole-file limit costs (wasm memory never shrinks afterwards).
+        hostile(
+            "JSON at the whole-file limit, 1-key rows, bad last cell",
+            "application/json",
+            json_at_limit(r#"{"a":0}"#),
+            422,
+            "cell_too_large",
+            "65536",
+        ),
+        hostile(
+            "JSON at the whole-file limit, 6-key rows, bad last cell",
+            "application/json",
+            json_at_limit(
+                r#"{"id":12345,"name":"some customer name","email":"someone@example.com","amount":1234.56,"city":"Zurich","ok":true}"#,
+            ),
+            422,
+            "cell_too_large",
+            "65536",
+        ),
+        hostile(
+            "XLSX at the whole-file limit, bad last cell",
+            XLSX_TYPE,
+            xlsx_at_limit(),
+            422,
+            "cell_too_large",
+            "65536",
+        ),
     ]
+}
+
+/// The Worker's limit for a file parsed whole (`WHOLE_FILE_BYTES` in src/api/uploads/mod.rs).
+const WHOLE_FILE_BYTES: usize = 1024 * 1024;
+
+/// A JSON array of `row` repeated up to just under the whole-file limit, ending in a row whose
+/// cell is over the cell limit (so it is refused only once everything was parsed).
+fn json_at_limit(row: &str) -> Vec<u8> {
+    let last = format!(r#"{{"a":"{}"}}]"#, "z".repeat(70 * 1024));
+    let mut body = b"[".to_vec();
+    while body.len() + row.len() + 1 + last.len() < WHOLE_FILE_BYTES - 64 {
+        body.extend(row.as_bytes());
+        body.push(b',');
+    }
+    body.extend(last.as_bytes());
+    body
+}
+
+/// A workbook just under the whole-file limit (distinct values, as real sheets have), ending in
+/// a row with a cell over the cell limit.
+fn xlsx_at_limit() -> Vec<u8> {
+    use ingest_testdata::XlsxCell;
+    let row = |i: usize| {
+        vec![
+            XlsxCell::Number(i as f64),
+            XlsxCell::Text(format!("customer {i}")),
+            XlsxCell::Number((i % 997) as f64 * 1.25),
+            XlsxCell::Text(["Zurich", "Basel", "Bern"][i % 3].into()),
+        ]
+    };
+    let build = |rows: usize| {
+        let mut sheet: Vec<Vec<XlsxCell>> = (0..rows).map(row).collect();
+        sheet.push(vec![XlsxCell::Text("z".repeat(70 * 1024))]);
+        ingest_testdata::xlsx(&[("Sheet1", sheet)])
+    };
+    let target = WHOLE_FILE_BYTES - 64 * 1024;
+    let mut rows = 20_000 * target / build(20_000).len();
+    let mut file = build(rows);
+    while file.len() > target {
+        rows = rows * 95 / 100;
+        file = build(rows);
+    }
+    file
 }
 
 #[tokio::test]
@@ -731,6 +826,31 @@ fn test_address() -> String {
     format!("198.51.{}.{}", n % 250, (n / 250) % 250 + 1)
 }
 
+/// Sends attempts from `address` (emails from `email`) until one is 429; returns how many were
+/// 401 before it. The limiter counts in fixed windows of 60 s, so a run that straddles a window
+/// boundary may be let through up to twice the limit: never fewer than the limit, never more
+/// than twice it.
+async fn attempts_before_429(
+    stack: &Stack,
+    limit: usize,
+    address: impl Fn(usize) -> String,
+    email: impl Fn(usize) -> String,
+) -> usize {
+    for n in 0..=2 * limit {
+        let a = login_from(stack, &address(n), &email(n), "wrong password").await;
+        if a.status == 429 {
+            assert_error(&a, 429, "rate_limited");
+            assert_eq!(a.header("retry-after"), Some("60"), "{a:?}");
+            assert_eq!(a.header("cache-control"), Some("no-store"));
+            assert!(n >= limit, "refused after only {n} attempts");
+            return n;
+        }
+        assert_error(&a, 401, "invalid_credentials");
+        assert!(a.header("retry-after").is_none(), "{a:?}");
+    }
+    panic!("{} attempts were never refused", 2 * limit + 1);
+}
+
 #[tokio::test]
 async fn five_attempts_a_minute_per_email_known_or_not_then_429_with_retry_after() {
     let stack = Stack::connect().await;
@@ -743,22 +863,24 @@ async fn five_attempts_a_minute_per_email_known_or_not_then_429_with_retry_after
         .await;
     let unknown = format!("{}@example.com", unique("nobody"));
     for email in [&known, &unknown] {
-        let address = test_address();
-        for attempt in 1..=5 {
-            let a = login_from(&stack, &address, email, "wrong password").await;
-            assert_error(&a, 401, "invalid_credentials");
-            assert!(
-                a.header("retry-after").is_none(),
-                "attempt {attempt}: {a:?}"
-            );
-        }
-        // The sixth within the minute is refused before the password is looked at, even the
-        // right one, from another address, and with the email written otherwise.
-        let shouted = email.to_uppercase();
-        let sixth = login_from(&stack, &test_address(), &shouted, PASSWORD).await;
-        assert_error(&sixth, 429, "rate_limited");
-        assert_eq!(sixth.header("retry-after"), Some("60"), "{sixth:?}");
-        assert_eq!(sixth.header("cache-control"), Some("no-store"));
+        // Each attempt from another address, the email written otherwise every other time:
+        // the email alone is what is counted.
+        attempts_before_429(
+            &stack,
+            5,
+            |_| test_address(),
+            |n| {
+                if n % 2 == 0 {
+                    email.to_string()
+                } else {
+                    email.to_uppercase()
+                }
+            },
+        )
+        .await;
+        // Once refused, even the right password is refused (before it is looked at).
+        let right = login_from(&stack, &test_address(), email, PASSWORD).await;
+        assert_error(&right, 429, "rate_limited");
     }
 }
 
@@ -766,15 +888,13 @@ async fn five_attempts_a_minute_per_email_known_or_not_then_429_with_retry_after
 async fn sixty_attempts_a_minute_per_address_then_429() {
     let stack = Stack::connect().await;
     let address = test_address();
-    for attempt in 1..=60 {
-        let email = format!("{}@example.com", unique("spray"));
-        let a = login_from(&stack, &address, &email, "guess").await;
-        assert_error(&a, 401, "invalid_credentials");
-        let _ = attempt;
-    }
-    let over = login_from(&stack, &address, "fresh@example.com", "guess").await;
-    assert_error(&over, 429, "rate_limited");
-    assert_eq!(over.header("retry-after"), Some("60"));
+    attempts_before_429(
+        &stack,
+        60,
+        |_| address.clone(),
+        |_| format!("{}@example.com", unique("spray")),
+    )
+    .await;
     // Another address is not held back.
     let other = login_from(&stack, &test_address(), "fresh@example.com", "guess").await;
     assert_error(&other, 401, "invalid_credentials");
