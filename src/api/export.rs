@@ -170,11 +170,12 @@ pub async fn start(
         prefix = csv_record(cols.iter().map(|c| (Cell::Text(&c.key), false)));
         columns = Some(cols);
     }
-    let name = first
-        .table
-        .as_deref()
-        .or(export.table.as_deref())
-        .unwrap_or(&client_id);
+    // The file is named after the table asked for (CSV: the one read), else the client.
+    let name = match export.format {
+        Format::Csv => first.table.as_deref(),
+        Format::Ndjson => export.table.as_deref(),
+    }
+    .unwrap_or(&client_id);
     let content_disposition = format!(
         "attachment; filename=\"{}.{}\"",
         file_stem(name),
