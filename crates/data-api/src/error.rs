@@ -253,6 +253,18 @@ mod tests {
         assert_eq!(status("PTabc"), 500);
     }
 
+    /// A pool failure answers PostgREST's code and message only: no connection details
+    /// (hosts, ports, OS errors) in the body.
+    #[test]
+    fn pool_errors_carry_no_connection_details() {
+        let err = ApiError::pool(&deadpool_postgres::PoolError::Closed);
+        assert_eq!((err.status.as_u16(), err.code()), (503, "PGRST000"));
+        match *err.body {
+            ErrorBody::Postgrest { details, hint, .. } => assert_eq!((details, hint), (None, None)),
+            other => panic!("expected a PostgREST body, got {other:?}"),
+        }
+    }
+
     #[test]
     fn server_side_classes() {
         assert_eq!(status("P0001"), 400);

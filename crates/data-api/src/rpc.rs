@@ -167,7 +167,7 @@ pub fn build_call(
                 first_params,
                 plan,
                 output,
-                scalar_column,
+                Source::Function { scalar_column },
                 exact_count,
             )?;
             call.is_set = returns_set;
@@ -188,20 +188,40 @@ pub fn build_read(
         quote_ident(EXPOSED_SCHEMA),
         quote_ident(relation)
     );
-    read_statement(&from, Vec::new(), plan, output, None, exact_count)
+    read_statement(
+        &from,
+        Vec::new(),
+        plan,
+        output,
+        Source::Relation,
+        exact_count,
+    )
+}
+
+/// What a read's FROM item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source<'a> {
+    /// A function call; `scalar_column` names the one column of a set of scalars.
+    Function {
+        scalar_column: Option<&'a str>,
+    },
+    Relation,
 }
 
 /// The read modifiers around `from` (which defines [`SOURCE_ALIAS`] and may use the
-/// parameters `first_params`, numbered from `$1`). The filtered rows are a CTE so that the
-/// page and the exact count see the same rows and a volatile function runs once.
+/// parameters `first_params`, numbered from `$1`).
 fn read_statement(
     from: &str,
     first_params: Vec<Unknown>,
     plan: &ReadPlan,
     output: Output,
-    scalar_column: Option<&str>,
+    source: Source<'_>,
     exact_count: bool,
 ) -> Result<Call, ApiError> {
+    let (is_function, scalar_column) = match source {
+        Source::Function { scalar_column } => (true, scalar_column),
+        Source::Relation => (false, None),
+    };
     let mut params = Params::starting_at(first_params.len() + 1);
     let where_sql = plan.where_sql(&mut params);
     let select_sql = plan.select_sql(&mut params)?;
@@ -218,16 +238,34 @@ fn read_statement(
         ),
         (Output::Json, _) => "coalesce(json_agg(pgrst_page), '[]')::text".to_string(),
     };
-    let total = if exact_count {
-        "(select count(*) from pgrst_filtered)::int8"
+    let sql = if is_function {
+        // A function's rows are computed once (a volatile function must not run twice).
+        let total = if exact_count {
+            "(select count(*) from pgrst_filtered)::int8"
+        } else {
+            "null::int8"
+        };
+        format!(
+            "with pgrst_filtered as (select {SOURCE_ALIAS}.* from {from}{where_sql}), \
+             pgrst_page as (select {select_sql} from pgrst_filtered as {SOURCE_ALIAS}{order_sql}{page_sql}) \
+             select {body}, count(*)::int8, {total} from pgrst_page"
+        )
     } else {
-        "null::int8"
+        // A relation is read column by column (column-level grants hold, as in PostgREST);
+        // the count is its own scan with the same filters.
+        let total = if exact_count {
+            format!(
+                "(select count(*) from {from}{})::int8",
+                plan.where_sql(&mut params)
+            )
+        } else {
+            "null::int8".to_string()
+        };
+        format!(
+            "with pgrst_page as (select {select_sql} from {from}{where_sql}{order_sql}{page_sql}) \
+             select {body}, count(*)::int8, {total} from pgrst_page"
+        )
     };
-    let sql = format!(
-        "with pgrst_filtered as (select {SOURCE_ALIAS}.* from {from}{where_sql}), \
-         pgrst_page as (select {select_sql} from pgrst_filtered as {SOURCE_ALIAS}{order_sql}{page_sql}) \
-         select {body}, count(*)::int8, {total} from pgrst_page"
-    );
     let mut explain_params = Params::starting_at(first_params.len() + 1);
     let explain_sql = format!(
         "explain (format json) select 1 from {from}{}",

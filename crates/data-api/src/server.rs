@@ -657,7 +657,8 @@ fn respond(
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     if !call.is_set {
-        // A scalar, or a single composite read as an array of at most one row.
+        // A scalar, or a single composite read (like every row source) as an array of at most
+        // one row, unwrapped here.
         let body = if call.explain.is_some() {
             match serde_json::from_str::<Value>(&body) {
                 Ok(Value::Array(mut rows)) if !rows.is_empty() => rows.swap_remove(0).to_string(),
