@@ -740,14 +740,9 @@ fn unquote(text: &str) -> String {
     }
 }
 
-/// PostgREST's PGRST100: the query string cannot be parsed.
-fn parse_error(details: String) -> ApiError {
-    ApiError::postgrest(
-        StatusCode::BAD_REQUEST,
-        "PGRST100",
-        "\"failed to parse the query string\"",
-    )
-    .with_details(details)
+/// PostgREST's PGRST100: the query string cannot be parsed (its message says what failed).
+fn parse_error(message: String) -> ApiError {
+    ApiError::postgrest(StatusCode::BAD_REQUEST, "PGRST100", message)
 }
 
 /// A PostgREST feature this local stand-in does not implement: 501 `PGRSTX501`, naming it.

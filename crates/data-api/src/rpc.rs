@@ -1,8 +1,10 @@
-//! Turning an RPC request into one SQL statement, the way PostgREST does: the arguments travel
-//! as a single JSON parameter and are unpacked with `json_to_record(...) as _(name type, ...)`
-//! listing only the supplied arguments, then passed in named notation, so every omitted argument
-//! takes its SQL default. The statement always returns text (the JSON response body), so a
-//! cached prepared statement stays valid when the function changes.
+//! Turning an RPC request, or a read of a table or view, into one SQL statement, the way
+//! PostgREST does: the arguments travel as a single JSON parameter and are unpacked with
+//! `json_to_record(...) as _(name type, ...)` listing only the supplied arguments, then passed
+//! in named notation, so every omitted argument takes its SQL default; a set-returning call or
+//! a relation is the FROM item of the read modifiers (`crate::query`). The statement always
+//! returns text (the response body) and counts, so a cached prepared statement stays valid when
+//! the function changes.
 
 use std::collections::BTreeSet;
 

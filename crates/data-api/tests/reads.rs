@@ -729,3 +729,47 @@ async fn truncated_body_is_400_not_413() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("PGRST102"), "{answer}");
 }
+
+/// PostgREST reads a relation column by column, so column-level grants hold: the granted
+/// columns (and an exact count) are readable, `select=*` reaching a revoked column is 42501
+/// (401 for anon), and the revoked column never appears.
+#[tokio::test]
+async fn column_level_grants_hold_on_table_reads() {
+    let stack = Stack::start().await;
+    let (status, headers, body) = parts(
+        rest(&stack, Method::GET, "accounts?select=id,name&order=id")
+            .header("prefer", "count=exact")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!([{"id": 1, "name": "first"}, {"id": 2, "name": "second"}])
+        )
+    );
+    assert_eq!(headers["content-range"], "0-1/2");
+    let (status, _, body) = parts(
+        rest(&stack, Method::GET, "accounts")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (401, json!("42501")));
+    let (status, _, body) = parts(
+        rest(&stack, Method::GET, "accounts?select=id&secret=eq.s1")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (401, json!("42501")),
+        "a filter on a revoked column"
+    );
+}

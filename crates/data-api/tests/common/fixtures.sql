@@ -106,3 +106,9 @@ create function public.list_docs() returns setof public.docs
 -- A view read like a table (security_invoker: the caller's privileges and RLS apply).
 create view public.item_labels with (security_invoker = true) as
   select id, upper(label) as label from public.items;
+
+-- Column-level grants: `secret` is not readable by anon/authenticated.
+create table public.accounts (id integer primary key, name text not null, secret text not null);
+insert into public.accounts values (1, 'first', 's1'), (2, 'second', 's2');
+revoke all on public.accounts from anon, authenticated;
+grant select (id, name) on public.accounts to anon, authenticated;
