@@ -284,6 +284,12 @@ impl ReadPlan {
         Ok(plan)
     }
 
+    /// Whether anything here would pick, filter or sort rows or columns (which a single scalar
+    /// result has none of).
+    pub fn shapes_rows(&self) -> bool {
+        self.selects_columns() || !self.conditions.is_empty() || !self.order.is_empty()
+    }
+
     /// Whether `select` asked for particular columns (not `*` or nothing).
     pub fn selects_columns(&self) -> bool {
         self.select

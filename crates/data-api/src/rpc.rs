@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::query::{Params, ReadPlan, Unknown, RESERVED_QUERY_PARAMS, SOURCE_ALIAS};
+use crate::query::{unsupported, Params, ReadPlan, Unknown, RESERVED_QUERY_PARAMS, SOURCE_ALIAS};
 use crate::schema::{Function, Returns, EXPOSED_SCHEMA};
 
 /// The arguments of one call.
@@ -145,6 +145,19 @@ pub fn build_call(
         explain: None,
         is_set: false,
     };
+    let single_value = matches!(
+        (function.returns, function.returns_set),
+        (Returns::Void, _) | (Returns::Scalar, false)
+    );
+    if single_value && plan.shapes_rows() {
+        return Err(unsupported(
+            "select, filters and order on a function returning one scalar (or void)",
+            format!(
+                "{}.{} returns a single value, which has no columns or rows to shape",
+                EXPOSED_SCHEMA, function.name
+            ),
+        ));
+    }
     match (function.returns, function.returns_set) {
         // A void value cannot be read as text: call it in a subquery and answer NULL (→ 204).
         (Returns::Void, _) => Ok(scalar(format!(
@@ -454,6 +467,22 @@ mod tests {
             .sql
             .contains("(select count(*) from pgrst_filtered)::int8 from pgrst_page"));
         assert!(call.sql.contains("string_agg(substring(pgrst_page::text"));
+    }
+
+    /// Never a silently ignored modifier: filters on a single scalar answer 501.
+    #[test]
+    fn filters_on_a_single_scalar_are_refused() {
+        let plan = ReadPlan::parse(&[("get_rows".into(), "eq.1".into())], None).expect("plan");
+        let err = build_call(
+            &f(Returns::Scalar, false),
+            &named(json!({"p_id": "x"})),
+            false,
+            &plan,
+            Output::Json,
+            false,
+        )
+        .expect_err("refused");
+        assert_eq!((err.status.as_u16(), err.code()), (501, "PGRSTX501"));
     }
 
     #[test]
