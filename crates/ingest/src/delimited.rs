@@ -1022,15 +1022,17 @@ impl DelimitedStream {
     }
 
     /// Whether `r` is a record a stray quote made: a quoted field ran past a line break and the
-    /// field count is off.
+    /// field count is off, or text followed a closing quote.
     fn recovers(&self, r: &Record) -> bool {
+        if r.raw.is_none() {
+            return false;
+        }
         let (Some(width), Some(s)) = (self.expected_width(), self.sniffed.as_ref()) else {
             return false;
         };
-        r.raw.is_some()
-            && (r.stray_quote
-                || (r.fields.len() != width
-                    && r.fields.len() != width + s.dialect.trailing_empty_columns))
+        r.stray_quote
+            || (r.fields.len() != width
+                && r.fields.len() != width + s.dialect.trailing_empty_columns)
     }
 
     /// Re-reads a record a stray quote made: its first line with the quote as a literal, the
@@ -1075,7 +1077,12 @@ impl DelimitedStream {
     }
 
     fn take_record(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
-        let Some(s) = self.sniffed.clone() else {
+        // Copies, not a clone of the sniffed header: this runs once per record.
+        let Some((delim, has_header)) = self
+            .sniffed
+            .as_ref()
+            .map(|s| (s.dialect.delimiter, s.dialect.has_header))
+        else {
             return Ok(());
         };
         if r.comment {
@@ -1099,11 +1106,14 @@ impl DelimitedStream {
                 "line above the header skipped (title or note)",
             );
             is.line = Some(r.line);
-            is.original = Some(line_text(&r, s.dialect.delimiter));
+            is.original = Some(line_text(&r, delim));
             self.issues().push(is);
             return Ok(());
         }
         if !self.header_done {
+            let Some(s) = self.sniffed.clone() else {
+                return Ok(());
+            };
             if self.header_left > 1 {
                 // An upper line of a stacked header (or a repeated one): merged by the sniffer.
                 self.header_left -= 1;
@@ -1156,7 +1166,7 @@ impl DelimitedStream {
                 self.take_row(held.record, out)?;
             }
         }
-        if s.dialect.has_header && self.is_table_start(&r, after_blank) {
+        if has_header && self.is_table_start(&r, after_blank) {
             self.held = Some(HeldHeader {
                 record: r,
                 after_blank,
@@ -1169,14 +1179,18 @@ impl DelimitedStream {
     /// Whether `r` may be the header of a new table: a header-like line whose width differs
     /// from this table's, or (after a blank line) that is text where this table has numbers.
     fn is_table_start(&self, r: &Record, after_blank: bool) -> bool {
-        if !header_like(r) || r.fields.iter().any(|f| f.trim().is_empty()) {
+        // The width test first: most records have the header's width and no blank line above.
+        let other_width = r.fields.len() != self.header_names.len();
+        if !(other_width || after_blank)
+            || !header_like(r)
+            || r.fields.iter().any(|f| f.trim().is_empty())
+        {
             return false;
         }
         if trimmed(r) == self.header_names {
             return false; // the same header again: skipped as a repeat, not a new table
         }
-        let width = self.header_names.len();
-        r.fields.len() != width || (after_blank && self.conflicts_with_types(r))
+        other_width || self.conflicts_with_types(r)
     }
 
     /// The held line is confirmed as a header by the line after it, which has its width and
