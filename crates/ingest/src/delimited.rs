@@ -508,12 +508,23 @@ fn typed_share(data: &[&Record], col: usize) -> f64 {
 }
 
 /// Whether `r` is text where the rows below hold numbers or dates: a header line, not data.
+/// A null spelling (`-`, `N/A`) or a number there makes it a data row.
 fn names_typed_columns(r: &Record, data: &[&Record]) -> bool {
-    !data.is_empty()
-        && r.fields
-            .iter()
-            .enumerate()
-            .any(|(c, f)| !f.trim().is_empty() && !looks_typed(f) && typed_share(data, c) >= 0.8)
+    if data.is_empty() {
+        return false;
+    }
+    let mut names = false;
+    for (c, f) in r.fields.iter().enumerate() {
+        let t = f.trim();
+        if t.is_empty() || typed_share(data, c) < 0.8 {
+            continue;
+        }
+        if is_null_token(t) || looks_typed(t) {
+            return false;
+        }
+        names = true;
+    }
+    names
 }
 
 fn line_text(r: &Record, delim: char) -> String {

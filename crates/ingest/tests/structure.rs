@@ -179,3 +179,37 @@ fn text_rows_after_a_blank_line_stay_in_their_table() {
     assert_eq!(t.tables.len(), 1);
     assert_eq!(t.tables[0].row_count, 4);
 }
+
+#[test]
+fn a_first_data_row_with_null_spellings_is_not_taken_for_a_header_line() {
+    let t = ingest(
+        b"name,score,day\nAna,-,N/A\nBruno,4,2024-01-02\nEva,5,2024-01-03\n",
+        &IngestOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(t.tables.len(), 1);
+    let t = &t.tables[0];
+    assert_eq!(t.row_count, 3);
+    assert_eq!(t.columns[1].key, "score");
+    assert_eq!(t.rows[0]["name"], serde_json::json!("Ana"));
+    assert_eq!(t.issue_counts.get("header_merged"), None);
+}
+
+#[test]
+fn plain_files_keep_their_plain_reading() {
+    // Spaces in text, apostrophes, commas in quotes: still one comma-separated table.
+    let text =
+        "name,city,note\nAna Smith,New York,\"a, b\"\nO'Brien,Porto,it's fine\nBo Li,Kraków,ok\n";
+    let got = ingest(text.as_bytes(), &IngestOptions::new()).unwrap();
+    assert_eq!(got.tables.len(), 1);
+    let t = &got.tables[0];
+    let d = t.dialect.as_ref().unwrap();
+    assert_eq!(
+        (d.delimiter, d.quote, d.escape, d.skip_initial_space),
+        (',', '"', None, false)
+    );
+    assert_eq!(t.rows[0]["note"], serde_json::json!("a, b"));
+    assert_eq!(t.rows[1]["name"], serde_json::json!("O'Brien"));
+    assert_eq!(t.rows[1]["note"], serde_json::json!("it's fine"));
+    assert!(t.issues.is_empty(), "{:?}", t.issues);
+}
