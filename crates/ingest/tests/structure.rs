@@ -213,3 +213,57 @@ fn plain_files_keep_their_plain_reading() {
     assert_eq!(t.rows[1]["note"], serde_json::json!("it's fine"));
     assert!(t.issues.is_empty(), "{:?}", t.issues);
 }
+
+/// Random mixes of messy lines (stray quotes, blank lines, second headers, other dialects):
+/// no panic, and a stream fed 3 bytes at a time reads exactly what a whole read does.
+#[test]
+fn random_mixes_never_panic_and_read_the_same_in_any_chunking() {
+    let lines = [
+        "id,name,score\n",
+        "1,Ana,3.5\n",
+        "2,\"Bo,b\n",
+        "\n",
+        "sku,qty\n",
+        "A,5\n",
+        "x y z\n",
+        "'q,w',e\n",
+        "\"a\\\"b\",c,d\n",
+        "Title\n",
+        "a, b, c\n",
+        ",,\n",
+        "#c\n",
+        "\r\n",
+        "1;2;3\n",
+        "\"\n",
+        "h1,h2,h3,h4\n",
+    ];
+    let mut seed: u64 = 88_172_645_463_325_252;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let n = (next() % 12) as usize + 1;
+        let text: String = (0..n)
+            .map(|_| lines[(next() % lines.len() as u64) as usize])
+            .collect();
+        let whole = ingest(text.as_bytes(), &IngestOptions::new());
+        let mut stream = DelimitedStream::new(IngestOptions::new()).unwrap();
+        let mut rows = Vec::new();
+        for c in text.as_bytes().chunks(3) {
+            rows.extend(stream.feed(c).unwrap());
+        }
+        match (stream.finish(), whole) {
+            (Ok(end), Ok(whole)) => {
+                rows.extend(end.rows);
+                assert_eq!(whole.tables[0].rows, rows, "{text:?}");
+                assert_eq!(whole.tables.len(), 1 + end.more_tables.len(), "{text:?}");
+                assert_eq!(&whole.tables[1..], &end.more_tables[..], "{text:?}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.code, b.code, "{text:?}"),
+            (a, b) => panic!("{text:?}: stream {a:?}, whole {b:?}"),
+        }
+    }
+}
