@@ -55,13 +55,13 @@ async fn rows(stack: &Stack, client_id: &str, table: &str, token: &str) -> (u16,
     if page.status != 200 {
         return (page.status, Vec::new());
     }
-    let mut out: Vec<Value> = page.body["data"]
+    // Reads come back in file order (docs/QUERY.md), so no reordering here.
+    let out: Vec<Value> = page.body["data"]
         .as_array()
         .expect("a page")
         .iter()
         .map(|r| r["data"].clone())
         .collect();
-    out.reverse();
     (page.status, out)
 }
 
