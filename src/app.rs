@@ -156,9 +156,13 @@ async fn route_and_respond(
     let config = load_config(env)?;
     let body_limit = body::limit_for(&route, config.max_upload_bytes);
     if route.has_body() {
-        // Known from the headers alone: answered before anything is read or verified.
+        // Known from the headers alone: answered before anything is read or verified. A body
+        // declared just over the limit is still drained (the sender will send it all); one
+        // declared far beyond is not waited for (see `body::drain_budget`).
+        *drain_limit = body_limit.saturating_add(body::DRAIN_SLACK_BYTES);
         let declared = req.headers().get("content-length").ok().flatten();
         body::check_declared_length(declared.as_deref(), body_limit)?;
+        *drain_limit = body::DRAIN_SLACK_BYTES;
     }
     let principal = authorize(route.access(), &config, req).await?;
     // Only a caller the route admits gets its body drained in full: a stranger's 401 reads
