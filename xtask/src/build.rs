@@ -33,8 +33,10 @@ pub fn worker_build_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-/// `worker-build --release` in the repository root: the Worker for workerd in `build/worker/`.
+/// `worker-build --release` in the repository root: the Worker for workerd in `build/worker/`,
+/// and the web console it serves as assets in `build/console/`.
 pub fn worker(root: &Path) -> Result<()> {
+    crate::console::build(root)?;
     let mut cmd = Command::new(cargo_bin_dir().join("worker-build"));
     cmd.current_dir(root).arg("--release");
     for (name, value) in worker_build_env(root) {
