@@ -153,7 +153,7 @@ export async function dataView(main: HTMLElement, clientId: string, tableName: s
           class: "filter",
           "data-key": c.key,
           "aria-label": `filter ${c.name || c.key}`,
-          placeholder: c.type === "integer" || c.type === "number" ? "gt.5" : "eq.text",
+          placeholder: !rich ? "value" : c.type === "integer" || c.type === "number" ? "gt.5" : "eq.text",
           value: filters.get(c.key) ?? "",
           onchange: (e: Event) => {
             filters.set(c.key, (e.target as HTMLInputElement).value.trim());

@@ -3,7 +3,8 @@
 //! Design decision: there is no way to pass markup. Children that are strings go through
 //! `document.createTextNode`, attributes through `setAttribute` (with `href` limited to in-app
 //! `#` links and `blob:` downloads), so a `<script>` or `javascript:` in a client's header or
-//! cell can only ever be shown as text. No innerHTML anywhere in the console (a test greps).
+//! cell can only ever be shown as text. No innerHTML anywhere in the bundle (tests/console checks
+//! the built console.js for every markup sink).
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | EventListener | undefined | null>;

@@ -52,13 +52,18 @@ async function newPage(ctx) {
 }
 
 async function signIn(p, email, password) {
-  await p.goto(`${WORKER}/#/login`, { waitUntil: "load" });
+  await visit(p, "#/login");
   await p.waitForSelector("#email");
   await p.type("#email", email);
   await p.type("#password", password);
   await p.keyboard.press("Enter");
   await p.waitForFunction(() => !location.hash.startsWith("#/login"));
 }
+
+/** A full page load of a console route (a changed query string), so every view starts fresh
+ *  the way a user opening the link gets it; the session survives in sessionStorage. */
+let loads = 0;
+const visit = (p, hash) => p.goto(`${WORKER}/?load=${++loads}${hash}`, { waitUntil: "load" });
 
 const shot = (p, name) => p.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: false });
 const textOf = (p, sel) => p.$eval(sel, (e) => e.textContent ?? "");
@@ -81,7 +86,7 @@ async function dropFile(p, name, type, bytes) {
 }
 
 async function createThroughConsole(p, { company, email, file, type, bytes, viaPicker = false }) {
-  await p.goto(`${WORKER}/#/new`);
+  await visit(p, `#/new`);
   await p.waitForSelector("#company");
   await p.type("#company", company);
   await p.type("#client-email", email);
@@ -146,6 +151,15 @@ after(async () => {
   await browser?.close();
 });
 
+test("the built console has no markup sink: no innerHTML, outerHTML, insertAdjacentHTML or document.write", () => {
+  const bundle = readFileSync(new URL("../../build/console/console.js", import.meta.url), "utf8");
+  for (const sink of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("]) {
+    assert.ok(!bundle.includes(sink), `console.js uses ${sink}`);
+  }
+  const bytes = bundle.length;
+  metrics.console_js_bytes = bytes;
+});
+
 test("an admin signs in and sees the client list with the API's total", async () => {
   await signIn(page, ADMIN.email, ADMIN.password);
   await page.waitForSelector("#clients");
@@ -193,7 +207,7 @@ test("an XLSX chosen with the file picker is previewed and stored", async () => 
 
 test("the data view pages, filters and sorts, and its numbers are the API's", async () => {
   const t0 = Date.now();
-  await page.goto(`${WORKER}/#/data/${csvClient}`);
+  await visit(page, `#/data/${csvClient}`);
   await page.waitForSelector("#data-grid tbody tr");
   metrics.data_view_first_paint_ms = Date.now() - t0;
   metrics.data_view_first_paint_in_page_ms = Number(await page.$eval("#app", (m) => m.dataset.firstPaint));
@@ -268,7 +282,7 @@ test("a profile shows a non-empty chart, or says it is not available", async () 
 });
 
 test("export downloads exactly what the API exports", async () => {
-  await page.goto(`${WORKER}/#/data/${csvClient}`);
+  await visit(page, `#/data/${csvClient}`);
   await page.waitForSelector("#data-grid tbody tr");
   await page.click("#export-csv");
   await page.waitForSelector("#export-done");
@@ -296,13 +310,13 @@ test("a client sees only its own data; another client's URL shows not found", as
     assert.equal(await p.evaluate(() => location.hash), `#/data/${own}`);
     assert.equal(await p.$$eval("#data-grid tbody tr", (r) => r.length), 2);
     assert.equal(await p.$("a[href='#/clients']"), null, "no admin navigation for a client");
-    await p.goto(`${WORKER}/#/data/${csvClient}`);
+    await visit(p, `#/data/${csvClient}`);
     await p.waitForSelector("#app .error");
     assert.match(await textOf(p, "#app"), /Not found/);
     assert.equal(await p.$("#data-grid"), null);
     await shot(p, "console-client-not-found");
     await p.setViewport({ width: 390, height: 844 });
-    await p.goto(`${WORKER}/#/data/${own}`);
+    await visit(p, `#/data/${own}`);
     await p.waitForSelector("#data-grid tbody tr");
     await shot(p, "console-phone");
   } finally {
@@ -322,13 +336,13 @@ test("markup in headers and cells is shown as text and runs nothing", async () =
   assert.ok(preview.includes("<script>window.__pwned='header'</script>"), preview);
   assert.ok(preview.includes(`<img src=x onerror="window.__pwned='img'">`), preview);
   const id = await commit(page);
-  await page.goto(`${WORKER}/#/data/${id}`);
+  await visit(page, `#/data/${id}`);
   await page.waitForSelector("#data-grid tbody tr");
   const grid = await textOf(page, "#data-grid");
   assert.ok(grid.includes("<script>window.__pwned='cell'</script>"), grid);
   assert.ok(grid.includes("javascript:alert(document.domain)"), grid);
   assert.ok(grid.includes("<b>bold</b>"), grid);
-  await page.goto(`${WORKER}/#/clients`);
+  await visit(page, `#/clients`);
   await page.waitForSelector("#clients");
   const injected = await page.evaluate(() => ({
     pwned: window.__pwned ?? null,
@@ -342,7 +356,7 @@ test("an admin deletes a client after confirming", async () => {
   const email = `gone-${RUN}@shop.example`;
   const created = await api("POST", "/api/superadmin/clients", adminToken, { company_name: `Gone ${RUN}`, email, data_type: "crm", data: [{ a: 1 }] });
   const id = created.json.client.client_id;
-  await page.goto(`${WORKER}/#/clients`);
+  await visit(page, `#/clients`);
   await page.waitForSelector("#clients");
   await page.type("#client-search", email);
   await page.waitForSelector(`tr[data-client='${id}']`);

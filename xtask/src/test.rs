@@ -40,8 +40,22 @@ impl Drop for Teardown<'_> {
         if self.stack.pg_dir != self.stack.dir {
             let _ = fs::remove_dir_all(&self.stack.pg_dir);
         }
+        let artifacts = self.stack.dir.join("artifacts");
         if self.keep_logs {
             println!("logs kept in {}", self.stack.logs().display());
+        } else if artifacts.is_dir() {
+            // Test artifacts (the console's screenshots) outlive a passing run; the rest goes.
+            for entry in fs::read_dir(&self.stack.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if entry.path() != artifacts {
+                    let _ =
+                        fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
+                }
+            }
+            println!("artifacts kept in {}", artifacts.display());
         } else {
             let _ = fs::remove_dir_all(&self.stack.dir);
         }
@@ -372,5 +386,9 @@ fn console_stage(root: &Path, stack: &Stack) -> Result<Option<String>> {
             .env("CHROMIUM", "/usr/bin/chromium"),
         "console_tests_failed",
     )?;
-    Ok(Some(format!("screenshots in {}", artifacts.display())))
+    println!(
+        "console: screenshots and metrics.json in {}",
+        artifacts.display()
+    );
+    Ok(None)
 }
