@@ -15,6 +15,7 @@ use crate::error::{ApiError, ErrorCode};
 /// Clients per page unless `?limit=` says otherwise, and the most a page may hold.
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
+const LIST_PARAMS: &str = "search, limit and offset";
 
 pub async fn list(rpc: &impl Rpc, query: &[(String, String)]) -> Result<Reply, ApiError> {
     let args = parse_list(query)?;
@@ -66,12 +67,10 @@ pub fn parse_list(query: &[(String, String)]) -> Result<ListClients, ApiError> {
                     )
                 })?
             }
-            other => return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                format!(
-                    "unknown parameter `{other}`; the client list takes search, limit and offset"
-                ),
-            )),
+            other => {
+                let message = format!("unknown parameter `{other}`; the list takes {LIST_PARAMS}");
+                return Err(ApiError::new(ErrorCode::InvalidParameter, message));
+            }
         }
     }
     if args
