@@ -51,7 +51,8 @@ export function route(): void {
     case "append":
       return uploadView(main, parts[1] ?? null);
     case "data":
-      return dataView(main, parts[1] ?? "", parts[2] ?? null);
+      void dataView(main, parts[1] ?? "", parts[2] ?? null);
+      return;
     default:
       location.hash = s.role === "superadmin" ? "#/clients" : `#/data/${s.client_id}`;
   }

@@ -2,6 +2,8 @@
 //! the esbuild in node_modules into `build/console/`, which wrangler serves as static assets
 //! (`[assets]` in wrangler.toml). Prints the gzip size and fails above the budget.
 //!
+//! `tsc --noEmit` checks the types first (esbuild only strips them).
+//!
 //! Design decision: esbuild is run as a command with flags (no build script, no config file),
 //! like every other tool xtask drives, and the gzip size is measured with `gzip -9` itself,
 //! so the number printed is what a user could reproduce by hand.
@@ -30,7 +32,15 @@ pub fn build(root: &Path) -> Result<u64> {
             e,
         )
     })?;
-    let esbuild = root.join("node_modules").join(".bin").join("esbuild");
+    let node_bin = root.join("node_modules").join(".bin");
+    // esbuild strips types without checking them; tsc checks them (console/tsconfig.json).
+    proc::run(
+        Command::new(node_bin.join("tsc"))
+            .args(["-p", "console/tsconfig.json"])
+            .current_dir(root),
+        "console_type_errors",
+    )?;
+    let esbuild = node_bin.join("esbuild");
     for (entry, outfile) in [("src/main.ts", "console.js"), ("style.css", "console.css")] {
         proc::run(
             Command::new(&esbuild)

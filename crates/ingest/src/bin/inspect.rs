@@ -201,3 +201,42 @@ fn text(r: &Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_report_lists_columns_rows_and_issues_with_lines() {
+        let mut csv = String::from("Order ID,Amount\n");
+        for i in 1..=12 {
+            let amount = if i == 2 {
+                "oops".to_owned()
+            } else {
+                format!("{i}.5")
+            };
+            csv += &format!("{i},{amount}\n");
+        }
+        let got = ingest::ingest(csv.as_bytes(), &ingest::IngestOptions::new()).unwrap();
+        let limits = ReportLimits {
+            rows: 2,
+            ..Default::default()
+        };
+        let out = text(&report(&got, limits));
+        assert!(out.contains("dialect: delimiter \",\""), "{out}");
+        assert!(out.contains("amount    Amount    mixed"), "{out}");
+        assert!(out.contains("first rows, as stored:"), "{out}");
+        let issue = out
+            .lines()
+            .find(|l| l.contains("value_not_converted"))
+            .unwrap();
+        assert!(issue.starts_with("3     2    amount"), "{issue}");
+    }
+
+    #[test]
+    fn long_cells_are_clipped_to_one_line() {
+        let g = grid(&["a"], &[vec![format!("x\ny{}", "z".repeat(60))]]);
+        let row = g.lines().nth(2).unwrap();
+        assert!(row.starts_with("x y") && row.ends_with('…') && row.chars().count() == 40);
+    }
+}
