@@ -18,6 +18,8 @@ pub enum Route {
     DataCount { client_id: String },
     DataSchema { client_id: String },
     DataExport { client_id: String },
+    DataAggregate { client_id: String },
+    DataProfile { client_id: String },
     ListClients,
     CreateClient,
     Inspect,
@@ -52,6 +54,8 @@ impl Route {
             | Route::DataCount { .. }
             | Route::DataSchema { .. }
             | Route::DataExport { .. }
+            | Route::DataAggregate { .. }
+            | Route::DataProfile { .. }
             | Route::AppendData { .. } => Access::ClientOrAdmin,
             Route::ListClients
             | Route::CreateClient
@@ -62,7 +66,7 @@ impl Route {
 }
 
 /// Every route as (method, OpenAPI path template).
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("GET", "/health"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/auth/login"),
@@ -70,6 +74,8 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/api/data/{client_id}/count"),
     ("GET", "/api/data/{client_id}/schema"),
     ("GET", "/api/data/{client_id}/export"),
+    ("GET", "/api/data/{client_id}/aggregate"),
+    ("GET", "/api/data/{client_id}/profile"),
     ("GET", "/api/superadmin/clients"),
     ("POST", "/api/superadmin/clients"),
     ("POST", "/api/inspect"),
@@ -126,6 +132,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 ["count"] => vec![("GET", Route::DataCount { client_id })],
                 ["schema"] => vec![("GET", Route::DataSchema { client_id })],
                 ["export"] => vec![("GET", Route::DataExport { client_id })],
+                ["aggregate"] => vec![("GET", Route::DataAggregate { client_id })],
+                ["profile"] => vec![("GET", Route::DataProfile { client_id })],
                 _ => Vec::new(),
             }
         }
@@ -209,6 +217,18 @@ mod tests {
         assert_eq!(
             route("GET", &format!("/api/data/{ID}/export")).unwrap(),
             Route::DataExport {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/aggregate")).unwrap(),
+            Route::DataAggregate {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/profile")).unwrap(),
+            Route::DataProfile {
                 client_id: ID.into()
             }
         );

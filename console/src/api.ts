@@ -127,12 +127,15 @@ export async function download(path: string): Promise<{ blob: Blob; filename: st
  *  OpenAPI document once, so the grid works against both the old and the new read API. */
 let queryLanguage: Promise<boolean> | null = null;
 export function hasQueryLanguage(): Promise<boolean> {
-  queryLanguage ??= call<{ paths: Record<string, { get?: { parameters?: { name: string }[] } }> }>(
+  type Param = { name?: string; $ref?: string };
+  queryLanguage ??= call<{ paths: Record<string, { get?: { parameters?: Param[] } }> }>(
     "GET",
     "/api/openapi.json",
   )
     .then((doc) =>
-      (doc.paths["/api/data/{client_id}"]?.get?.parameters ?? []).some((p) => p.name === "order"),
+      (doc.paths["/api/data/{client_id}"]?.get?.parameters ?? []).some(
+        (p) => p.name === "order" || p.$ref === "#/components/parameters/order",
+      ),
     )
     .catch(() => false);
   return queryLanguage;

@@ -190,7 +190,6 @@ export async function dataView(main: HTMLElement, clientId: string, tableName: s
 
   async function exportAs(format: "csv" | "ndjson"): Promise<void> {
     const q = params();
-    q.delete("order");
     q.set("format", format);
     try {
       mount(status, `Exporting ${format}…`);
