@@ -94,6 +94,7 @@ export async function dataView(main: HTMLElement, clientId: string, tableName: s
         }
       }
       const countQ = params();
+      countQ.delete("order"); // a count has no order (the route refuses one)
       const [page, count] = await Promise.all([
         call<Page>("GET", `/api/data/${clientId}?${q}`),
         call<{ count: number }>("GET", `/api/data/${clientId}/count?${countQ}`).catch(() => null),

@@ -61,6 +61,7 @@ export async function profilePanel(box: HTMLElement, clientId: string, table: st
     chart,
     h("button", { type: "button", onclick: () => { box.hidden = true; } }, "Close"),
   );
+  box.scrollIntoView({ block: "start" });
   const width = Math.min(720, box.clientWidth - 32 || 600);
   if (col.histogram?.length) {
     const dates = col.type === "date" || col.type === "datetime";
@@ -70,7 +71,8 @@ export async function profilePanel(box: HTMLElement, clientId: string, table: st
       {
         width,
         height: 240,
-        scales: { x: { time: dates } },
+        // Counts from zero: uPlot's default range would start at the smallest bucket and hide it.
+        scales: { x: { time: dates }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
         series: [
           {},
           dates
