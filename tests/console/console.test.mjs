@@ -262,6 +262,24 @@ test("the data view pages, filters and sorts, and its numbers are the API's", as
     assert.equal(shown[0], top.json.data[0].data.amount);
   }
   await shot(page, "console-data-filtered");
+
+  // A value the column's type refuses: the API's message (and hint) are shown, not a blank grid.
+  const bad = rich ? "gt.lots" : "gt.5";
+  const refused = await api("GET", `/api/data/${csvClient}?table=${table}&amount=${bad}`, adminToken);
+  const amountFilter = await page.$("input.filter[data-key=amount]");
+  await amountFilter.click({ clickCount: 3 });
+  await amountFilter.type(bad);
+  await amountFilter.press("Enter");
+  await page.waitForSelector("#data-status .error");
+  const shownError = await textOf(page, "#data-status .error");
+  if (rich) {
+    assert.equal(refused.status, 400, refused.text);
+    assert.ok(shownError.includes(refused.json.message), `${shownError} / ${refused.json.message}`);
+    if (refused.json.hint) assert.ok(shownError.includes(refused.json.hint));
+    assert.ok(shownError.includes(refused.json.code));
+  } else {
+    assert.match(shownError, /query language/);
+  }
 });
 
 test("a profile shows a non-empty chart, or says it is not available", async () => {
