@@ -559,6 +559,9 @@ fn negotiate(headers: &HeaderMap) -> Result<Media, ApiError> {
     ))
 }
 
+/// Prepared statements kept per pooled connection before the cache starts over.
+const STATEMENT_CACHE_LIMIT: usize = 256;
+
 /// What one statement returned.
 struct Executed {
     body: Option<String>,
@@ -583,6 +586,11 @@ async fn execute(
     let anonymous = identity.is_anonymous();
     let pg = |e: tokio_postgres::Error| ApiError::from_pg(&e, anonymous);
     let mut client = state.pool.get().await.map_err(|e| ApiError::pool(&e))?;
+    // Statements are cached per SQL shape; clients choose the shapes (filters, select), so the
+    // cache is bounded by starting it over rather than growing with every new shape.
+    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
     let tx = client
         .build_transaction()
         .read_only(read_only)

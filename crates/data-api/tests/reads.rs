@@ -773,3 +773,33 @@ async fn column_level_grants_hold_on_table_reads() {
         "a filter on a revoked column"
     );
 }
+
+/// Clients choose the SQL shapes (every `limit`, filter set, select list is one), so the
+/// per-connection statement cache must not grow with them: after 300 shapes on one pooled
+/// connection it holds at most the limit (256) plus the few statements of one request.
+#[tokio::test]
+async fn the_statement_cache_stays_bounded() {
+    let stack = Stack::start_with(|c| c.pool_size = 1).await;
+    for limit in 1..=300 {
+        let response = rest(
+            &stack,
+            Method::GET,
+            &format!("items?select=id&limit={limit}"),
+        )
+        .send()
+        .await
+        .expect("read");
+        assert_eq!(response.status(), 200);
+    }
+    let (status, _, count) = parts(
+        stack
+            .post("prepared_statement_count")
+            .send()
+            .await
+            .expect("rpc"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let count = count.as_i64().expect("a number");
+    assert!((1..=260).contains(&count), "{count} prepared statements");
+}
