@@ -720,6 +720,10 @@ fn respond(
     if let Ok(value) = HeaderValue::from_str(&content_range(lower, rows, total)) {
         response.headers_mut().insert(header::CONTENT_RANGE, value);
     }
+    // references/api/pagination_count: every ranged response says its unit.
+    response
+        .headers_mut()
+        .insert("range-unit", HeaderValue::from_static("items"));
     Ok(response)
 }
 

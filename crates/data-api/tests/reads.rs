@@ -205,6 +205,7 @@ async fn exact_count_ranges_and_partial_content() {
     let (status, headers, body) = parts(response).await;
     assert_eq!((status, body), (206, json!([{"id": 1, "label": "one"}])));
     assert_eq!(headers["content-range"], "0-0/3");
+    assert_eq!(headers["range-unit"], "items");
     let (status, headers, body) = parts(
         rest(&stack, Method::GET, "items?select=id&order=id")
             .header("range", "1-2")
