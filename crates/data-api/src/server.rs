@@ -36,6 +36,8 @@ pub struct AppState {
     /// `None` until the first successful load; replaced whole on reload.
     pub schema: RwLock<Option<Arc<SchemaCache>>>,
     pub max_body_bytes: usize,
+    /// Supabase's `db-max-rows`: the longest page a read answers.
+    pub max_rows: i64,
     /// The body of `GET /auth/v1/.well-known/jwks.json`, built once by [`public_jwks`].
     pub public_jwks: String,
 }
@@ -330,7 +332,8 @@ async fn call_rpc(
             modifiers,
         )
     };
-    let plan = ReadPlan::parse(&modifiers, header_str(headers, header::RANGE.as_str()))?;
+    let plan = ReadPlan::parse(&modifiers, header_str(headers, header::RANGE.as_str()))?
+        .cap_rows(state.max_rows);
     let call = build_call(
         function,
         &args,
@@ -352,7 +355,7 @@ async fn call_rpc(
         prefer.count,
     )
     .await?;
-    respond(executed, &call, &plan, media, prefer.count).map(|r| (r, identity.role))
+    respond(executed, &call, &plan, media, prefer.count, state.max_rows).map(|r| (r, identity.role))
 }
 
 async fn read_relation(
@@ -372,7 +375,8 @@ async fn read_relation(
     let plan = ReadPlan::parse(
         &query_pairs(uri.query().unwrap_or("")),
         header_str(headers, header::RANGE.as_str()),
-    )?;
+    )?
+    .cap_rows(state.max_rows);
     let call = build_read(name, &plan, media.output(), prefer.count.needs_exact())?;
     let executed = execute(
         state,
@@ -385,7 +389,7 @@ async fn read_relation(
         prefer.count,
     )
     .await?;
-    respond(executed, &call, &plan, media, prefer.count).map(|r| (r, identity.role))
+    respond(executed, &call, &plan, media, prefer.count, state.max_rows).map(|r| (r, identity.role))
 }
 
 /// Writes through table endpoints are not implemented here: an explicit 501 (after the same
@@ -474,10 +478,6 @@ impl Count {
         matches!(self, Count::Exact | Count::Estimated)
     }
 }
-
-/// `count=estimated` is exact up to this many rows and the planner's estimate above it, as
-/// PostgREST does with Supabase's `db-max-rows` (1000).
-const ESTIMATED_COUNT_THRESHOLD: i64 = 1000;
 
 struct Preferences {
     count: Count,
@@ -659,6 +659,7 @@ fn respond(
     plan: &ReadPlan,
     media: Media,
     count: Count,
+    max_rows: i64,
 ) -> Result<Response, ApiError> {
     let Some(body) = executed.body else {
         // void (PostgREST answers 204 without a body)
@@ -686,7 +687,8 @@ fn respond(
         Count::Exact => executed.total,
         Count::Planned => executed.planned,
         Count::Estimated => match executed.total {
-            Some(exact) if exact <= ESTIMATED_COUNT_THRESHOLD => Some(exact),
+            // Exact up to db-max-rows, the planner's estimate above (PostgREST's "Estimated Count").
+            Some(exact) if exact <= max_rows => Some(exact),
             exact => executed.planned.or(exact),
         },
     };

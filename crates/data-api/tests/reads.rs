@@ -804,3 +804,31 @@ async fn the_statement_cache_stays_bounded() {
     let count = count.as_i64().expect("a number");
     assert!((1..=260).contains(&count), "{count} prepared statements");
 }
+
+/// PostgREST's `db-max-rows` (Supabase's "Max rows", 1000 by default; here 2): no read or
+/// set-returning call answers more rows, whatever `limit` asks; the count still sees all.
+#[tokio::test]
+async fn max_rows_caps_every_page() {
+    let stack = Stack::start_with(|c| c.max_rows = 2).await;
+    let (status, headers, body) = parts(
+        rest(&stack, Method::GET, "items?select=id&order=id&limit=10")
+            .header("prefer", "count=exact")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!((status, body), (206, json!([{"id": 1}, {"id": 2}])));
+    assert_eq!(headers["content-range"], "0-1/3");
+    let (_, headers, body) = parts(stack.post("list_items").send().await.expect("rpc")).await;
+    assert_eq!(body.as_array().map(Vec::len), Some(2));
+    assert_eq!(headers["content-range"], "0-1/*");
+    let (_, _, body) = parts(
+        rest(&stack, Method::GET, "items?select=id&order=id&limit=1")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!(body, json!([{"id": 1}]));
+}
