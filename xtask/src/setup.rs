@@ -5,7 +5,7 @@
 //! Design decision: the one slow install, the wasm-bindgen CLI (a `cargo install`), starts in the
 //! background first and is waited for only where the Worker build needs it, so apt, npm and the
 //! other builds of a first run overlap it; it is compiled with a lighter profile (opt-level 1,
-//! no LTO), which halves its build and is still fast on our module.
+//! no LTO): it runs for seconds per build, so full optimisation would only cost compile time.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -54,25 +54,23 @@ pub fn run(root: &Path) -> Result<()> {
 /// What building and running the Worker needs, waiting for all of it: the wasm32 target, the
 /// wasm-bindgen CLI matching Cargo.lock, and the npm packages (wrangler, wasm-opt, esbuild).
 pub fn worker_tools(root: &Path) -> Result<()> {
-    step("wasm32-unknown-unknown target", wasm32_target)?;
-    let pending = Pending {
-        wasm_bindgen: start_wasm_bindgen_install(root)?,
-    };
-    step("npm packages (npm ci)", || npm_packages(root))?;
-    pending.finish()
+    start_installs(root, false)?.finish()
 }
 
 /// Installs what is missing; the wasm-bindgen CLI may still be compiling when this returns.
 pub fn start(root: &Path) -> Result<Pending> {
+    start_installs(root, true)
+}
+
+fn start_installs(root: &Path, with_apt: bool) -> Result<Pending> {
     // The target first: a rustup download that the wasm-bindgen build must not race with.
     step("wasm32-unknown-unknown target", wasm32_target)?;
     let pending = Pending {
         wasm_bindgen: start_wasm_bindgen_install(root)?,
     };
-    step(
-        "apt packages (PostgreSQL 15, pgTAP, pg_prove, openssl)",
-        apt_packages,
-    )?;
+    if with_apt {
+        step("apt packages (PostgreSQL 15, pgTAP, pg_prove, openssl)", apt_packages)?;
+    }
     step("npm packages (npm ci)", || npm_packages(root))?;
     Ok(pending)
 }
