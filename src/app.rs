@@ -141,6 +141,12 @@ async fn respond_to(
         Route::DataRows { client_id } => api::data::rows(&rpc, who, &client_id, &query).await?,
         Route::DataCount { client_id } => api::data::count(&rpc, who, &client_id, &query).await?,
         Route::DataSchema { client_id } => api::data::schema(&rpc, who, &client_id).await?,
+        Route::DataAggregate { client_id } => {
+            api::data::aggregate(&rpc, who, &client_id, &query).await?
+        }
+        Route::DataProfile { client_id } => {
+            api::data::profile(&rpc, who, &client_id, &query).await?
+        }
         Route::DataExport { client_id } => {
             let q = export::ExportQuery::parse(&query)?;
             let caller = export::Caller::of(who);

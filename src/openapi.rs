@@ -10,8 +10,8 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::data::{DEFAULT_LIMIT, MAX_LIMIT};
     use crate::routes::ROUTES;
+    use query::{DEFAULT_LIMIT, MAX_LIMIT};
     use serde_json::Value;
     use std::collections::BTreeSet;
 
@@ -67,12 +67,76 @@ mod tests {
         }
     }
 
+    /// A route's query parameters with `$ref`s resolved: name → parameter object.
+    fn query_parameters(doc: &Value, path: &str) -> Vec<Value> {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .map(|p| match p["$ref"].as_str() {
+                Some(r) => {
+                    let name = r.strip_prefix("#/components/parameters/").expect(r);
+                    let resolved = doc["components"]["parameters"][name].clone();
+                    assert!(resolved.is_object(), "{path}: {r} resolves");
+                    resolved
+                }
+                None => p.clone(),
+            })
+            .filter(|p| p["in"] == "query")
+            .collect()
+    }
+
+    fn names(params: &[Value]) -> BTreeSet<String> {
+        params
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn query_parameters_are_the_query_crates() {
+        let doc = doc();
+        assert_eq!(
+            doc["components"]["parameters"],
+            query::openapi_parameters(),
+            "regenerate components.parameters from query::openapi_parameters()"
+        );
+        let set = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let with_filter = |list: &[&str]| {
+            let mut s = set(list);
+            s.insert("filter".into());
+            s
+        };
+        let read: Vec<&str> = query::READ_PARAMETERS
+            .iter()
+            .copied()
+            .filter(|p| *p != "format")
+            .collect();
+        let path = "/api/data/{client_id}";
+        assert_eq!(names(&query_parameters(&doc, path)), with_filter(&read));
+        let aggregate = format!("{path}/aggregate");
+        assert_eq!(
+            names(&query_parameters(&doc, &aggregate)),
+            with_filter(query::AGGREGATE_PARAMETERS)
+        );
+        let export = names(&query_parameters(&doc, &format!("{path}/export")));
+        for refused in ["limit", "offset", "cursor", "count"] {
+            assert!(!export.contains(refused), "export documents {refused}");
+        }
+        assert!(export.contains("format") && export.contains("filter"));
+        let profile = names(&query_parameters(&doc, &format!("{path}/profile")));
+        assert_eq!(profile, set(&["table"]));
+        // Every operator is named where a generator (and a person) reads it.
+        let filter = &doc["components"]["parameters"]["filter"];
+        for op in query::OPERATORS {
+            assert!(filter["description"].as_str().unwrap().contains(op), "{op}");
+        }
+    }
+
     #[test]
     fn documents_the_enforced_limits() {
-        let params = doc()["paths"]["/api/data/{client_id}"]["get"]["parameters"].clone();
+        let params = query_parameters(&doc(), "/api/data/{client_id}");
         let limit = params
-            .as_array()
-            .unwrap()
             .iter()
             .find(|p| p["name"] == "limit")
             .expect("limit is documented")["schema"]

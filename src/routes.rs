@@ -18,6 +18,8 @@ pub enum Route {
     DataCount { client_id: String },
     DataSchema { client_id: String },
     DataExport { client_id: String },
+    DataAggregate { client_id: String },
+    DataProfile { client_id: String },
     CreateClient,
     AppendData { client_id: String },
     DeleteClient { client_id: String },
@@ -50,6 +52,8 @@ impl Route {
             | Route::DataCount { .. }
             | Route::DataSchema { .. }
             | Route::DataExport { .. }
+            | Route::DataAggregate { .. }
+            | Route::DataProfile { .. }
             | Route::AppendData { .. } => Access::ClientOrAdmin,
             Route::CreateClient | Route::DeleteClient { .. } => Access::AdminOnly,
         }
@@ -57,7 +61,7 @@ impl Route {
 }
 
 /// Every route as (method, OpenAPI path template).
-pub const ROUTES: [(&str, &str); 10] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/health"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/auth/login"),
@@ -65,6 +69,8 @@ pub const ROUTES: [(&str, &str); 10] = [
     ("GET", "/api/data/{client_id}/count"),
     ("GET", "/api/data/{client_id}/schema"),
     ("GET", "/api/data/{client_id}/export"),
+    ("GET", "/api/data/{client_id}/aggregate"),
+    ("GET", "/api/data/{client_id}/profile"),
     ("POST", "/api/superadmin/clients"),
     ("POST", "/api/data/{client_id}"),
     ("DELETE", "/api/superadmin/clients/{client_id}"),
@@ -116,6 +122,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 ["count"] => vec![("GET", Route::DataCount { client_id })],
                 ["schema"] => vec![("GET", Route::DataSchema { client_id })],
                 ["export"] => vec![("GET", Route::DataExport { client_id })],
+                ["aggregate"] => vec![("GET", Route::DataAggregate { client_id })],
+                ["profile"] => vec![("GET", Route::DataProfile { client_id })],
                 _ => Vec::new(),
             }
         }
@@ -197,6 +205,18 @@ mod tests {
         assert_eq!(
             route("GET", &format!("/api/data/{ID}/export")).unwrap(),
             Route::DataExport {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/aggregate")).unwrap(),
+            Route::DataAggregate {
+                client_id: ID.into()
+            }
+        );
+        assert_eq!(
+            route("GET", &format!("/api/data/{ID}/profile")).unwrap(),
+            Route::DataProfile {
                 client_id: ID.into()
             }
         );

@@ -1,105 +1,147 @@
-//! The read routes `GET /api/data/{client_id}`, `/count` and `/schema`: query string →
-//! validated RPC arguments (the parse stage), one database call, the page.
+//! The read routes `GET /api/data/{client_id}`, `/count`, `/aggregate`, `/profile` and
+//! `/schema`: the query string → a plan of `crates/query` (PostgREST's grammar) → one RPC → the
+//! answer.
 //!
-//! Design decision: this module is the read side's one seam. [`DataQuery`] is today's language
-//! (`limit`, `table`, `cursor`, field equality); the query-language crate replaces its `parse`
-//! and `rows_args`/`count_args` without touching `app` or `db`. The cursor is base64url of
-//! `[created_at, id]`, the keyset the database orders by (`created_at desc, id desc`); clients
-//! must treat it as opaque so its encoding may change.
+//! Design decision: the Worker never interprets a field or a value. `crates/query` only shapes
+//! the request; PostgreSQL resolves the names against the table's stored schema, types the
+//! values and refuses what does not fit (`PT400`, mapped in `db`). Every read is one RPC: the
+//! query functions raise `PT404` for a client the caller cannot see, so an empty page needs no
+//! second call to tell "no rows" from "not yours". The cursor is the SQL answer's `next`,
+//! base64url-encoded by `query::encode_cursor` and never looked into here.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::Reply;
-use crate::db::{self, DataRow, Rpc, Who};
+use crate::db::{self, QueryAnswer, Rpc, Who};
 use crate::error::{ApiError, ErrorCode};
 
-/// `GET /api/data/{client_id}`: one page, newest first.
+/// `GET /api/data/{client_id}`: one page, in file order unless `order=`.
 pub async fn rows(
     rpc: &impl Rpc,
     who: Who<'_>,
     client_id: &str,
     pairs: &[(String, String)],
 ) -> Result<Reply, ApiError> {
-    let q = DataQuery::parse(pairs)?;
-    let rows = db::data_page(rpc, who, &q.rows_args(client_id)).await?;
-    // Only an empty page needs telling apart from "not your client".
-    if rows.is_empty() {
-        db::client_schemas(rpc, who, client_id).await?;
+    let read = query::parse_read(pairs)?;
+    if read.format.is_some() {
+        return Err(not_here("format", "only the export has a format")
+            .with_hint("GET /api/data/{client_id}/export?format=csv downloads the rows"));
     }
-    Ok(Reply::ok(render_page(rows, q.limit)))
+    let answer = db::query_data(rpc, who, client_id, &read.plan()).await?;
+    Ok(Reply::ok(render_page(answer)))
 }
 
-/// `GET /api/data/{client_id}/count`.
+/// `GET /api/data/{client_id}/count`: `{count}` of the rows the filters match, from the same
+/// function as a page (`limit 0` and its count option): exact, or `count=estimated`.
 pub async fn count(
     rpc: &impl Rpc,
     who: Who<'_>,
     client_id: &str,
     pairs: &[(String, String)],
 ) -> Result<Reply, ApiError> {
-    let q = DataQuery::parse(pairs)?;
-    if q.cursor.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameter,
-            "cursor does not apply to a count",
-        ));
+    let mut read = query::parse_read(pairs)?;
+    for (given, name) in [
+        (read.after.is_some(), "cursor"),
+        (read.limit.is_some(), "limit"),
+        (read.offset.is_some(), "offset"),
+        (read.select.is_some(), "select"),
+        (!read.order.is_empty(), "order"),
+        (read.format.is_some(), "format"),
+    ] {
+        if given {
+            return Err(not_here(name, "a count has no rows to page, pick or order"));
+        }
     }
-    let count = db::data_count(rpc, who, &q.count_args(client_id)).await?;
-    if count == 0 {
-        db::client_schemas(rpc, who, client_id).await?;
-    }
+    read.limit = Some(0);
+    read.count = Some(read.count.unwrap_or(query::CountKind::Exact));
+    let answer = db::query_data(rpc, who, client_id, &read.plan()).await?;
+    let count = answer.total.ok_or_else(|| {
+        ApiError::upstream_unavailable("query_client_data answered no total to a count")
+    })?;
     Ok(Reply::ok(json!({ "count": count })))
 }
 
-/// `GET /api/data/{client_id}/schema`: the client's tables and their schemas.
+/// `GET /api/data/{client_id}/aggregate`: groups and metrics over the rows the filters match.
+pub async fn aggregate(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    pairs: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let request = query::parse_aggregate(pairs)?;
+    let answer = db::aggregate_data(rpc, who, client_id, &request.plan()).await?;
+    Ok(Reply::ok(answer))
+}
+
+/// `GET /api/data/{client_id}/profile?table=`: per column nulls, distinct estimate, min/max and
+/// a histogram or top values, for charts. `table` may be left out when the client has one.
+pub async fn profile(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    pairs: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let mut table = None;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "table" if table.is_some() => {
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateParameter,
+                    "query parameter `table` is given more than once",
+                )
+                .with_details(json!({"parameter": "table"})))
+            }
+            "table" if value.is_empty() || value.chars().count() > query::MAX_TABLE_LEN => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidTable,
+                    format!(
+                        "table must be a table name of 1 to {} characters",
+                        query::MAX_TABLE_LEN
+                    ),
+                )
+                .with_details(json!({"parameter": "table"})))
+            }
+            "table" => table = Some(value.as_str()),
+            other => {
+                let mut e = ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("`{other}` is not a parameter of the profile; it takes only `table`"),
+                )
+                .with_details(json!({"parameter": other, "parameters": ["table"]}));
+                if query::closest(other, ["table"]).is_some() {
+                    e = e.with_hint("did you mean `table`?");
+                }
+                return Err(e);
+            }
+        }
+    }
+    let answer = db::profile_table(rpc, who, client_id, table).await?;
+    Ok(Reply::ok(answer))
+}
+
+/// `GET /api/data/{client_id}/schema`: the client's tables, their stored schemas, and each as a
+/// JSON Schema (draft 2020-12) of one row's `data` (`json_schema`), for typed frontends.
 pub async fn schema(rpc: &impl Rpc, who: Who<'_>, client_id: &str) -> Result<Reply, ApiError> {
     let tables = db::client_schemas(rpc, who, client_id).await?;
+    let tables: Vec<Value> = tables
+        .into_iter()
+        .map(|t| {
+            let json_schema = query::json_schema(&t.schema_def, &t.table_name);
+            let mut v = json!(t);
+            v["json_schema"] = json_schema;
+            v
+        })
+        .collect();
     Ok(Reply::ok(json!({"client_id": client_id, "tables": tables})))
 }
 
-pub const DEFAULT_LIMIT: u32 = 100;
-pub const MAX_LIMIT: u32 = 1000;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cursor {
-    pub created_at: String,
-    pub id: i64,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(json!([self.created_at, self.id]).to_string())
-    }
-
-    pub fn decode(s: &str) -> Result<Cursor, ApiError> {
-        let invalid = || {
-            ApiError::new(
-                ErrorCode::InvalidCursor,
-                "cursor is not one this API returned",
-            )
-            .with_hint("pass next_cursor from a previous page unchanged")
-        };
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
-        let v: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        match v.as_array().map(Vec::as_slice) {
-            Some([Value::String(ts), id]) => {
-                let plausible_ts = ts.len() <= 40
-                    && ts.starts_with(|c: char| c.is_ascii_digit())
-                    && ts
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || " :.+-".contains(c));
-                match id.as_i64() {
-                    Some(id) if plausible_ts => Ok(Cursor {
-                        created_at: ts.clone(),
-                        id,
-                    }),
-                    _ => Err(invalid()),
-                }
-            }
-            _ => Err(invalid()),
-        }
-    }
+/// A read parameter that exists but does not apply to this route.
+pub fn not_here(parameter: &str, why: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidParameter,
+        format!("`{parameter}` does not apply here: {why}"),
+    )
+    .with_details(json!({ "parameter": parameter }))
 }
 
 /// The decoded `key=value` pairs of a request URL's query string, in order.
@@ -143,114 +185,12 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// What `GET /api/data/{id}` and `/count` were asked for.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DataQuery {
-    pub limit: u32,
-    pub table: Option<String>,
-    pub cursor: Option<Cursor>,
-    /// `{field: "text"}` → `p_filter`; empty means no filter.
-    pub filter: Map<String, Value>,
-}
-
-impl DataQuery {
-    /// `pairs` are the decoded query parameters in order. `limit`, `table` and `cursor` have
-    /// their own meaning; every other parameter is a field filter.
-    pub fn parse(pairs: &[(String, String)]) -> Result<DataQuery, ApiError> {
-        let mut q = DataQuery {
-            limit: DEFAULT_LIMIT,
-            ..DataQuery::default()
-        };
-        let mut seen = std::collections::HashSet::new();
-        for (key, value) in pairs {
-            if !seen.insert(key.as_str()) {
-                return Err(ApiError::new(
-                    ErrorCode::DuplicateParameter,
-                    format!("query parameter `{key}` is given more than once"),
-                ));
-            }
-            match key.as_str() {
-                "limit" => {
-                    q.limit = value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::new(
-                                ErrorCode::InvalidLimit,
-                                format!(
-                                    "limit must be an integer from 1 to {MAX_LIMIT}, got `{value}`"
-                                ),
-                            )
-                        })?;
-                }
-                "table" => {
-                    if value.is_empty() || value.len() > 63 {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidParameter,
-                            "table must be a table name of 1 to 63 characters",
-                        ));
-                    }
-                    q.table = Some(value.clone());
-                }
-                "cursor" => q.cursor = Some(Cursor::decode(value)?),
-                "" => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidParameter,
-                        "a filter needs a field name (`?field=value`)",
-                    ))
-                }
-                field => {
-                    q.filter
-                        .insert(field.to_owned(), Value::String(value.clone()));
-                }
-            }
-        }
-        Ok(q)
-    }
-
-    /// Arguments of `get_client_data_filtered`.
-    pub fn rows_args(&self, client_id: &str) -> Value {
-        json!({
-            "p_client_id": client_id,
-            "p_table_name": self.table,
-            "p_limit": self.limit,
-            "p_filter": self.filter_arg(),
-            "p_after_created_at": self.cursor.as_ref().map(|c| &c.created_at),
-            "p_after_id": self.cursor.as_ref().map(|c| c.id),
-        })
-    }
-
-    /// Arguments of `get_client_data_count` (limit and cursor do not apply to a count).
-    pub fn count_args(&self, client_id: &str) -> Value {
-        json!({
-            "p_client_id": client_id,
-            "p_table_name": self.table,
-            "p_filter": self.filter_arg(),
-        })
-    }
-
-    fn filter_arg(&self) -> Value {
-        if self.filter.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(self.filter.clone())
-        }
-    }
-}
-
-/// Shapes RPC rows into the public page: `{data: [{id, table_name, created_at, data}], next_cursor}`.
-/// A full page gets a cursor after its last row; a short page is the end.
-pub fn render_page(rows: Vec<DataRow>, limit: u32) -> Value {
-    let full = rows.len() as u64 >= u64::from(limit);
-    let next_cursor = rows.last().filter(|_| full).map(|last| {
-        Cursor {
-            created_at: last.created_at.clone(),
-            id: last.id,
-        }
-        .encode()
-    });
-    let data: Vec<Value> = rows
+/// Shapes `query_client_data`'s answer into the public page: `{data: [{id, table_name,
+/// created_at, data}], next_cursor, table}`, plus `total` and `total_kind` when `count=` asked.
+/// `next_cursor` is null on the last page.
+pub fn render_page(answer: QueryAnswer) -> Value {
+    let data: Vec<Value> = answer
+        .rows
         .into_iter()
         .map(|row| {
             json!({
@@ -261,17 +201,36 @@ pub fn render_page(rows: Vec<DataRow>, limit: u32) -> Value {
             })
         })
         .collect();
-    json!({"data": data, "next_cursor": next_cursor})
+    let next_cursor = answer.next.as_ref().map(query::encode_cursor);
+    let mut page = json!({"data": data, "next_cursor": next_cursor, "table": answer.table});
+    if let Some(kind) = answer.total_kind {
+        page["total"] = json!(answer.total);
+        page["total_kind"] = json!(kind);
+    }
+    page
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::fake::{block_on, pg_error, FakeRpc};
+
+    const CLIENT: &str = "0b6a4c1e-7f2d-4a9b-8c3e-1d2f3a4b5c6d";
+    const WHO: Who<'static> = Who::Client { token: "t" };
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn page_answer(ids: &[i64], next: Option<Value>) -> Value {
+        json!({
+            "table": "client_0b6a4c1e_sales",
+            "rows": ids.iter().map(|id| json!({"id": id, "table_name": "client_0b6a4c1e_sales",
+                "created_at": "2025-01-01T00:00:00+00:00", "data": {"n": id}})).collect::<Vec<_>>(),
+            "next": next, "total": null, "total_kind": null,
+        })
     }
 
     #[test]
@@ -294,105 +253,156 @@ mod tests {
     }
 
     #[test]
-    fn defaults() {
-        let q = DataQuery::parse(&[]).unwrap();
-        assert_eq!(q.limit, 100);
-        assert_eq!(q.rows_args("c")["p_filter"], Value::Null);
-        assert_eq!(q.rows_args("c")["p_after_id"], Value::Null);
+    fn a_read_is_one_rpc_even_when_the_page_is_empty() {
+        // Before: get_client_data_filtered, then get_client_schemas to tell an empty page from
+        // "not your client". Now query_client_data raises PT404 itself.
+        for ids in [&[1, 2][..], &[][..]] {
+            let rpc =
+                FakeRpc::new().on("query_client_data", move |_, _| Ok(page_answer(ids, None)));
+            let q = pairs(&[("price", "gt.10"), ("order", "price.desc"), ("limit", "2")]);
+            let reply = block_on(rows(&rpc, WHO, CLIENT, &q)).unwrap();
+            assert_eq!(rpc.names(), ["query_client_data"]);
+            assert_eq!(reply.body["data"].as_array().unwrap().len(), ids.len());
+            let args = &rpc.calls.borrow()[0].args;
+            assert_eq!(args["p_client_id"], CLIENT);
+            assert_eq!(
+                args["p_query"]["filter"],
+                json!({"field": "price", "op": "gt", "value": "10"})
+            );
+            assert_eq!(
+                args["p_query"]["order"],
+                json!([{"field": "price", "dir": "desc"}])
+            );
+            assert_eq!(args["p_query"]["limit"], 2);
+        }
+        let rpc = FakeRpc::new().on("query_client_data", |_, _| {
+            Err(pg_error(404, "PT404", "client x not found"))
+        });
+        let e = block_on(rows(&rpc, WHO, CLIENT, &[])).unwrap_err();
+        assert_eq!((e.status(), e.code), (404, ErrorCode::ClientNotFound));
+        assert_eq!(rpc.names().len(), 1);
     }
 
     #[test]
-    fn limit_bounds() {
-        assert_eq!(
-            DataQuery::parse(&pairs(&[("limit", "1000")]))
-                .unwrap()
-                .limit,
-            1000
-        );
-        assert_eq!(
-            DataQuery::parse(&pairs(&[("limit", "1")])).unwrap().limit,
-            1
-        );
-        for bad in ["0", "1001", "-1", "ten", ""] {
-            let e = DataQuery::parse(&pairs(&[("limit", bad)])).unwrap_err();
+    fn the_cursor_is_the_answers_next_and_goes_back_unchanged() {
+        let next = json!({"o": ["2025-01-01T00:00:00+00:00"], "id": 2, "k": "abc"});
+        let answer = page_answer(&[1, 2], Some(next.clone()));
+        let rpc = FakeRpc::new().on("query_client_data", move |_, _| Ok(answer.clone()));
+        let page = block_on(rows(&rpc, WHO, CLIENT, &[])).unwrap().body;
+        let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        assert_eq!(page["table"], "client_0b6a4c1e_sales");
+        assert!(page.get("total").is_none(), "no total unless count= asks");
+        block_on(rows(&rpc, WHO, CLIENT, &pairs(&[("cursor", &cursor)]))).unwrap();
+        assert_eq!(rpc.calls.borrow()[1].args["p_query"]["after"], next);
+        let last = block_on(rows(&rpc, WHO, CLIENT, &[]));
+        assert!(last.is_ok());
+    }
+
+    #[test]
+    fn count_is_the_totals_of_a_zero_row_page() {
+        let rpc = FakeRpc::new().on("query_client_data", |args, _| {
+            assert_eq!(args["p_query"]["limit"], 0);
+            let kind = args["p_query"]["count"].clone();
+            Ok(json!({"table": null, "rows": [], "next": null, "total": 7, "total_kind": kind}))
+        });
+        let reply = block_on(count(&rpc, WHO, CLIENT, &pairs(&[("status", "paid")]))).unwrap();
+        assert_eq!(reply.body, json!({"count": 7}));
+        assert_eq!(rpc.calls.borrow()[0].args["p_query"]["count"], "exact");
+        block_on(count(&rpc, WHO, CLIENT, &pairs(&[("count", "estimated")]))).unwrap();
+        assert_eq!(rpc.calls.borrow()[1].args["p_query"]["count"], "estimated");
+        for p in ["cursor", "limit", "offset", "select", "order", "format"] {
+            let value = if p == "cursor" {
+                "eyJpZCI6MX0"
+            } else if p == "format" {
+                "csv"
+            } else {
+                "1"
+            };
+            let e = block_on(count(&rpc, WHO, CLIENT, &pairs(&[(p, value)]))).unwrap_err();
             assert_eq!(
                 (e.status(), e.code),
-                (400, ErrorCode::InvalidLimit),
-                "{bad}"
+                (400, ErrorCode::InvalidParameter),
+                "{p}"
             );
         }
+        assert_eq!(rpc.names().len(), 2, "refusals never reach the database");
     }
 
     #[test]
-    fn filters_table_and_cursor() {
-        let c = Cursor {
-            created_at: "2025-01-02T03:04:05.123456+00:00".into(),
-            id: 42,
-        };
-        let q = DataQuery::parse(&pairs(&[
-            ("table", "client_ab12cd34_sales"),
-            ("region", "north"),
-            ("cursor", &c.encode()),
-            ("status", "paid"),
-        ]))
-        .unwrap();
-        let args = q.rows_args("cid");
-        assert_eq!(args["p_table_name"], "client_ab12cd34_sales");
-        assert_eq!(
-            args["p_filter"],
-            json!({"region": "north", "status": "paid"})
-        );
-        assert_eq!(args["p_after_created_at"], c.created_at.as_str());
-        assert_eq!(args["p_after_id"], 42);
-        let count = q.count_args("cid");
-        assert_eq!(
-            count["p_filter"],
-            json!({"region": "north", "status": "paid"})
-        );
-        assert!(count.get("p_limit").is_none());
-    }
-
-    #[test]
-    fn duplicate_parameters_are_rejected() {
-        let e = DataQuery::parse(&pairs(&[("a", "1"), ("a", "2")])).unwrap_err();
-        assert_eq!(e.code, ErrorCode::DuplicateParameter);
-    }
-
-    #[test]
-    fn cursor_round_trip_and_tampering() {
-        let c = Cursor {
-            created_at: "2025-01-02T03:04:05+00:00".into(),
-            id: 7,
-        };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        let forged = URL_SAFE_NO_PAD.encode(r#"["'; drop table x",1]"#);
-        for bad in ["", "!!!", "bm90IGpzb24", forged.as_str()] {
-            assert_eq!(
-                Cursor::decode(bad).unwrap_err().code,
-                ErrorCode::InvalidCursor,
-                "{bad}"
-            );
+    fn parser_refusals_are_400_with_their_code_before_any_rpc() {
+        let rpc = FakeRpc::new();
+        for (q, code) in [
+            (&[("limit", "1001")][..], ErrorCode::InvalidLimit),
+            (&[("offset", "-1")][..], ErrorCode::InvalidOffset),
+            (&[("price", "ilke.Ku*")][..], ErrorCode::InvalidOperator),
+            (&[("or", "(a.eq.1")][..], ErrorCode::InvalidFilter),
+            (&[("cursor", "!!!")][..], ErrorCode::InvalidCursor),
+            (
+                &[("limit", "1"), ("limit", "2")][..],
+                ErrorCode::DuplicateParameter,
+            ),
+            (&[("format", "csv")][..], ErrorCode::InvalidParameter),
+        ] {
+            let e = block_on(rows(&rpc, WHO, CLIENT, &pairs(q))).unwrap_err();
+            assert_eq!((e.status(), e.code), (400, code), "{q:?}: {e:?}");
         }
+        assert!(rpc.names().is_empty());
     }
 
     #[test]
-    fn page_cursor_only_when_full() {
-        let row = |id: i64| DataRow {
-            id,
-            table_name: "t".into(),
-            data: json!({ "a": id }),
-            created_at: "2025-01-01T00:00:00+00:00".into(),
-        };
-        let page = render_page(vec![row(3), row(2)], 2);
-        assert_eq!(page["data"].as_array().unwrap().len(), 2);
-        assert!(page["data"][0].get("client_id").is_none());
-        let next = Cursor::decode(page["next_cursor"].as_str().unwrap()).unwrap();
-        assert_eq!(next.id, 2);
-        let last = render_page(vec![row(1)], 2);
-        assert_eq!(last["next_cursor"], Value::Null);
+    fn aggregate_and_profile_are_one_rpc_each() {
+        let rpc = FakeRpc::new()
+            .on("aggregate_client_data", |args, _| {
+                assert_eq!(
+                    args["p_query"]["group_by"],
+                    json!([{"field": "d", "bucket": "month"}])
+                );
+                Ok(json!({"table": "t", "groups": [], "group_count": 0}))
+            })
+            .on("profile_client_table", |args, _| {
+                Ok(json!({"table": args["p_table_name"], "row_count": 0, "columns": []}))
+            });
+        let q = pairs(&[("group_by", "d:month"), ("metrics", "count,sum(price)")]);
+        let reply = block_on(aggregate(&rpc, WHO, CLIENT, &q)).unwrap();
+        assert_eq!(reply.body["group_count"], 0);
+        let reply = block_on(profile(&rpc, WHO, CLIENT, &pairs(&[("table", "t")]))).unwrap();
+        assert_eq!(reply.body["table"], "t");
+        let reply = block_on(profile(&rpc, WHO, CLIENT, &[])).unwrap();
+        assert_eq!(reply.body["table"], Value::Null);
         assert_eq!(
-            render_page(vec![], 5),
-            json!({"data": [], "next_cursor": null})
+            rpc.names(),
+            [
+                "aggregate_client_data",
+                "profile_client_table",
+                "profile_client_table"
+            ]
         );
+        let e = block_on(profile(&rpc, WHO, CLIENT, &pairs(&[("tables", "t")]))).unwrap_err();
+        assert_eq!(
+            (e.code, e.hint.as_deref()),
+            (ErrorCode::InvalidParameter, Some("did you mean `table`?"))
+        );
+        let e = block_on(aggregate(&rpc, WHO, CLIENT, &pairs(&[("select", "a")]))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidParameter);
+    }
+
+    #[test]
+    fn schema_adds_a_json_schema_per_table() {
+        let rpc = FakeRpc::new().on("get_client_schemas", |_, _| {
+            Ok(json!([{"table_name": "t", "data_type": "sales", "data_stored": true, "row_count": 1,
+                "created_at": "c", "updated_at": "u",
+                "schema_def": {"version": 1, "columns": [
+                    {"key": "when", "name": "When", "type": "date"},
+                    {"key": "price", "name": "Price", "type": "number"}]}}]))
+        });
+        let body = block_on(schema(&rpc, WHO, CLIENT)).unwrap().body;
+        let js = &body["tables"][0]["json_schema"];
+        assert_eq!(
+            js["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(js["properties"]["when"]["format"], "date");
+        assert_eq!(js["properties"]["price"]["type"], json!(["number", "null"]));
+        assert_eq!(body["tables"][0]["schema_def"]["columns"][0]["key"], "when");
     }
 }

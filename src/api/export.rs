@@ -1,22 +1,31 @@
 //! `GET /api/data/{client_id}/export`: every matching row as one streamed CSV or NDJSON download.
 //!
-//! The export walks the same keyset cursor as the data route through pages of [`MAX_LIMIT`] rows
-//! and writes each page to the response body as it arrives, so the Worker holds one page at a
-//! time however big the table is. Walking newest-first from the first page also means rows
-//! inserted while the export runs (they are newer) are never half-included.
+//! The export takes the read route's language (`crates/query`: filters, `or=`, `q`, `order`,
+//! `table`) and walks `query_client_data`'s keyset cursor through pages of [`MAX_LIMIT`] rows,
+//! writing each page to the response body as it arrives, so the Worker holds one page at a time
+//! however big the table is. Rows come in file order (or `order=`); the cursor is the database's
+//! `next`, so any order pages without gaps or repeats.
 //!
 //! Everything that can fail in a way the caller should see as an HTTP error (parameters, auth,
-//! "not your client", an unknown CSV table, the first page) happens before the first byte is
+//! "not your client", an unknown table, the first page) happens before the first byte is
 //! sent. A failure on a later page can only abort the body: the download ends without its
 //! terminating chunk, which HTTP clients report as an incomplete transfer.
+//!
+//! Design decision: CSV columns come from the table's stored schema (`client_schemas`), read
+//! once before the header, not from the rows of the first page: a key first seen on a later page
+//! (a later upload widened the schema) still has its column. Cells a spreadsheet would run as a
+//! formula (starting with `=`, `+`, `-`, `@`, tab or CR) are prefixed with `'` (OWASP's CSV
+//! injection advice), except plain numbers in number columns, which stay numbers.
 
 use std::pin::Pin;
 
 use futures_util::stream::{self, Stream};
-use serde_json::{Map, Value};
+use serde_json::{json, Value};
 use worker::console_error;
 
-use crate::api::data::{Cursor, DataQuery, MAX_LIMIT};
+use query::MAX_LIMIT;
+
+use crate::api::data::not_here;
 use crate::config::Config;
 use crate::db::{self, fetch::FetchRpc, DataRow, Who};
 use crate::error::{ApiError, ErrorCode};
@@ -45,61 +54,48 @@ impl Format {
     }
 }
 
-/// What an export was asked for: a format, and the data route's `table` and field filters.
+/// What an export was asked for: a format, and the read route's plan over all matching rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportQuery {
     pub format: Format,
-    pub rows: DataQuery,
+    /// `query_client_data`'s plan for the first page (limit [`MAX_LIMIT`], no cursor).
+    pub plan: Value,
+    /// The `table` asked for, for the file name.
+    pub table: Option<String>,
 }
 
 impl ExportQuery {
-    /// `format` (default `ndjson`) is the export's own parameter; `table` and field filters mean
-    /// what they mean on the data route. `limit` and `cursor` are refused: an export is all rows.
+    /// `format` (default `ndjson`) is the export's own parameter; `table`, `order`, `q` and the
+    /// filters mean what they mean on the data route. `limit`, `offset`, `cursor` and `count`
+    /// are refused: an export is all rows. `select` only for NDJSON (CSV columns are the
+    /// table's).
     pub fn parse(pairs: &[(String, String)]) -> Result<ExportQuery, ApiError> {
-        let mut format = None;
-        let mut rest = Vec::with_capacity(pairs.len());
-        for (key, value) in pairs {
-            match key.as_str() {
-                "format" if format.is_some() => {
-                    return Err(ApiError::new(
-                        ErrorCode::DuplicateParameter,
-                        "query parameter `format` is given more than once",
-                    ))
-                }
-                "format" => {
-                    format = Some(match value.as_str() {
-                        "ndjson" => Format::Ndjson,
-                        "csv" => Format::Csv,
-                        other => {
-                            return Err(ApiError::new(
-                                ErrorCode::InvalidArgument,
-                                format!("format must be `csv` or `ndjson`, got `{other}`"),
-                            ))
-                        }
-                    })
-                }
-                "limit" | "cursor" => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidParameter,
-                        format!(
-                            "{key} does not apply to an export, which returns every matching row"
-                        ),
-                    )
-                    .with_hint("page with GET /api/data/{client_id} instead"))
-                }
-                _ => rest.push((key.clone(), value.clone())),
+        let mut read = query::parse_read(pairs)?;
+        for (given, name) in [
+            (read.limit.is_some(), "limit"),
+            (read.offset.is_some(), "offset"),
+            (read.after.is_some(), "cursor"),
+            (read.count.is_some(), "count"),
+        ] {
+            if given {
+                return Err(not_here(name, "an export returns every matching row")
+                    .with_hint("page with GET /api/data/{client_id} instead"));
             }
         }
-        let format = format.unwrap_or(Format::Ndjson);
-        let mut rows = DataQuery::parse(&rest)?;
-        rows.limit = MAX_LIMIT;
-        if format == Format::Csv && rows.table.is_none() {
-            return Err(ApiError::new(ErrorCode::InvalidArgument,
-                "a CSV export needs `table`: its columns come from that table's schema",
-            )
-            .with_hint("add ?table=<name> (GET /api/data/{client_id}/schema lists them), or use format=ndjson"));
+        let format = match read.format {
+            Some(query::ExportFormat::Csv) => Format::Csv,
+            _ => Format::Ndjson,
+        };
+        if format == Format::Csv && read.select.is_some() {
+            return Err(not_here("select", "a CSV export has the table's columns")
+                .with_hint("use format=ndjson to pick fields"));
         }
-        Ok(ExportQuery { format, rows })
+        read.limit = Some(MAX_LIMIT);
+        Ok(ExportQuery {
+            format,
+            plan: read.plan(),
+            table: read.table,
+        })
     }
 }
 
@@ -139,8 +135,9 @@ pub struct Download {
     pub body: Chunks,
 }
 
-/// Checks everything that can still become an HTTP error, reads the first page, and returns the
-/// download whose body reads the remaining pages on demand.
+/// Checks everything that can still become an HTTP error, reads the first page (and for CSV
+/// the table's columns), and returns the download whose body reads the remaining pages on
+/// demand.
 pub async fn start(
     config: Config,
     caller: Caller,
@@ -149,33 +146,36 @@ pub async fn start(
 ) -> Result<Download, ApiError> {
     let who = caller.who();
     let rpc = FetchRpc { config: &config };
+    let first = db::query_data(&rpc, who, &client_id, &export.plan).await?;
     let mut columns = None;
+    let mut prefix = Vec::new();
     if export.format == Format::Csv {
         let tables = db::client_schemas(&rpc, who, &client_id).await?;
-        let wanted = export.rows.table.as_deref().unwrap_or_default();
-        let Some(table) = tables.iter().find(|t| t.table_name == wanted) else {
-            let names: Vec<Value> = tables
-                .iter()
-                .map(|t| Value::from(t.table_name.as_str()))
-                .collect();
+        let names: Vec<&str> = tables.iter().map(|t| t.table_name.as_str()).collect();
+        // The database resolved the table (named, or the client's only one); None: several.
+        let Some(table) = first
+            .table
+            .as_deref()
+            .and_then(|name| tables.iter().find(|t| t.table_name == name))
+        else {
             return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!("table `{wanted}` is not one of this client's tables"),
+                ErrorCode::TableRequired,
+                "a CSV export is one table: this client has several",
             )
-            .with_details(Value::Array(names)));
+            .with_details(json!({ "tables": names }))
+            .with_hint("add ?table=<name> (GET /api/data/{client_id}/schema lists them), or use format=ndjson"));
         };
-        columns = Some(schema_columns(&table.schema_def));
+        let mut cols = schema_columns(&table.schema_def);
+        add_first_page_keys(&mut cols, &first.rows);
+        prefix = csv_record(cols.iter().map(|c| (Cell::Text(&c.key), false)));
+        columns = Some(cols);
     }
-    let first = page(&rpc, who, &client_id, &export.rows, None).await?;
-    if first.is_empty() && columns.is_none() {
-        db::client_schemas(&rpc, who, &client_id).await?;
+    // The file is named after the table asked for (CSV: the one read), else the client.
+    let name = match export.format {
+        Format::Csv => first.table.as_deref(),
+        Format::Ndjson => export.table.as_deref(),
     }
-    let mut prefix = Vec::new();
-    if let Some(columns) = columns.as_mut() {
-        add_first_page_keys(columns, &first);
-        prefix = csv_record(columns.iter().map(|c| Cell::Text(c)));
-    }
-    let name = export.rows.table.as_deref().unwrap_or(&client_id);
+    .unwrap_or(&client_id);
     let content_disposition = format!(
         "attachment; filename=\"{}.{}\"",
         file_stem(name),
@@ -185,9 +185,9 @@ pub async fn start(
         config,
         caller,
         client_id,
-        query: export.rows,
+        plan: export.plan,
         columns,
-        next: Step::Render(first, prefix),
+        next: Step::Render(first.rows, first.next, prefix),
     };
     Ok(Download {
         content_type: export.format.content_type(),
@@ -200,39 +200,41 @@ struct Walk {
     config: Config,
     caller: Caller,
     client_id: String,
-    query: DataQuery,
+    /// The first page's plan; later pages add `after`.
+    plan: Value,
     /// CSV columns; `None` for NDJSON.
-    columns: Option<Vec<String>>,
+    columns: Option<Vec<Column>>,
     next: Step,
 }
 
 enum Step {
-    /// Rows already read, and bytes to send before them (the CSV header).
-    Render(Vec<DataRow>, Vec<u8>),
-    Fetch(Cursor),
+    /// Rows already read, the cursor after them (None: the last page), and bytes to send
+    /// before them (the CSV header).
+    Render(Vec<DataRow>, Option<Value>, Vec<u8>),
+    Fetch(Value),
     Done,
 }
 
 impl Walk {
     async fn advance(mut self) -> Option<(Result<Vec<u8>, worker::Error>, Walk)> {
-        let (rows, mut out) = match std::mem::replace(&mut self.next, Step::Done) {
+        let (rows, after, mut out) = match std::mem::replace(&mut self.next, Step::Done) {
             Step::Done => return None,
-            Step::Render(rows, prefix) => (rows, prefix),
+            Step::Render(rows, after, prefix) => (rows, after, prefix),
             Step::Fetch(after) => {
                 let rpc = FetchRpc {
                     config: &self.config,
                 };
                 let who = self.caller.who();
-                match page(&rpc, who, &self.client_id, &self.query, Some(after)).await {
-                    Ok(rows) if rows.is_empty() => return None,
-                    Ok(rows) => (rows, Vec::new()),
+                let mut plan = self.plan.clone();
+                plan["after"] = after;
+                match db::query_data(&rpc, who, &self.client_id, &plan).await {
+                    Ok(page) => (page.rows, page.next, Vec::new()),
                     Err(e) => return Some((Err(self.abort(e)), self)),
                 }
             }
         };
-        let last = render_rows(self.columns.as_deref(), &rows, &mut out);
-        // A short page is the end, as on the data route.
-        if let Some(after) = last.filter(|_| rows.len() as u64 >= u64::from(MAX_LIMIT)) {
+        render_rows(self.columns.as_deref(), &rows, &mut out);
+        if let Some(after) = after {
             self.next = Step::Fetch(after);
         }
         Some((Ok(out), self))
@@ -249,50 +251,34 @@ impl Walk {
     }
 }
 
-async fn page(
-    rpc: &FetchRpc<'_>,
-    who: Who<'_>,
-    client_id: &str,
-    query: &DataQuery,
-    after: Option<Cursor>,
-) -> Result<Vec<DataRow>, ApiError> {
-    let mut args = query.rows_args(client_id);
-    if let Some(c) = after {
-        args["p_after_created_at"] = Value::String(c.created_at);
-        args["p_after_id"] = Value::from(c.id);
-    }
-    db::data_page(rpc, who, &args).await
+/// A CSV column: the stored key, and whether the schema types it as a number (whose plain
+/// numbers are never formula-escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub key: String,
+    pub numeric: bool,
 }
 
 /// Appends `rows` to `out` as CSV records when `columns` is given, else as NDJSON lines (the
-/// stored `data` per line); returns the cursor after the last row.
-pub fn render_rows(
-    columns: Option<&[String]>,
-    rows: &[DataRow],
-    out: &mut Vec<u8>,
-) -> Option<Cursor> {
+/// stored `data` per line).
+pub fn render_rows(columns: Option<&[Column]>, rows: &[DataRow], out: &mut Vec<u8>) {
     for row in rows {
         match columns {
-            Some(columns) => out.extend(csv_record(
-                columns
-                    .iter()
-                    .map(|c| Cell::Value(row.data.get(c).unwrap_or(&Value::Null))),
-            )),
+            Some(columns) => out.extend(csv_record(columns.iter().map(|c| {
+                let value = row.data.get(&c.key).unwrap_or(&Value::Null);
+                (Cell::Value(value), c.numeric)
+            }))),
             None => {
                 out.extend(row.data.to_string().into_bytes());
                 out.push(b'\n');
             }
         }
     }
-    rows.last().map(|last| Cursor {
-        created_at: last.created_at.clone(),
-        id: last.id,
-    })
 }
 
-/// The column keys of a `schema_def` (version 1: `columns[].key`), in `position` order.
-pub fn schema_columns(schema_def: &Value) -> Vec<String> {
-    let mut columns: Vec<(u64, String)> = schema_def["columns"]
+/// The columns of a `schema_def` (version 1: `columns[].key`, `type`), in `position` order.
+pub fn schema_columns(schema_def: &Value) -> Vec<Column> {
+    let mut columns: Vec<(u64, Column)> = schema_def["columns"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
@@ -300,31 +286,34 @@ pub fn schema_columns(schema_def: &Value) -> Vec<String> {
         .enumerate()
         .filter_map(|(i, c)| {
             let key = c["key"].as_str()?.to_owned();
-            Some((c["position"].as_u64().unwrap_or(i as u64), key))
+            let numeric = matches!(c["type"].as_str(), Some("integer" | "number"));
+            Some((
+                c["position"].as_u64().unwrap_or(i as u64),
+                Column { key, numeric },
+            ))
         })
         .collect();
     columns.sort_by_key(|(position, _)| *position);
-    let mut keys: Vec<String> = Vec::with_capacity(columns.len());
-    for (_, key) in columns {
-        if !keys.contains(&key) {
-            keys.push(key);
+    let mut out: Vec<Column> = Vec::with_capacity(columns.len());
+    for (_, column) in columns {
+        if !out.iter().any(|c| c.key == column.key) {
+            out.push(column);
         }
     }
-    keys
+    out
 }
 
 /// Keys of the first page's rows that the schema does not name (rows appended without a schema
 /// update), in order of first appearance, so they get columns too.
-fn add_first_page_keys(columns: &mut Vec<String>, rows: &[DataRow]) {
+fn add_first_page_keys(columns: &mut Vec<Column>, rows: &[DataRow]) {
     for data in rows.iter().filter_map(|r| r.data.as_object()) {
-        add_keys(columns, data);
-    }
-}
-
-fn add_keys(columns: &mut Vec<String>, data: &Map<String, Value>) {
-    for key in data.keys() {
-        if !columns.iter().any(|c| c == key) {
-            columns.push(key.clone());
+        for key in data.keys() {
+            if !columns.iter().any(|c| &c.key == key) {
+                columns.push(Column {
+                    key: key.clone(),
+                    numeric: false,
+                });
+            }
         }
     }
 }
@@ -335,23 +324,25 @@ enum Cell<'a> {
 }
 
 /// One RFC 4180 record with its CRLF. Strings as is, numbers and booleans as JSON text, null
-/// (or a missing key) as an empty field, objects and arrays as JSON text.
-fn csv_record<'a>(cells: impl Iterator<Item = Cell<'a>>) -> Vec<u8> {
+/// (or a missing key) as an empty field, objects and arrays as JSON text; each cell with
+/// whether its column is numeric (see [`formula_safe`]).
+fn csv_record<'a>(cells: impl Iterator<Item = (Cell<'a>, bool)>) -> Vec<u8> {
     let mut out = Vec::new();
-    for (i, cell) in cells.enumerate() {
+    for (i, (cell, numeric)) in cells.enumerate() {
         if i > 0 {
             out.push(b',');
         }
         let owned;
-        let text = match cell {
-            Cell::Text(s) => s,
-            Cell::Value(Value::String(s)) => s.as_str(),
-            Cell::Value(Value::Null) => "",
+        let (text, is_number) = match cell {
+            Cell::Text(s) => (s, false),
+            Cell::Value(Value::String(s)) => (s.as_str(), numeric && is_plain_number(s)),
+            Cell::Value(Value::Null) => ("", false),
             Cell::Value(other) => {
                 owned = other.to_string();
-                owned.as_str()
+                (owned.as_str(), other.is_number())
             }
         };
+        let text = formula_safe(text, is_number);
         if text.contains(['"', ',', '\r', '\n']) {
             out.push(b'"');
             out.extend(text.replace('"', "\"\"").into_bytes());
@@ -362,6 +353,26 @@ fn csv_record<'a>(cells: impl Iterator<Item = Cell<'a>>) -> Vec<u8> {
     }
     out.extend(b"\r\n");
     out
+}
+
+/// `text` as a spreadsheet will not run it: a cell starting with `=`, `+`, `-`, `@`, tab or CR
+/// gets a leading `'`, unless it is a number (`-3.5` in a number column stays `-3.5`).
+fn formula_safe(text: &str, is_number: bool) -> std::borrow::Cow<'_, str> {
+    if !is_number && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// `-3.5`, `+2`, `1e-3`: what a number column's value looks like as text.
+fn is_plain_number(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".eE+-".contains(c))
+        && s.parse::<f64>().is_ok()
 }
 
 /// A file name safe inside a quoted `Content-Disposition` parameter.
@@ -380,7 +391,6 @@ fn file_stem(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
@@ -401,45 +411,68 @@ mod tests {
         String::from_utf8(bytes).unwrap()
     }
 
+    fn cols(keys: &[&str]) -> Vec<Column> {
+        keys.iter()
+            .map(|k| Column {
+                key: k.to_string(),
+                numeric: false,
+            })
+            .collect()
+    }
+
     #[test]
     fn parse_defaults_to_ndjson_over_all_rows() {
-        let q = ExportQuery::parse(&pairs(&[("region", "north")])).unwrap();
+        let q = ExportQuery::parse(&pairs(&[("region", "north"), ("order", "n.desc")])).unwrap();
         assert_eq!(q.format, Format::Ndjson);
-        assert_eq!(q.rows.limit, MAX_LIMIT);
-        assert_eq!(q.rows.filter["region"], "north");
+        assert_eq!(q.plan["limit"], MAX_LIMIT);
+        assert_eq!(
+            q.plan["filter"],
+            json!({"field": "region", "op": "eq", "value": "north"})
+        );
+        assert_eq!(q.plan["order"], json!([{"field": "n", "dir": "desc"}]));
         let q = ExportQuery::parse(&pairs(&[("format", "csv"), ("table", "client_x_data")]));
-        assert_eq!(q.unwrap().format, Format::Csv);
+        let q = q.unwrap();
+        assert_eq!(
+            (q.format, q.table.as_deref()),
+            (Format::Csv, Some("client_x_data"))
+        );
     }
 
     #[test]
     fn parse_refusals() {
         for (query, code) in [
-            (&[("format", "csv")][..], "invalid_argument"),
-            (&[("format", "xml")][..], "invalid_argument"),
+            (&[("format", "xml")][..], "invalid_parameter"),
             (
                 &[("format", "csv"), ("format", "csv")][..],
                 "duplicate_parameter",
             ),
             (&[("limit", "5")][..], "invalid_parameter"),
-            (&[("cursor", "x")][..], "invalid_parameter"),
-            (&[("a", "1"), ("a", "2")][..], "duplicate_parameter"),
+            (&[("offset", "5")][..], "invalid_parameter"),
+            (&[("count", "exact")][..], "invalid_parameter"),
+            (&[("cursor", "eyJpZCI6MX0")][..], "invalid_parameter"),
+            (&[("cursor", "x!")][..], "invalid_cursor"),
+            (
+                &[("format", "csv"), ("select", "a")][..],
+                "invalid_parameter",
+            ),
+            (&[("a", "ilke.x")][..], "invalid_operator"),
         ] {
             let e = ExportQuery::parse(&pairs(query)).unwrap_err();
             assert_eq!((e.status(), e.code.as_str()), (400, code), "{query:?}");
         }
-        let e = ExportQuery::parse(&pairs(&[("format", "csv")])).unwrap_err();
-        assert!(e.message.contains("`table`"), "{}", e.message);
+        // Repeating a field is two conditions (and), not an error.
+        let q = ExportQuery::parse(&pairs(&[("a", "gt.1"), ("a", "lt.5")])).unwrap();
+        assert_eq!(q.plan["filter"]["and"].as_array().unwrap().len(), 2);
     }
 
     #[test]
     fn ndjson_is_the_stored_row_per_line() {
         let rows = [
             row(2, json!({"a": "x\ny", "n": null, "o": {"k": [1, 2]}})),
-            row(1, json!({"a": 1})),
+            row(1, json!({"a": "=1+1"})),
         ];
         let mut out = Vec::new();
-        let last = render_rows(None, &rows, &mut out).unwrap();
-        assert_eq!(last.id, 1);
+        render_rows(None, &rows, &mut out);
         let out = text(out);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2, "{out}");
@@ -451,15 +484,13 @@ mod tests {
             parsed[0],
             json!({"a": "x\ny", "n": null, "o": {"k": [1, 2]}})
         );
-        assert_eq!(parsed[1], json!({"a": 1}));
+        assert_eq!(parsed[1], json!({"a": "=1+1"}), "JSON is never escaped");
         assert!(out.ends_with('\n'));
     }
 
     #[test]
     fn csv_quotes_nulls_and_nested_values() {
-        let columns: Vec<String> = ["name", "n", "ok", "none", "nested", "missing"]
-            .map(String::from)
-            .to_vec();
+        let columns = cols(&["name", "n", "ok", "none", "nested", "missing"]);
         let rows = [row(
             1,
             json!({"name": "Smith, \"J\"\r\nJr", "n": 1.5, "ok": true, "none": null,
@@ -471,16 +502,53 @@ mod tests {
             text(out),
             "\"Smith, \"\"J\"\"\r\nJr\",1.5,true,,\"{\"\"a\"\":[1,\"\"b,c\"\"]}\",\r\n"
         );
-        let header = csv_record(columns.iter().map(|c| Cell::Text(c)));
+        let header = csv_record(columns.iter().map(|c| (Cell::Text(&c.key), false)));
         assert_eq!(text(header), "name,n,ok,none,nested,missing\r\n");
     }
 
     #[test]
-    fn csv_columns_follow_schema_positions_then_new_keys() {
+    fn csv_cells_a_spreadsheet_would_run_get_a_quote_prefix() {
+        let mut columns = cols(&["t", "price", "s"]);
+        columns[1].numeric = true;
+        let rows = [
+            row(
+                1,
+                json!({"t": "=HYPERLINK(\"x\")", "price": -3.5, "s": "-3.5"}),
+            ),
+            row(2, json!({"t": "+1", "price": "-2", "s": "@SUM(A1)"})),
+            row(3, json!({"t": "\tx", "price": "-1+1", "s": "\rx"})),
+            row(4, json!({"t": "a=b", "price": 7, "s": "-"})),
+        ];
+        let mut out = Vec::new();
+        render_rows(Some(&columns), &rows, &mut out);
+        assert_eq!(
+            text(out),
+            "\"'=HYPERLINK(\"\"x\"\")\",-3.5,'-3.5\r\n\
+             '+1,-2,'@SUM(A1)\r\n\
+             '\tx,'-1+1,\"'\rx\"\r\n\
+             a=b,7,'-\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_columns_are_the_schemas_then_unknown_first_page_keys() {
         let schema = json!({"columns": [
-            {"key": "b", "position": 1}, {"key": "a", "position": 0}, {"name": "no key"}]});
+            {"key": "b", "position": 1, "type": "integer"}, {"key": "a", "position": 0},
+            {"name": "no key"}]});
         let mut columns = schema_columns(&schema);
-        assert_eq!(columns, ["a", "b"]);
+        assert_eq!(
+            columns,
+            [
+                Column {
+                    key: "a".into(),
+                    numeric: false
+                },
+                Column {
+                    key: "b".into(),
+                    numeric: true
+                }
+            ]
+        );
         add_first_page_keys(
             &mut columns,
             &[
@@ -488,7 +556,8 @@ mod tests {
                 row(1, json!({"c": 3, "a": 4})),
             ],
         );
-        assert_eq!(columns, ["a", "b", "z", "c"]);
+        let keys: Vec<&str> = columns.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "z", "c"]);
         assert!(schema_columns(&json!({})).is_empty());
     }
 

@@ -69,8 +69,9 @@ async fn call<T: DeserializeOwned>(
 /// The functions the Worker calls; each maps its upstream errors its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
-    DataFiltered,
-    DataCount,
+    QueryData,
+    AggregateData,
+    ProfileTable,
     ClientSchemas,
     Credentials,
     BeginUpload { create: bool },
@@ -84,8 +85,9 @@ pub enum Function {
 impl Function {
     pub fn name(self) -> &'static str {
         match self {
-            Function::DataFiltered => "get_client_data_filtered",
-            Function::DataCount => "get_client_data_count",
+            Function::QueryData => "query_client_data",
+            Function::AggregateData => "aggregate_client_data",
+            Function::ProfileTable => "profile_client_table",
             Function::ClientSchemas => "get_client_schemas",
             Function::Credentials => "get_client_credentials",
             Function::BeginUpload { .. } => "begin_upload",
@@ -101,12 +103,25 @@ impl Function {
     fn names_a_client(self) -> bool {
         matches!(
             self,
-            Function::DataFiltered
-                | Function::DataCount
+            Function::QueryData
+                | Function::AggregateData
+                | Function::ProfileTable
                 | Function::ClientSchemas
                 | Function::BeginUpload { .. }
                 | Function::DeleteClient
         )
+    }
+
+    /// The query parameters of the route whose plan this function compiles, for the
+    /// did-you-mean of an `unknown_field` (`?limt=5` → "did you mean the parameter `limit`?");
+    /// `None` for functions that raise no `PT400`.
+    fn query_parameters(self) -> Option<&'static [&'static str]> {
+        match self {
+            Function::QueryData => Some(query::READ_PARAMETERS),
+            Function::AggregateData => Some(query::AGGREGATE_PARAMETERS),
+            Function::ProfileTable => Some(&["table"]),
+            _ => None,
+        }
     }
 }
 
@@ -138,6 +153,22 @@ pub fn upstream_error(function: Function, failure: Failure) -> ApiError {
         Function::BeginUpload { create: true } | Function::CommitUpload { create: true }
     );
     match sqlstate.as_str() {
+        // The query compiler's refusals (docs/QUERY.md "Errors"): `details` is the JSON text of
+        // `{code, field?, fields?, table?, tables?, …}`; the query crate turns it into our code,
+        // the names in `details` and a did-you-mean hint.
+        "PT400" if function.query_parameters().is_some() => {
+            let detail = match &details {
+                Some(Value::String(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
+                Some(other) => other.clone(),
+                None => Value::Null,
+            };
+            let reserved = function.query_parameters().unwrap_or_default();
+            let mut e = ApiError::from(query::from_sql_error(&detail, &message, reserved));
+            if e.hint.is_none() {
+                e.hint = field("hint").filter(|h| !h.is_empty());
+            }
+            e
+        }
         // A create's email (or ids) already belong to a client.
         "23505" if creates => {
             passthrough(ErrorCode::EmailTaken).with_hint("use another email or the existing client")
@@ -186,7 +217,7 @@ pub fn upstream_error(function: Function, failure: Failure) -> ApiError {
 
 // ---- reads -------------------------------------------------------------------------------
 
-/// A row of `get_client_data_filtered`.
+/// A row of `query_client_data`'s `rows` (without `select`, `data` is the whole stored row).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DataRow {
     pub id: i64,
@@ -195,25 +226,52 @@ pub struct DataRow {
     pub data: Value,
 }
 
-/// `get_client_data_filtered(args)`: one page, newest first. `args` are the read's parameters as
-/// the read side builds them (`api::data`).
-pub async fn data_page(
-    rpc: &impl Rpc,
-    who: Who<'_>,
-    args: &Value,
-) -> Result<Vec<DataRow>, ApiError> {
-    call(rpc, who, Function::DataFiltered, args.to_string()).await
+/// `query_client_data`'s answer (docs/QUERY.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct QueryAnswer {
+    /// The table the plan resolved to; `None` when it read every table of the client.
+    pub table: Option<String>,
+    pub rows: Vec<DataRow>,
+    /// The keyset after the last row when there are more; opaque to the Worker.
+    pub next: Option<Value>,
+    pub total: Option<i64>,
+    pub total_kind: Option<String>,
 }
 
-/// `get_client_data_count(args)`. A bigint may arrive as a number or as a string.
-pub async fn data_count(rpc: &impl Rpc, who: Who<'_>, args: &Value) -> Result<i64, ApiError> {
-    let answer: Value = call(rpc, who, Function::DataCount, args.to_string()).await?;
-    answer
-        .as_i64()
-        .or_else(|| answer.as_str().and_then(|s| s.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::upstream_unavailable(format!("get_client_data_count answered {answer}"))
-        })
+/// `query_client_data(client_id, plan)`: one page (and the total when the plan asks), in one
+/// call; `plan` is `query::ReadRequest::plan`'s JSON.
+pub async fn query_data(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    plan: &Value,
+) -> Result<QueryAnswer, ApiError> {
+    let args = json!({"p_client_id": client_id, "p_query": plan});
+    call(rpc, who, Function::QueryData, args.to_string()).await
+}
+
+/// `aggregate_client_data(client_id, plan)`: `{table, groups: [{key, metrics}], group_count}`,
+/// passed on as the database shaped it.
+pub async fn aggregate_data(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    plan: &Value,
+) -> Result<Value, ApiError> {
+    let args = json!({"p_client_id": client_id, "p_query": plan});
+    call(rpc, who, Function::AggregateData, args.to_string()).await
+}
+
+/// `profile_client_table(client_id, table)`: `{table, row_count, columns: [{key, name, type,
+/// nulls, distinct_estimate, min, max, histogram?, top_values?}]}`.
+pub async fn profile_table(
+    rpc: &impl Rpc,
+    who: Who<'_>,
+    client_id: &str,
+    table: Option<&str>,
+) -> Result<Value, ApiError> {
+    let args = json!({"p_client_id": client_id, "p_table_name": table});
+    call(rpc, who, Function::ProfileTable, args.to_string()).await
 }
 
 /// A row of `get_client_schemas`: one table of a client.
@@ -434,7 +492,7 @@ mod tests {
     #[test]
     fn permission_errors_split_by_upstream_status() {
         let body = r#"{"code":"42501","message":"permission denied for function x"}"#;
-        let f = Function::DataCount;
+        let f = Function::QueryData;
         assert_eq!(upstream_error(f, status(401, body)).status(), 401);
         assert_eq!(
             upstream_error(f, status(403, body)).code,
@@ -446,8 +504,9 @@ mod tests {
     fn pt404_is_client_not_found_where_a_client_is_named() {
         let body = r#"{"code":"PT404","message":"no client 0b6a… is visible"}"#;
         for f in [
-            Function::DataFiltered,
-            Function::DataCount,
+            Function::QueryData,
+            Function::AggregateData,
+            Function::ProfileTable,
             Function::ClientSchemas,
             Function::BeginUpload { create: false },
             Function::DeleteClient,
@@ -484,10 +543,50 @@ mod tests {
     }
 
     #[test]
+    fn pt400_of_the_query_functions_becomes_the_query_code_with_a_hint() {
+        // As PostgREST sends a RAISE: `details` is the detail's text, `hint` '' when unset.
+        let detail =
+            json!({"code": "unknown_field", "field": "limt", "fields": ["price", "country"]});
+        let body = json!({"code": "PT400", "message": "unknown field limt", "details": detail.to_string(), "hint": ""});
+        let e = upstream_error(Function::QueryData, status(400, &body.to_string()));
+        assert_eq!((e.status(), e.code), (400, ErrorCode::UnknownField));
+        assert_eq!(
+            e.details.as_ref().unwrap()["fields"],
+            json!(["price", "country"])
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("did you mean the parameter `limit`?")
+        );
+        // The aggregate route's own parameters are the candidates there.
+        let detail = json!({"code": "unknown_field", "field": "group_bu", "fields": ["price"]});
+        let body = json!({"code": "PT400", "message": "m", "details": detail.to_string()});
+        let e = upstream_error(Function::AggregateData, status(400, &body.to_string()));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("did you mean the parameter `group_by`?")
+        );
+        let detail =
+            json!({"code": "unknown_table", "table": "nosuch", "tables": ["client_a_sales"]});
+        let body = json!({"code": "PT400", "message": "this client has no table nosuch", "details": detail.to_string()});
+        let e = upstream_error(Function::ProfileTable, status(400, &body.to_string()));
+        assert_eq!(e.code, ErrorCode::UnknownTable);
+        assert_eq!(e.details.unwrap()["tables"], json!(["client_a_sales"]));
+        assert!(e.hint.unwrap().contains("client_a_sales"));
+        // A code the Worker does not know yet is still a 400, never a 500.
+        let body = json!({"code": "PT400", "message": "m", "details": "{\"code\": \"brand_new\"}"});
+        let e = upstream_error(Function::QueryData, status(400, &body.to_string()));
+        assert_eq!((e.status(), e.code), (400, ErrorCode::InvalidQuery));
+        // PT400 from a function that compiles no query is not planned for: our bug.
+        let e = upstream_error(Function::StageUploadRows, status(400, &body.to_string()));
+        assert_eq!(e.code, ErrorCode::InternalError);
+    }
+
+    #[test]
     fn unknown_upstream_failures_do_not_leak() {
         let body =
             r#"{"code":"XX000","message":"connection to 10.0.0.3 refused, password=hunter2"}"#;
-        let e = upstream_error(Function::DataCount, status(500, body));
+        let e = upstream_error(Function::QueryData, status(500, body));
         assert_eq!((e.status(), e.code), (502, ErrorCode::UpstreamUnavailable));
         let sent = e.body().to_string();
         assert!(
@@ -500,16 +599,16 @@ mod tests {
         );
         // Not JSON at all (a proxy error page) is still a clean 502.
         assert_eq!(
-            upstream_error(Function::DataCount, status(503, "<html>")).status(),
+            upstream_error(Function::QueryData, status(503, "<html>")).status(),
             502
         );
         assert_eq!(
-            upstream_error(Function::DataCount, Failure::Unreachable("refused".into())).status(),
+            upstream_error(Function::QueryData, Failure::Unreachable("refused".into())).status(),
             502
         );
         // An unplanned 4xx (e.g. function missing) is our bug, answered as 500.
         let e = upstream_error(
-            Function::DataCount,
+            Function::QueryData,
             status(404, r#"{"code":"PGRST202","message":"no function"}"#),
         );
         assert_eq!((e.status(), e.code), (500, ErrorCode::InternalError));

@@ -381,7 +381,10 @@ impl Stack {
             .env("JWT_SECRET", &self.keys.jwt_secret)
             .env("ANON_KEY", &self.keys.anon_key)
             .env("SERVICE_ROLE_KEY", &self.keys.service_role_key)
-            .env("DATA_API_JWKS_FILE", &self.signing.jwks_file);
+            .env("DATA_API_JWKS_FILE", &self.signing.jwks_file)
+            // Supabase's user tokens carry `aud: authenticated`; a token for another audience is
+            // refused as there (one without `aud`, like the anon key, passes, as in PostgREST).
+            .env("DATA_API_JWT_AUD", "authenticated");
         let pid = proc::spawn_service(&mut cmd, &log, &self.pid_file("data-api"))?;
         let url = format!("{}/", self.api_url());
         wait_until("the data API", DATA_API_READY, Some(pid), &log, || {

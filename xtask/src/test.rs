@@ -173,6 +173,17 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// supabase-js needs a global `WebSocket` (its realtime client): Node 22 has one, Node 20 only
+/// behind `--experimental-websocket`.
+fn node_websocket_flag() -> Vec<&'static str> {
+    let major = proc::probe(Command::new("node").arg("--version"))
+        .and_then(|v| v.trim().trim_start_matches('v').split('.').next()?.parse::<u32>().ok());
+    match major {
+        Some(major) if major < 22 => vec!["--experimental-websocket"],
+        _ => Vec::new(),
+    }
+}
+
 fn node_test_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
@@ -313,6 +324,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
                 run_checked(
                     Command::new("node")
                         .current_dir(root)
+                        .args(node_websocket_flag())
                         .arg("--test")
                         .args(&files)
                         .envs(stack.env()),

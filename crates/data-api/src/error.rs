@@ -100,22 +100,24 @@ impl ApiError {
 
     /// Any failure talking to PostgreSQL: a database error keeps its SQLSTATE; a lost or refused
     /// connection is PostgREST's PGRST001 (503) so clients know to retry; anything else
-    /// (a client-side conversion failure) is a 500.
+    /// (a client-side conversion failure) is a 500. The connection error's own text (hosts,
+    /// ports, OS errors) goes to the log only, never into the body.
     pub fn from_pg(err: &tokio_postgres::Error, anonymous: bool) -> Self {
+        if err.as_db_error().is_none() {
+            tracing::warn!(error = %err, "database client error");
+        }
         match err.as_db_error() {
             Some(db) => ApiError::from_db(db, anonymous),
             None if err.is_closed() || is_io(err) => ApiError::postgrest(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "PGRST001",
                 "Database client error. Retrying the connection.",
-            )
-            .with_details(err.to_string()),
+            ),
             None => ApiError::postgrest(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "PGRST001",
                 "Database client error.",
-            )
-            .with_details(err.to_string()),
+            ),
         }
     }
 
@@ -127,12 +129,14 @@ impl ApiError {
                 "PGRST003",
                 "Timed out acquiring connection from connection pool.",
             ),
-            other => ApiError::postgrest(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "PGRST000",
-                "Database connection error. Retrying the connection.",
-            )
-            .with_details(other.to_string()),
+            other => {
+                tracing::warn!(error = %other, "connection pool error");
+                ApiError::postgrest(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "PGRST000",
+                    "Database connection error. Retrying the connection.",
+                )
+            }
         }
     }
 }
@@ -247,6 +251,18 @@ mod tests {
         assert_eq!(status("PT404"), 404);
         assert_eq!(status("PT402"), 402);
         assert_eq!(status("PTabc"), 500);
+    }
+
+    /// A pool failure answers PostgREST's code and message only: no connection details
+    /// (hosts, ports, OS errors) in the body.
+    #[test]
+    fn pool_errors_carry_no_connection_details() {
+        let err = ApiError::pool(&deadpool_postgres::PoolError::Closed);
+        assert_eq!((err.status.as_u16(), err.code()), (503, "PGRST000"));
+        match *err.body {
+            ErrorBody::Postgrest { details, hint, .. } => assert_eq!((details, hint), (None, None)),
+            other => panic!("expected a PostgREST body, got {other:?}"),
+        }
     }
 
     #[test]

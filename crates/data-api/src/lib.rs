@@ -1,7 +1,9 @@
 //! `hybrid-data-api`: a PostgREST-compatible data API for local development and tests. It serves
-//! what the Worker uses of Supabase — the gateway's `apikey` check, PostgREST's JWT auth and RPC
-//! under `/rest/v1/rpc/{fn}`, and Supabase Auth's public JWKS — over a pool of connections that
-//! log in as `authenticator`.
+//! what the Worker and a frontend's `supabase-js` use of Supabase — the gateway's `apikey` check,
+//! PostgREST's JWT auth, RPC under `/rest/v1/rpc/{fn}` and reads of tables and views under
+//! `/rest/v1/{relation}` with PostgREST's modifiers, its OpenAPI root and CORS, and Supabase
+//! Auth's public JWKS and `/auth/v1/user` — over a pool of connections that log in as
+//! `authenticator`. What it does not implement answers 501 `PGRSTX501` naming the feature.
 //!
 //! Design decision: like PostgREST, every call is one SQL statement built from a schema cache of
 //! the exposed functions (reloaded on `NOTIFY pgrst, 'reload schema'`), with the arguments sent as
@@ -11,10 +13,13 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+mod gotrue;
+mod openapi;
+pub mod query;
 mod reload;
 pub mod rpc;
 pub mod schema;
-mod server;
+pub mod server;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};

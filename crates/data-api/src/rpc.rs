@@ -1,8 +1,10 @@
-//! Turning an RPC request into one SQL statement, the way PostgREST does: the arguments travel
-//! as a single JSON parameter and are unpacked with `json_to_record(...) as _(name type, ...)`
-//! listing only the supplied arguments, then passed in named notation, so every omitted argument
-//! takes its SQL default. The statement always returns text (the JSON response body), so a
-//! cached prepared statement stays valid when the function changes.
+//! Turning an RPC request, or a read of a table or view, into one SQL statement, the way
+//! PostgREST does: the arguments travel as a single JSON parameter and are unpacked with
+//! `json_to_record(...) as _(name type, ...)` listing only the supplied arguments, then passed
+//! in named notation, so every omitted argument takes its SQL default; a set-returning call or
+//! a relation is the FROM item of the read modifiers (`crate::query`). The statement always
+//! returns text (the response body) and counts, so a cached prepared statement stays valid when
+//! the function changes.
 
 use std::collections::BTreeSet;
 
@@ -10,18 +12,8 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::query::{unsupported, Params, ReadPlan, Unknown, RESERVED_QUERY_PARAMS, SOURCE_ALIAS};
 use crate::schema::{Function, Returns, EXPOSED_SCHEMA};
-
-/// Query parameters PostgREST reserves for shaping results; never function arguments.
-const RESERVED_QUERY_PARAMS: &[&str] = &[
-    "select",
-    "order",
-    "limit",
-    "offset",
-    "columns",
-    "on_conflict",
-    "apikey",
-];
 
 /// The arguments of one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,28 +42,6 @@ impl Args {
         }
     }
 
-    /// GET query string: every value is text (PostgreSQL converts it to the parameter type);
-    /// a repeated name becomes an array, as PostgREST does for array parameters.
-    pub fn from_query(query: &str) -> Self {
-        let mut map = Map::new();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if RESERVED_QUERY_PARAMS.contains(&key.as_ref()) {
-                continue;
-            }
-            match map.get_mut(key.as_ref()) {
-                Some(Value::Array(items)) => items.push(Value::String(value.into_owned())),
-                Some(existing) => {
-                    let first = existing.take();
-                    *existing = Value::Array(vec![first, Value::String(value.into_owned())]);
-                }
-                None => {
-                    map.insert(key.into_owned(), Value::String(value.into_owned()));
-                }
-            }
-        }
-        Args::Named(map)
-    }
-
     /// Names used for overload resolution.
     pub fn keys(&self) -> BTreeSet<String> {
         match self {
@@ -88,22 +58,43 @@ impl Args {
     }
 }
 
-/// One statement and its single parameter (JSON text), if any.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub sql: String,
-    pub param: Option<String>,
+/// How a result set is serialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    /// PostgREST's `text/csv`: a header line of column names, then each row's record text.
+    Csv,
 }
 
-/// Builds the statement. It returns one row: (body text, row count). For `setof`/table
-/// functions the body is a JSON array; otherwise a JSON scalar or object, or NULL for void.
-pub fn build_call(function: &Function, args: &Args, whole_body: bool) -> Result<Call, ApiError> {
+/// One statement and its parameters. It returns one row: (body text, rows in the body, total
+/// rows when counted). `explain` is the statement whose plan estimates the total
+/// (`Prefer: count=planned|estimated`), with its own parameters.
+#[derive(Debug)]
+pub struct Call {
+    pub sql: String,
+    pub params: Vec<Unknown>,
+    pub explain: Option<(String, Vec<Unknown>)>,
+    /// The body is a JSON array (or CSV) of rows; otherwise a single JSON value.
+    pub is_set: bool,
+}
+
+/// Builds the statement for a function call. `setof` and composite results go through the
+/// read modifiers of `plan` (PostgREST applies them to a function's result as to a table);
+/// a single composite comes back as an array of at most one row, which the caller unwraps.
+pub fn build_call(
+    function: &Function,
+    args: &Args,
+    whole_body: bool,
+    plan: &ReadPlan,
+    output: Output,
+    exact_count: bool,
+) -> Result<Call, ApiError> {
     let target = format!(
         "{}.{}",
         quote_ident(EXPOSED_SCHEMA),
         quote_ident(&function.name)
     );
-    let (call, from_args, param) = if whole_body {
+    let (call, from_args, args_param) = if whole_body {
         let type_name = function
             .params
             .first()
@@ -144,47 +135,206 @@ pub fn build_call(function: &Function, args: &Args, whole_body: bool) -> Result<
             )
         }
     };
-    let sql = match (function.returns, function.returns_set) {
-        // A void value cannot be read as text: call it in a subquery and answer NULL (→ 204).
-        (Returns::Void, _) => select_scalar(
-            &format!("(select null::text from (select {call}) as _v)"),
-            from_args.as_deref(),
-        ),
-        (Returns::Scalar, false) => {
-            select_scalar(&format!("to_json({call})::text"), from_args.as_deref())
-        }
-        (Returns::Composite, false) => {
-            format!(
-                "select row_to_json(_r)::text, 1::int8 from {}",
-                from_items(from_args.as_deref(), &call, "_r")
-            )
-        }
-        (Returns::Scalar, true) => format!(
-            "select coalesce(json_agg(_r._value), '[]')::text, count(*) from {}",
-            from_items(from_args.as_deref(), &call, "_r(_value)")
-        ),
-        (Returns::Composite, true) => format!(
-            "select coalesce(json_agg(_r), '[]')::text, count(*) from {}",
-            from_items(from_args.as_deref(), &call, "_r")
-        ),
+    let first_params: Vec<Unknown> = args_param.map(Unknown).into_iter().collect();
+    let scalar = |expr: String| Call {
+        sql: match &from_args {
+            Some(from) => format!("select {expr}, 1::int8, null::int8 from {from}"),
+            None => format!("select {expr}, 1::int8, null::int8"),
+        },
+        params: first_params.clone(),
+        explain: None,
+        is_set: false,
     };
-    Ok(Call { sql, param })
-}
-
-fn select_scalar(expr: &str, from_args: Option<&str>) -> String {
-    match from_args {
-        Some(from) => format!("select {expr}, 1::int8 from {from}"),
-        None => format!("select {expr}, 1::int8"),
+    let single_value = matches!(
+        (function.returns, function.returns_set),
+        (Returns::Void, _) | (Returns::Scalar, false)
+    );
+    if single_value && plan.shapes_rows() {
+        return Err(unsupported(
+            "select, filters and order on a function returning one scalar (or void)",
+            format!(
+                "{}.{} returns a single value, which has no columns or rows to shape",
+                EXPOSED_SCHEMA, function.name
+            ),
+        ));
+    }
+    match (function.returns, function.returns_set) {
+        // A void value cannot be read as text: call it in a subquery and answer NULL (→ 204).
+        (Returns::Void, _) => Ok(scalar(format!(
+            "(select null::text from (select {call}) as _v)"
+        ))),
+        (Returns::Scalar, false) => Ok(scalar(format!("to_json({call})::text"))),
+        (returns, returns_set) => {
+            let source = match returns {
+                // A set of scalars is a one-column table named after the function, as in PostgREST.
+                Returns::Scalar => {
+                    format!("{call} as {SOURCE_ALIAS}({})", quote_ident(&function.name))
+                }
+                _ => format!("{call} as {SOURCE_ALIAS}"),
+            };
+            let from = match &from_args {
+                Some(args) => format!("{args}, {source}"),
+                None => source,
+            };
+            let scalar_column = (returns == Returns::Scalar).then_some(function.name.as_str());
+            let mut call = read_statement(
+                &from,
+                first_params,
+                plan,
+                output,
+                Source::Function { scalar_column },
+                exact_count,
+            )?;
+            call.is_set = returns_set;
+            Ok(call)
+        }
     }
 }
 
-/// The FROM list: the unpacked arguments (if any), then the function call, which may refer to
-/// them without LATERAL (function calls in FROM are implicitly lateral).
-fn from_items(from_args: Option<&str>, call: &str, alias: &str) -> String {
-    match from_args {
-        Some(from) => format!("{from}, {call} as {alias}"),
-        None => format!("{call} as {alias}"),
+/// Builds the statement for a read of a table or view of the exposed schema.
+pub fn build_read(
+    relation: &str,
+    plan: &ReadPlan,
+    output: Output,
+    exact_count: bool,
+) -> Result<Call, ApiError> {
+    let from = format!(
+        "{}.{} as {SOURCE_ALIAS}",
+        quote_ident(EXPOSED_SCHEMA),
+        quote_ident(relation)
+    );
+    read_statement(
+        &from,
+        Vec::new(),
+        plan,
+        output,
+        Source::Relation,
+        exact_count,
+    )
+}
+
+/// What a read's FROM item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source<'a> {
+    /// A function call; `scalar_column` names the one column of a set of scalars.
+    Function {
+        scalar_column: Option<&'a str>,
+    },
+    Relation,
+}
+
+/// The read modifiers around `from` (which defines [`SOURCE_ALIAS`] and may use the
+/// parameters `first_params`, numbered from `$1`).
+fn read_statement(
+    from: &str,
+    first_params: Vec<Unknown>,
+    plan: &ReadPlan,
+    output: Output,
+    source: Source<'_>,
+    exact_count: bool,
+) -> Result<Call, ApiError> {
+    let (is_function, scalar_column) = match source {
+        Source::Function { scalar_column } => (true, scalar_column),
+        Source::Relation => (false, None),
+    };
+    let mut params = Params::starting_at(first_params.len() + 1);
+    let where_sql = plan.where_sql(&mut params);
+    let select_sql = plan.select_sql(&mut params)?;
+    let order_sql = plan.order_sql(&mut params);
+    let page_sql = plan.page_sql();
+    let body = match (output, scalar_column) {
+        (Output::Csv, _) => "(select coalesce(string_agg(_k, ','), '') from \
+             (select json_object_keys(row_to_json(_h)) as _k from (select * from pgrst_page limit 1) as _h) as _a) \
+             || chr(10) || coalesce(string_agg(substring(pgrst_page::text, 2, length(pgrst_page::text) - 2), chr(10)), '')"
+            .to_string(),
+        (Output::Json, Some(column)) if !plan.selects_columns() => format!(
+            "coalesce(json_agg(pgrst_page.{}), '[]')::text",
+            quote_ident(column)
+        ),
+        (Output::Json, _) => "coalesce(json_agg(pgrst_page), '[]')::text".to_string(),
+    };
+    let sql = if is_function {
+        // A function's rows are computed once (a volatile function must not run twice).
+        let total = if exact_count {
+            "(select count(*) from pgrst_filtered)::int8"
+        } else {
+            "null::int8"
+        };
+        format!(
+            "with pgrst_filtered as (select {SOURCE_ALIAS}.* from {from}{where_sql}), \
+             pgrst_page as (select {select_sql} from pgrst_filtered as {SOURCE_ALIAS}{order_sql}{page_sql}) \
+             select {body}, count(*)::int8, {total} from pgrst_page"
+        )
+    } else {
+        // A relation is read column by column (column-level grants hold, as in PostgREST);
+        // the count is its own scan with the same filters.
+        let total = if exact_count {
+            format!(
+                "(select count(*) from {from}{})::int8",
+                plan.where_sql(&mut params)
+            )
+        } else {
+            "null::int8".to_string()
+        };
+        format!(
+            "with pgrst_page as (select {select_sql} from {from}{where_sql}{order_sql}{page_sql}) \
+             select {body}, count(*)::int8, {total} from pgrst_page"
+        )
+    };
+    let mut explain_params = Params::starting_at(first_params.len() + 1);
+    let explain_sql = format!(
+        "explain (format json) select 1 from {from}{}",
+        plan.where_sql(&mut explain_params)
+    );
+    let mut all_params = first_params.clone();
+    all_params.extend(params.values);
+    let mut all_explain_params = first_params;
+    all_explain_params.extend(explain_params.values);
+    Ok(Call {
+        sql,
+        params: all_params,
+        explain: Some((explain_sql, all_explain_params)),
+        is_set: true,
+    })
+}
+
+/// Splits GET query pairs into function arguments (the keys in `arg_keys`) and the rest
+/// (modifiers and filters, in order).
+pub fn split_query(query: &str, arg_keys: &BTreeSet<String>) -> (Args, Vec<(String, String)>) {
+    let mut args = Map::new();
+    let mut rest = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !arg_keys.contains(key.as_ref()) {
+            rest.push((key.into_owned(), value.into_owned()));
+            continue;
+        }
+        match args.get_mut(key.as_ref()) {
+            Some(Value::Array(items)) => items.push(Value::String(value.into_owned())),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, Value::String(value.into_owned())]);
+            }
+            None => {
+                args.insert(key.into_owned(), Value::String(value.into_owned()));
+            }
+        }
     }
+    (Args::Named(args), rest)
+}
+
+/// Decoded query pairs, in order.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Keys of `query` that may be function arguments (not reserved for modifiers).
+pub fn candidate_keys(query: &str) -> Vec<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, _)| k.into_owned())
+        .filter(|k| !RESERVED_QUERY_PARAMS.contains(&k.as_str()))
+        .collect()
 }
 
 /// A double-quoted SQL identifier.
@@ -192,13 +342,13 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// PostgREST's `Content-Range` for `count` rows returned out of `total` (when counted).
-pub fn content_range(count: i64, total: Option<i64>) -> String {
+/// PostgREST's `Content-Range` for `count` rows from `offset` out of `total` (when counted).
+pub fn content_range(offset: i64, count: i64, total: Option<i64>) -> String {
     let total = total.map(|t| t.to_string()).unwrap_or_else(|| "*".into());
     if count <= 0 {
         format!("*/{total}")
     } else {
-        format!("0-{}/{total}", count - 1)
+        format!("{offset}-{}/{total}", offset + count - 1)
     }
 }
 
@@ -236,41 +386,103 @@ mod tests {
         }
     }
 
-    #[test]
-    fn only_supplied_args_are_passed_so_defaults_apply() {
-        let call = build_call(
-            &f(Returns::Scalar, false),
-            &named(json!({"p_id": "x"})),
-            false,
-        )
-        .expect("call");
-        assert_eq!(
-            call.sql,
-            "select to_json(\"public\".\"get_rows\"(\"p_id\" := _args.\"p_id\"))::text, 1::int8 \
-             from json_to_record($1::text::json) as _args(\"p_id\" uuid)"
-        );
-        assert_eq!(call.param.as_deref(), Some(r#"{"p_id":"x"}"#));
+    fn call(function: &Function, args: Value, plan: &ReadPlan) -> Call {
+        build_call(function, &named(args), false, plan, Output::Json, false).expect("call")
+    }
+
+    fn texts(params: &[Unknown]) -> Vec<&str> {
+        params.iter().map(|p| p.0.as_str()).collect()
     }
 
     #[test]
-    fn set_returning_functions_aggregate_to_an_array_with_a_count() {
+    fn only_supplied_args_are_passed_so_defaults_apply() {
+        let call = call(
+            &f(Returns::Scalar, false),
+            json!({"p_id": "x"}),
+            &ReadPlan::default(),
+        );
+        assert_eq!(
+            call.sql,
+            "select to_json(\"public\".\"get_rows\"(\"p_id\" := _args.\"p_id\"))::text, 1::int8, null::int8 \
+             from json_to_record($1::text::json) as _args(\"p_id\" uuid)"
+        );
+        assert_eq!(texts(&call.params), [r#"{"p_id":"x"}"#]);
+        assert!(!call.is_set);
+    }
+
+    /// PostgREST applies select/filters/order/limit to a function's result as to a table: the
+    /// call is the FROM item, filter values follow the argument parameter.
+    #[test]
+    fn set_returning_functions_are_read_through_the_modifiers() {
+        let plan = ReadPlan::parse(
+            &[("id".into(), "gt.1".into()), ("limit".into(), "2".into())],
+            None,
+        )
+        .expect("plan");
+        let call = call(
+            &f(Returns::Composite, true),
+            json!({"p_id": "x", "p_limit": 2}),
+            &plan,
+        );
+        assert!(call.sql.starts_with(
+            "with pgrst_filtered as (select pgrst_source.* from json_to_record($1::text::json) as \
+             _args(\"p_id\" uuid, \"p_limit\" integer), \"public\".\"get_rows\"(\"p_id\" := _args.\"p_id\", \
+             \"p_limit\" := _args.\"p_limit\") as pgrst_source where pgrst_source.\"id\" > $2)"
+        ), "{}", call.sql);
+        assert!(call.sql.ends_with(
+            "select coalesce(json_agg(pgrst_page), '[]')::text, count(*)::int8, null::int8 from pgrst_page"
+        ));
+        assert!(call.sql.contains(" limit 2"));
+        assert_eq!(texts(&call.params), [r#"{"p_id":"x","p_limit":2}"#, "1"]);
+        let (explain, explain_params) = call.explain.expect("explain");
+        assert!(explain.starts_with("explain (format json) select 1 from json_to_record"));
+        assert_eq!(explain_params.len(), 2);
+        assert!(call.is_set);
+    }
+
+    #[test]
+    fn scalar_sets_are_a_column_named_after_the_function() {
+        let call = call(&f(Returns::Scalar, true), json!({}), &ReadPlan::default());
+        assert!(call
+            .sql
+            .contains("from \"public\".\"get_rows\"() as pgrst_source(\"get_rows\")"));
+        assert!(call
+            .sql
+            .contains("select coalesce(json_agg(pgrst_page.\"get_rows\"), '[]')::text"));
+        assert!(call.params.is_empty());
+    }
+
+    #[test]
+    fn exact_count_counts_the_filtered_rows() {
         let call = build_call(
             &f(Returns::Composite, true),
-            &named(json!({"p_id": "x", "p_limit": 2})),
+            &named(json!({})),
             false,
+            &ReadPlan::default(),
+            Output::Csv,
+            true,
         )
         .expect("call");
-        assert!(call.sql.starts_with(
-            "select coalesce(json_agg(_r), '[]')::text, count(*) from json_to_record"
-        ));
-        assert!(call.sql.contains("\"p_limit\" := _args.\"p_limit\""));
-        let scalars =
-            build_call(&f(Returns::Scalar, true), &named(json!({})), false).expect("call");
-        assert_eq!(
-            scalars.sql,
-            "select coalesce(json_agg(_r._value), '[]')::text, count(*) from \"public\".\"get_rows\"() as _r(_value)"
-        );
-        assert_eq!(scalars.param, None);
+        assert!(call
+            .sql
+            .contains("(select count(*) from pgrst_filtered)::int8 from pgrst_page"));
+        assert!(call.sql.contains("string_agg(substring(pgrst_page::text"));
+    }
+
+    /// Never a silently ignored modifier: filters on a single scalar answer 501.
+    #[test]
+    fn filters_on_a_single_scalar_are_refused() {
+        let plan = ReadPlan::parse(&[("get_rows".into(), "eq.1".into())], None).expect("plan");
+        let err = build_call(
+            &f(Returns::Scalar, false),
+            &named(json!({"p_id": "x"})),
+            false,
+            &plan,
+            Output::Json,
+            false,
+        )
+        .expect_err("refused");
+        assert_eq!((err.status.as_u16(), err.code()), (501, "PGRSTX501"));
     }
 
     #[test]
@@ -281,23 +493,47 @@ mod tests {
             type_name: "jsonb".into(),
             has_default: false,
         }];
-        let call = build_call(&g, &named(json!([1, 2])), true).expect("call");
+        let call = build_call(
+            &g,
+            &named(json!([1, 2])),
+            true,
+            &ReadPlan::default(),
+            Output::Json,
+            false,
+        )
+        .expect("call");
         assert_eq!(
             call.sql,
-            "select to_json(\"public\".\"get_rows\"($1::text::jsonb))::text, 1::int8"
+            "select to_json(\"public\".\"get_rows\"($1::text::jsonb))::text, 1::int8, null::int8"
         );
-        assert_eq!(call.param.as_deref(), Some("[1,2]"));
+        assert_eq!(texts(&call.params), ["[1,2]"]);
     }
 
     #[test]
     fn identifiers_are_quoted() {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        let read = build_read("we\"ird", &ReadPlan::default(), Output::Json, false).expect("read");
+        assert!(read
+            .sql
+            .contains("from \"public\".\"we\"\"ird\" as pgrst_source"));
     }
 
+    /// PostgREST, GET on a function: query keys naming a parameter are arguments, the rest
+    /// filters and modifiers.
     #[test]
-    fn query_string_args_skip_reserved_names_and_collect_repeats() {
-        let args = Args::from_query("a=1&select=x&b=2&b=3&apikey=k&c=h%C3%A9");
+    fn get_query_splits_arguments_from_filters_and_collects_repeats() {
+        let keys: BTreeSet<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let (args, rest) = split_query("a=1&select=x&b=2&b=3&apikey=k&c=h%C3%A9&d=eq.1", &keys);
         assert_eq!(args, named(json!({"a": "1", "b": ["2", "3"], "c": "hé"})));
+        assert_eq!(
+            rest,
+            [
+                ("select".to_string(), "x".to_string()),
+                ("apikey".into(), "k".into()),
+                ("d".into(), "eq.1".into())
+            ]
+        );
+        assert_eq!(candidate_keys("a=1&select=x&order=y&d=2"), ["a", "d"]);
     }
 
     #[test]
@@ -312,9 +548,10 @@ mod tests {
 
     #[test]
     fn content_range_matches_postgrest() {
-        assert_eq!(content_range(3, None), "0-2/*");
-        assert_eq!(content_range(3, Some(3)), "0-2/3");
-        assert_eq!(content_range(0, Some(0)), "*/0");
-        assert_eq!(content_range(0, None), "*/*");
+        assert_eq!(content_range(0, 3, None), "0-2/*");
+        assert_eq!(content_range(0, 3, Some(3)), "0-2/3");
+        assert_eq!(content_range(2, 1, Some(7)), "2-2/7");
+        assert_eq!(content_range(0, 0, Some(0)), "*/0");
+        assert_eq!(content_range(0, 0, None), "*/*");
     }
 }

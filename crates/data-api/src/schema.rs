@@ -1,5 +1,6 @@
 //! The schema cache: the functions of the exposed schema as PostgREST sees them (names, input
-//! parameters with types and defaults, return shape, volatility), read from `pg_catalog`, and
+//! parameters with types and defaults, return shape, volatility) and its relations (tables,
+//! views, materialized views, foreign tables, with their columns), read from `pg_catalog`, and
 //! PostgREST's overload resolution by argument names.
 
 use std::collections::{BTreeSet, HashMap};
@@ -70,11 +71,47 @@ impl Function {
     }
 }
 
-/// Functions of the exposed schema by name (overloads share a name).
+/// A column of a relation, for the OpenAPI description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+    pub not_null: bool,
+    pub description: Option<String>,
+}
+
+/// A table, view, materialized view or foreign table of the exposed schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub name: String,
+    /// A table (or partitioned/foreign table) can be written to; a view is read here only.
+    pub is_table: bool,
+    pub columns: Vec<Column>,
+    pub description: Option<String>,
+}
+
+/// Functions of the exposed schema by name (overloads share a name), and its relations.
 #[derive(Debug, Default, Clone)]
 pub struct SchemaCache {
     functions: HashMap<String, Vec<Function>>,
+    relations: HashMap<String, Relation>,
 }
+
+/// One row per column of every relation of the exposed schema, in column order.
+const RELATIONS_QUERY: &str = "
+select c.relname::text,
+       c.relkind in ('r', 'p', 'f'),
+       obj_description(c.oid, 'pg_class'),
+       a.attname::text,
+       format_type(a.atttypid, a.atttypmod),
+       a.attnotnull,
+       col_description(c.oid, a.attnum)
+  from pg_class c
+  join pg_namespace n on n.oid = c.relnamespace
+  left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+ where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f')
+ order by c.relname, a.attnum
+";
 
 /// One row per function; parameter names and modes are aligned with all arguments, the types
 /// with the input arguments only, so the pairing is done in [`SchemaCache::from_rows`].
@@ -124,7 +161,75 @@ impl SchemaCache {
                 volatile: row.try_get(6)?,
             });
         }
-        Ok(SchemaCache::from_functions(functions))
+        let mut cache = SchemaCache::from_functions(functions);
+        for row in client.query(RELATIONS_QUERY, &[&EXPOSED_SCHEMA]).await? {
+            let name: String = row.try_get(0)?;
+            let relation = cache
+                .relations
+                .entry(name.clone())
+                .or_insert_with(|| Relation {
+                    name,
+                    is_table: false,
+                    columns: Vec::new(),
+                    description: None,
+                });
+            relation.is_table = row.try_get(1)?;
+            relation.description = row.try_get(2)?;
+            if let Some(column) = row.try_get::<_, Option<String>>(3)? {
+                relation.columns.push(Column {
+                    name: column,
+                    type_name: row.try_get(4)?,
+                    not_null: row.try_get(5)?,
+                    description: row.try_get(6)?,
+                });
+            }
+        }
+        Ok(cache)
+    }
+
+    pub fn relation(&self, name: &str) -> Option<&Relation> {
+        self.relations.get(name)
+    }
+
+    /// Relations sorted by name.
+    pub fn relations(&self) -> Vec<&Relation> {
+        let mut list: Vec<&Relation> = self.relations.values().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
+    /// Functions sorted by name (overloads in catalog order).
+    pub fn functions(&self) -> Vec<&Function> {
+        let mut names: Vec<&String> = self.functions.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .flat_map(|name| self.functions[name].iter())
+            .collect()
+    }
+
+    /// On GET, PostgREST takes as arguments the query keys that name a parameter of the
+    /// function (of any overload); the other keys are filters on its result.
+    pub fn argument_keys(&self, name: &str, keys: &[String]) -> BTreeSet<String> {
+        let overloads = self.functions.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        keys.iter()
+            .filter(|k| {
+                overloads
+                    .iter()
+                    .any(|f| f.params.iter().any(|p| &p.name == *k))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `Prefer: params=single-object`: the overload with exactly one json/jsonb parameter
+    /// (named or not) receives the whole body.
+    pub fn resolve_single_object(&self, name: &str) -> Result<&Function, ApiError> {
+        let overloads = self.functions.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        overloads
+            .iter()
+            .find(|f| matches!(f.params.as_slice(), [p] if p.type_name == "json" || p.type_name == "jsonb"))
+            .ok_or_else(|| not_found(name, &BTreeSet::new(), overloads))
     }
 
     pub fn from_functions(functions: Vec<Function>) -> Self {
@@ -132,7 +237,10 @@ impl SchemaCache {
         for f in functions {
             by_name.entry(f.name.clone()).or_default().push(f);
         }
-        SchemaCache { functions: by_name }
+        SchemaCache {
+            functions: by_name,
+            relations: HashMap::new(),
+        }
     }
 
     pub fn function_count(&self) -> usize {

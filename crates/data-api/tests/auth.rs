@@ -216,3 +216,24 @@ async fn role_claim_must_be_switchable() {
         "anon"
     );
 }
+
+/// PostgREST accepts a signed token without `exp` (PostgREST/postgrest#638: `exp` is optional,
+/// checked only when present); with `jwt-aud` set, a token without `aud` passes and an empty
+/// `aud` list does not (PostgREST/postgrest#2093, cases 4 and 1).
+#[tokio::test]
+async fn tokens_without_exp_pass_and_empty_audience_lists_do_not() {
+    let stack = Stack::start_with(|c| c.jwt_aud = Some("authenticated".into())).await;
+    let anon = stack.anon_key.clone();
+    let sub = "00000000-0000-0000-0000-00000000000a";
+    let no_exp = sign_hs256(json!({"role": "authenticated", "sub": sub, "aud": "authenticated"}));
+    let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&no_exp))).await;
+    assert_eq!((status, body["uid"].clone()), (200, json!(sub)));
+    let no_aud = sign_hs256(json!({"role": "authenticated", "sub": sub, "exp": now() + 60}));
+    assert_eq!(
+        whoami(&stack, Some(&anon), Some(bearer(&no_aud))).await.0,
+        200
+    );
+    let empty_aud = sign_hs256(json!({"role": "authenticated", "aud": [], "exp": now() + 60}));
+    let (status, _, body) = whoami(&stack, Some(&anon), Some(bearer(&empty_aud))).await;
+    assert_eq!((status, body["code"].clone()), (401, json!("PGRST303")));
+}

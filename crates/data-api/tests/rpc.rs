@@ -606,8 +606,8 @@ async fn oversized_body_is_413() {
     assert_eq!(status, 200);
 }
 
-/// PostgREST: methods other than GET/POST on an RPC are 405 PGRST117; table endpoints are not
-/// served by this data API (PGRST205).
+/// PostgREST: methods other than GET/HEAD/POST on an RPC are 405 PGRST117; a relation missing
+/// from the schema cache is 404 PGRST205 (table reads: tests/reads.rs).
 #[tokio::test]
 async fn unsupported_method_and_tables_are_refused() {
     let stack = Stack::start().await;
@@ -622,7 +622,8 @@ async fn unsupported_method_and_tables_are_refused() {
     assert_eq!((status, body["code"].clone()), (405, json!("PGRST117")));
     let response = stack
         .http
-        .get(format!("{}/rest/v1/items", stack.base))
+        .get(format!("{}/rest/v1/no_such_table", stack.base))
+        .header("apikey", &stack.anon_key)
         .send()
         .await
         .expect("table");

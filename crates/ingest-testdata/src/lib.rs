@@ -1,8 +1,12 @@
 //! `ingest-testdata`: deterministic generated uploads for the tests and benchmarks of `ingest`: a
-//! messy CSV and a minimal XLSX writer (deflated XML parts), so no fixture files are needed.
+//! messy CSV, a corpus of structurally messy files with the tables a person would see in them,
+//! and a minimal XLSX writer (deflated XML parts), so no fixture files are needed.
 //!
 //! Design decision: a crate of its own, only ever a dev-dependency (or the bench's), so none of
 //! this ships in the Worker's wasm.
+
+mod structure;
+pub use structure::{structure_corpus, ExpectedTable, StructureCase, STRUCTURE_ISSUES};
 
 /// A small deterministic pseudo-random generator (xorshift64*).
 struct Rng(u64);

@@ -745,6 +745,34 @@ impl TableBuilder {
         self.columns.len()
     }
 
+    /// The header's width (or the sniffed width without a header).
+    pub(crate) fn header_width(&self) -> usize {
+        self.header_width
+    }
+
+    /// Whether column `col` holds numbers or dates (what `typed` reads): its plan once the
+    /// types are fixed, else nine in ten of the sample's values.
+    pub(crate) fn column_is_typed(&self, col: usize, typed: fn(&str) -> bool) -> bool {
+        if let Some(plan) = self.columns.get(col).and_then(|c| c.plan.as_ref()) {
+            return matches!(
+                plan.ty,
+                ColumnType::Integer | ColumnType::Number | ColumnType::Date | ColumnType::Datetime
+            );
+        }
+        let (mut filled, mut hits) = (0usize, 0usize);
+        for p in &self.sample {
+            if let Some(Cell::Text(t)) = p.cells.get(col) {
+                let t = t.trim();
+                if t.is_empty() || is_null_token(t) {
+                    continue;
+                }
+                filled += 1;
+                hits += usize::from(typed(t));
+            }
+        }
+        filled > 0 && hits * 10 >= filled * 9
+    }
+
     /// Adds one record; rows that are ready (after the sample) are appended to `out`.
     pub(crate) fn push(
         &mut self,

@@ -1,8 +1,14 @@
-//! Delimited text (CSV, TSV, `;`, `|`): a push parser that needs only the current chunk, the
-//! dialect sniffed from the first 64 KiB, and the sample rows held for type inference.
+//! Delimited text (CSV, TSV, `;`, `|`, space, `, `): a push parser that needs only the current
+//! chunk, the dialect sniffed from the first 16 KiB, and the sample rows held for type inference.
 //!
-//! Design decision: the splitter works on decoded UTF-8 bytes and only ever splits at ASCII
-//! delimiters, so fields are valid UTF-8 by construction and a chunk boundary can fall anywhere.
+//! Design decision: the dialect (delimiter, quote, escape) is chosen by scoring every candidate
+//! on the sniffed text — row-width consistency times the share of cells that read as a known
+//! type, as CleverCSV does — rather than taking the first delimiter that splits. The structure a
+//! person would see is then recovered record by record (header repair, stacked headers, tables
+//! one after another, a stray quote re-read locally), and every line that was skipped or repaired
+//! is an issue with its line number and text. The splitter works on decoded UTF-8 bytes and only
+//! splits at ASCII bytes, so fields are valid UTF-8 by construction and a chunk boundary can fall
+//! anywhere.
 
 use crate::builder::{Cell, TableBuilder};
 use crate::decode::{Decoder, TextEncoding};
@@ -14,7 +20,9 @@ use crate::values::{is_null_token, parse_date, parse_number};
 
 /// Decoded text read before the dialect is decided.
 const SNIFF_BYTES: usize = 16 * 1024;
-const CANDIDATE_DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+const CANDIDATE_DELIMITERS: [u8; 5] = [b',', b';', b'\t', b'|', b' '];
+/// Header lines a stacked header may span.
+const MAX_HEADER_LINES: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -24,6 +32,11 @@ pub(crate) struct Record {
     pub comment: bool,
     /// Whether the first field was quoted (a quoted `"#x"` is data, not a comment).
     pub first_quoted: bool,
+    /// The record's source text, kept only when a quoted field ran past a line break, so a
+    /// stray quote can be re-read locally.
+    pub raw: Option<String>,
+    /// Text followed a closing quote (`"abc"def`): the mark of a quote that closed elsewhere.
+    pub stray_quote: bool,
 }
 
 impl Record {
@@ -42,6 +55,8 @@ enum State {
     Quoted,
     /// Just saw a quote inside a quoted field: either `""` or the end of the quotes.
     QuoteInQuoted,
+    /// Just saw the escape byte (`\`) inside a quoted field: the next byte is literal.
+    EscapeInQuoted,
     Comment,
 }
 
@@ -50,6 +65,15 @@ enum State {
 pub(crate) struct Splitter {
     delim: u8,
     quote: u8,
+    /// False when quotes are literal text (re-reading a line that held a stray quote).
+    quoting: bool,
+    escape: Option<u8>,
+    /// The `, ` dialect: a delimiter counts only when a space follows it, and spaces after it
+    /// are skipped (Python's `skipinitialspace`), so `Smith,John` stays one field.
+    space_after_delim: bool,
+    /// A delimiter was the last byte of the previous chunk and waits for the next byte.
+    pending_delim: bool,
+    skip_spaces: bool,
     comment: Option<u8>,
     state: State,
     field: Vec<u8>,
@@ -60,6 +84,11 @@ pub(crate) struct Splitter {
     /// A `\r` ended the last record; a following `\n` belongs to it.
     after_cr: bool,
     comment_text: Vec<u8>,
+    /// The current record's text from earlier chunks.
+    raw: Vec<u8>,
+    /// The current record has a quoted line break.
+    spans_lines: bool,
+    stray_quote: bool,
 }
 
 impl Splitter {
@@ -67,6 +96,11 @@ impl Splitter {
         Splitter {
             delim,
             quote,
+            quoting: true,
+            escape: None,
+            space_after_delim: false,
+            pending_delim: false,
+            skip_spaces: false,
             comment,
             state: State::FieldStart,
             field: Vec::new(),
@@ -76,7 +110,23 @@ impl Splitter {
             record_line: 1,
             after_cr: false,
             comment_text: Vec::new(),
+            raw: Vec::new(),
+            spans_lines: false,
+            stray_quote: false,
         }
+    }
+
+    fn for_dialect(d: &Dialect) -> Self {
+        let mut sp = Splitter::new(d.delimiter as u8, d.quote as u8, d.comment.map(|c| c as u8));
+        sp.escape = d.escape.map(|c| c as u8);
+        sp.space_after_delim = d.skip_initial_space;
+        sp
+    }
+
+    fn starting_at_line(mut self, line: u64) -> Self {
+        self.line = line;
+        self.record_line = line;
+        self
     }
 
     fn end_field(&mut self) {
@@ -88,21 +138,58 @@ impl Splitter {
         );
     }
 
-    fn end_record(&mut self, out: &mut Vec<Record>) {
+    /// `tail`: the record's text in the current chunk.
+    fn end_record(&mut self, tail: &[u8], out: &mut Vec<Record>) {
         self.end_field();
+        let raw = if self.spans_lines {
+            self.raw.extend_from_slice(tail);
+            Some(String::from_utf8_lossy(&self.raw).into_owned())
+        } else {
+            None
+        };
+        self.raw.clear();
+        self.spans_lines = false;
         out.push(Record {
             fields: std::mem::take(&mut self.fields),
             line: self.record_line,
             comment: false,
             first_quoted: self.first_quoted,
+            raw,
+            stray_quote: std::mem::take(&mut self.stray_quote),
         });
         self.first_quoted = false;
         self.state = State::FieldStart;
     }
 
+    fn in_record(&self) -> bool {
+        !(self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty())
+            && self.state != State::Comment
+    }
+
+    /// A delimiter byte whose meaning depends on the next one (the `, ` dialect).
+    fn delimiter_followed_by(&mut self, next: u8) -> bool {
+        if next == b' ' {
+            self.end_field();
+            self.state = State::FieldStart;
+            self.skip_spaces = true;
+            true
+        } else {
+            self.field.push(self.delim);
+            self.state = State::Unquoted;
+            false
+        }
+    }
+
     pub(crate) fn feed(&mut self, text: &str, out: &mut Vec<Record>) {
         let bytes = text.as_bytes();
         let mut i = 0;
+        let mut rec_start = 0;
+        if self.pending_delim && !bytes.is_empty() {
+            self.pending_delim = false;
+            if self.delimiter_followed_by(bytes[0]) {
+                i = 1;
+            }
+        }
         while i < bytes.len() {
             let b = bytes[i];
             if self.after_cr {
@@ -116,6 +203,14 @@ impl Splitter {
                 self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty();
             if at_record_start {
                 self.record_line = self.line;
+                rec_start = i;
+            }
+            if self.skip_spaces {
+                if b == b' ' && self.state == State::FieldStart {
+                    i += 1;
+                    continue;
+                }
+                self.skip_spaces = false;
             }
             match self.state {
                 State::FieldStart if at_record_start && Some(b) == self.comment => {
@@ -134,13 +229,15 @@ impl Splitter {
                             line: self.record_line,
                             comment: true,
                             first_quoted: false,
+                            raw: None,
+                            stray_quote: false,
                         });
                         self.state = State::FieldStart;
                     } else {
                         self.comment_text.push(b);
                     }
                 }
-                State::FieldStart if b == self.quote => {
+                State::FieldStart if b == self.quote && self.quoting => {
                     if self.fields.is_empty() {
                         self.first_quoted = true;
                     }
@@ -148,12 +245,20 @@ impl Splitter {
                 }
                 State::FieldStart | State::Unquoted => {
                     if b == self.delim {
-                        self.end_field();
-                        self.state = State::FieldStart;
+                        if !self.space_after_delim {
+                            self.end_field();
+                            self.state = State::FieldStart;
+                        } else if i + 1 < bytes.len() {
+                            if self.delimiter_followed_by(bytes[i + 1]) {
+                                i += 1;
+                            }
+                        } else {
+                            self.pending_delim = true;
+                        }
                     } else if b == b'\n' || b == b'\r' {
                         self.line += 1;
                         self.after_cr = b == b'\r';
-                        self.end_record(out);
+                        self.end_record(&bytes[rec_start..i], out);
                     } else {
                         // Fast path: copy the run of ordinary bytes at once.
                         let start = i;
@@ -170,19 +275,36 @@ impl Splitter {
                 State::Quoted => {
                     if b == self.quote {
                         self.state = State::QuoteInQuoted;
+                    } else if Some(b) == self.escape {
+                        self.state = State::EscapeInQuoted;
                     } else {
                         let start = i;
+                        let escape = self.escape.unwrap_or(self.quote);
                         while i + 1 < bytes.len()
                             && bytes[i + 1] != self.quote
+                            && bytes[i + 1] != escape
                             && bytes[i + 1] != b'\n'
                         {
                             i += 1;
                         }
                         if b == b'\n' {
                             self.line += 1;
+                            self.spans_lines = true;
                         }
                         self.field.extend_from_slice(&bytes[start..=i]);
                     }
+                }
+                State::EscapeInQuoted => {
+                    if b == b'\n' {
+                        self.line += 1;
+                        self.spans_lines = true;
+                    }
+                    // `\"` is a quote; `\n`, `\t` and the like stay as written.
+                    if b != self.quote && b != self.delim && Some(b) != self.escape {
+                        self.field.push(self.escape.unwrap_or(b'\\'));
+                    }
+                    self.field.push(b);
+                    self.state = State::Quoted;
                 }
                 State::QuoteInQuoted => {
                     if b == self.quote {
@@ -191,12 +313,14 @@ impl Splitter {
                     } else if b == self.delim {
                         self.end_field();
                         self.state = State::FieldStart;
+                        self.skip_spaces = self.space_after_delim;
                     } else if b == b'\n' || b == b'\r' {
                         self.line += 1;
                         self.after_cr = b == b'\r';
-                        self.end_record(out);
+                        self.end_record(&bytes[rec_start..i], out);
                     } else {
                         // `"abc"def`: keep the stray text rather than lose it.
+                        self.stray_quote = true;
                         self.field.push(b);
                         self.state = State::Unquoted;
                     }
@@ -204,11 +328,19 @@ impl Splitter {
             }
             i += 1;
         }
+        if self.in_record() {
+            self.raw
+                .extend_from_slice(&bytes[rec_start.min(bytes.len())..]);
+        }
     }
 
     /// Flushes the last record; `true` when a quoted field was never closed.
     pub(crate) fn finish(&mut self, out: &mut Vec<Record>) -> bool {
-        let unterminated = self.state == State::Quoted;
+        let unterminated = matches!(self.state, State::Quoted | State::EscapeInQuoted);
+        if std::mem::take(&mut self.pending_delim) {
+            self.field.push(self.delim);
+            self.state = State::Unquoted;
+        }
         match self.state {
             State::Comment => {
                 let text =
@@ -218,13 +350,15 @@ impl Splitter {
                     line: self.record_line,
                     comment: true,
                     first_quoted: false,
+                    raw: None,
+                    stray_quote: false,
                 });
             }
             _ if !self.fields.is_empty()
                 || !self.field.is_empty()
                 || self.state != State::FieldStart =>
             {
-                self.end_record(out)
+                self.end_record(&[], out)
             }
             _ => {}
         }
@@ -233,11 +367,26 @@ impl Splitter {
     }
 }
 
-/// The sniffed reading of a file, plus how many data columns there are.
+/// Splits a whole text with one dialect (sniffing, and re-reading a record locally).
+fn split_text(mut sp: Splitter, text: &str) -> (Vec<Record>, bool) {
+    let mut recs = Vec::new();
+    sp.feed(text, &mut recs);
+    let unterminated = sp.finish(&mut recs);
+    (recs, unterminated)
+}
+
+/// The sniffed reading of a file: the dialect, how many data columns there are, and the header
+/// as repaired or merged from the lines it spans.
 #[derive(Debug, Clone)]
 struct Sniffed {
     dialect: Dialect,
     width: usize,
+    /// The header names (before trailing empty columns are dropped), when there is a header.
+    header: Option<Vec<String>>,
+    /// Content records the header spans (1 to [`MAX_HEADER_LINES`]; 0 without a header).
+    header_span: usize,
+    /// What was repaired or merged in the header, with lines and texts.
+    header_issues: Vec<Issue>,
 }
 
 fn looks_typed(field: &str) -> bool {
@@ -250,6 +399,138 @@ fn looks_typed(field: &str) -> bool {
             || parse_date(t, DateOrder::Mdy).is_some())
 }
 
+/// A cell whose text reads as a known type (CleverCSV's type score): empty, a number or date,
+/// or plain text. Text counts when it has no stray quote at its ends, no surrounding space and
+/// no other candidate delimiter inside — the marks of a wrong split.
+fn known_type(field: &str) -> bool {
+    let t = field.trim();
+    if t.is_empty() || looks_typed(t) {
+        return true;
+    }
+    if field.starts_with(char::is_whitespace) {
+        return false;
+    }
+    let edge_quote = |c: char| c == '"' || c == '\'';
+    !t.starts_with(edge_quote) && !t.ends_with(edge_quote) && !t.contains([',', ';', '\t', '|'])
+}
+
+/// A line that names columns: at least two non-empty fields, none of them a number or date.
+fn header_like(r: &Record) -> bool {
+    let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
+    filled >= 2 && !r.fields.iter().any(|f| looks_typed(f))
+}
+
+fn trimmed(r: &Record) -> Vec<String> {
+    r.fields.iter().map(|f| f.trim().to_string()).collect()
+}
+
+/// A dialect's score on the sniffed records: pattern score × type score (CleverCSV).
+fn score(records: &[Record]) -> (f64, usize) {
+    let rows: Vec<&Record> = records
+        .iter()
+        .filter(|r| !r.is_blank() && !r.starts_with_hash())
+        .collect();
+    let mut freq = std::collections::BTreeMap::new();
+    for r in &rows {
+        *freq.entry(r.fields.len()).or_insert(0usize) += 1;
+    }
+    let Some((&mode, &modal)) = freq
+        .iter()
+        .filter(|(w, _)| **w > 1)
+        .max_by_key(|(w, n)| (**n, **w))
+    else {
+        return (0.0, 1);
+    };
+    // Consistency first: a delimiter that splits only a stray line or two (a space in one
+    // cell of a one-column file) is no candidate.
+    if modal < rows.len().min(2) || modal * 10 < rows.len() * 3 {
+        return (0.0, 1);
+    }
+    let pattern = freq
+        .iter()
+        .map(|(&w, &n)| n as f64 * (w as f64 - 1.0) / w as f64)
+        .sum::<f64>()
+        / freq.len() as f64;
+    let (mut cells, mut known) = (0usize, 0usize);
+    for r in &rows {
+        cells += r.fields.len();
+        known += r.fields.iter().filter(|f| known_type(f)).count();
+    }
+    let types = if cells == 0 {
+        0.0
+    } else {
+        (known as f64 / cells as f64).max(1e-3)
+    };
+    (pattern * types, mode)
+}
+
+/// The dialects worth trying on `sample`, most usual first (a tie keeps the earlier one).
+fn candidates(sample: &str) -> Vec<(u8, u8, Option<u8>, bool)> {
+    let mut out = Vec::new();
+    let single = sample.contains('\'');
+    let backslash = sample.contains("\\\"") || sample.contains("\\'");
+    for delim in CANDIDATE_DELIMITERS {
+        out.push((delim, b'"', None, false));
+        if delim == b',' && sample.contains(", ") {
+            out.push((delim, b'"', None, true));
+        }
+        if single {
+            out.push((delim, b'\'', None, false));
+        }
+        if backslash {
+            out.push((delim, b'"', Some(b'\\'), false));
+            if single {
+                out.push((delim, b'\'', Some(b'\\'), false));
+            }
+        }
+    }
+    out
+}
+
+/// The share of sample rows whose cell `col` reads as a number or date (nulls not counted).
+fn typed_share(data: &[&Record], col: usize) -> f64 {
+    let (mut typed, mut filled) = (0usize, 0usize);
+    for r in data {
+        if let Some(f) = r.fields.get(col) {
+            let t = f.trim();
+            if t.is_empty() || is_null_token(t) {
+                continue;
+            }
+            filled += 1;
+            typed += usize::from(looks_typed(t));
+        }
+    }
+    if filled == 0 {
+        0.0
+    } else {
+        typed as f64 / filled as f64
+    }
+}
+
+/// Whether `r` is text where the rows below hold numbers or dates: a header line, not data.
+/// A null spelling (`-`, `N/A`) or a number there makes it a data row.
+fn names_typed_columns(r: &Record, data: &[&Record]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    let mut names = false;
+    for (c, f) in r.fields.iter().enumerate() {
+        let t = f.trim();
+        if t.is_empty() || typed_share(data, c) < 0.8 {
+            continue;
+        }
+        if is_null_token(t) || looks_typed(t) {
+            return false;
+        }
+        names = true;
+    }
+    names
+}
+
+fn line_text(r: &Record, delim: char) -> String {
+    r.fields.join(&delim.to_string())
+}
+
 fn sniff(text: &str, complete: bool) -> Sniffed {
     // Only whole lines: the last one may be cut by the chunk boundary.
     let sample = if complete {
@@ -257,50 +538,47 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
     } else {
         &text[..text.rfind('\n').map_or(text.len(), |i| i + 1)]
     };
-    let mut best: Option<(usize, usize, u8, Vec<Record>, usize)> = None; // (consistent, width, delim, records, mode)
-    for delim in CANDIDATE_DELIMITERS {
-        let mut sp = Splitter::new(delim, b'"', None);
-        let mut recs = Vec::new();
-        sp.feed(sample, &mut recs);
-        sp.finish(&mut recs);
+    let mut best: Option<(f64, Dialect, Vec<Record>, usize)> = None;
+    for (delim, quote, escape, space_after) in candidates(sample) {
+        let dialect = Dialect {
+            delimiter: delim as char,
+            quote: quote as char,
+            escape: escape.map(char::from),
+            skip_initial_space: space_after,
+            has_header: false,
+            preamble_lines: 0,
+            comment: None,
+            trailing_empty_columns: 0,
+        };
+        let (mut recs, _) = split_text(Splitter::for_dialect(&dialect), sample);
         recs.truncate(500);
-        let counts: Vec<usize> = recs
-            .iter()
-            .filter(|r| !r.is_blank() && !r.starts_with_hash())
-            .map(|r| r.fields.len())
-            .collect();
-        let mut freq = std::collections::BTreeMap::new();
-        for c in &counts {
-            *freq.entry(*c).or_insert(0usize) += 1;
-        }
-        let Some((&mode, &consistent)) = freq
-            .iter()
-            .filter(|(w, _)| **w > 1)
-            .max_by_key(|(w, n)| (**n, **w))
-        else {
-            continue;
-        };
-        let better = match &best {
-            None => true,
-            Some((bc, bw, ..)) => (consistent, mode) > (*bc, *bw),
-        };
-        if better {
-            best = Some((consistent, mode, delim, recs, mode));
+        let (q, mode) = score(&recs);
+        if mode > 1 && best.as_ref().is_none_or(|(bq, ..)| q > *bq * 1.000_001) {
+            best = Some((q, dialect, recs, mode));
         }
     }
-    let (delim, records, mode) = match best {
-        Some((_, _, d, r, m)) => (d, r, m),
+    let (mut dialect, records, mode) = match best {
+        Some((_, d, r, m)) => (d, r, m),
         None => {
-            let mut sp = Splitter::new(b',', b'"', None);
-            let mut recs = Vec::new();
-            sp.feed(sample, &mut recs);
-            sp.finish(&mut recs);
-            (b',', recs, 1)
+            let d = Dialect {
+                delimiter: ',',
+                quote: '"',
+                escape: None,
+                skip_initial_space: false,
+                has_header: false,
+                preamble_lines: 0,
+                comment: None,
+                trailing_empty_columns: 0,
+            };
+            let (recs, _) = split_text(Splitter::for_dialect(&d), sample);
+            (d, recs, 1)
         }
     };
+    let delim = dialect.delimiter;
     let content: Vec<&Record> = records.iter().filter(|r| !r.is_blank()).collect();
-    // The header is the first record with the modal width that is not a lone title cell.
-    let mut header_idx = None;
+    let mode = first_table_width(&content, mode);
+    // The first record with the modal width that is not a lone title cell.
+    let mut first_modal = None;
     for (i, r) in content.iter().enumerate() {
         if r.starts_with_hash() || r.fields.len() != mode {
             continue;
@@ -312,47 +590,138 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
         if filled <= 1 && mode > 2 && next_filled > filled {
             continue;
         }
-        header_idx = Some(i);
+        first_modal = Some(i);
         break;
     }
-    let header_idx = header_idx.unwrap_or(0);
+    let first_modal = first_modal.unwrap_or(0);
+    let mut header_issues = Vec::new();
+    let mut header_idx = first_modal;
+    let mut repaired: Option<Vec<String>> = None;
+    // A header with one field too many or too few (an extra or missing separator) right above
+    // data rows: repaired, not taken for a title line.
+    if let Some(p) = first_modal.checked_sub(1).and_then(|i| content.get(i)) {
+        let first = content.get(first_modal);
+        if !p.starts_with_hash()
+            && p.fields.len().abs_diff(mode) == 1
+            && header_like(p)
+            && first.is_some_and(|f| f.fields.iter().any(|x| looks_typed(x)))
+        {
+            let mut names = trimmed(p);
+            let message = if names.len() > mode {
+                match names.iter().rposition(|n| n.is_empty()) {
+                    Some(empty) => {
+                        names.remove(empty);
+                        format!("the header has {} fields, the data rows {mode}: an extra separator; the empty field {} was dropped", p.fields.len(), empty + 1)
+                    }
+                    None => {
+                        let last = names.pop().unwrap_or_default();
+                        if let Some(prev) = names.last_mut() {
+                            prev.push(' ');
+                            prev.push_str(&last);
+                        }
+                        format!("the header has {} fields, the data rows {mode}: an extra separator; the last two names were joined", p.fields.len())
+                    }
+                }
+            } else {
+                names.push(String::new());
+                format!("the header has {} fields, the data rows {mode}: a missing separator; the last column has no name", p.fields.len())
+            };
+            let mut is = Issue::new(IssueKind::HeaderRepaired, message);
+            is.line = Some(p.line);
+            is.original = Some(line_text(p, delim));
+            header_issues.push(is);
+            header_idx = first_modal - 1;
+            repaired = Some(names);
+        }
+    }
     let hashes_inconsistent = content
         .iter()
         .enumerate()
         .any(|(i, r)| r.starts_with_hash() && (i < header_idx || r.fields.len() != mode));
     let comment = hashes_inconsistent.then_some('#');
+    let is_comment = |r: &Record| comment.is_some() && r.starts_with_hash();
     let preamble = content[..header_idx.min(content.len())]
         .iter()
-        .filter(|r| !(comment.is_some() && r.starts_with_hash()))
+        .filter(|r| !is_comment(r))
         .count() as u64;
-    let header = content.get(header_idx);
-    let data: Vec<&&Record> = content
+    let rest: Vec<&Record> = content
         .iter()
-        .skip(header_idx + 1)
-        .filter(|r| !(comment.is_some() && r.starts_with_hash()))
+        .skip(header_idx)
+        .copied()
+        .filter(|r| !is_comment(r))
         .collect();
+    let header = rest.first().copied();
 
-    let has_header = match header {
-        Some(h) => {
-            let names: Vec<&str> = h
-                .fields
-                .iter()
-                .map(|f| f.trim())
-                .filter(|f| !f.is_empty())
-                .collect();
-            let distinct =
-                names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
-            !h.fields.iter().any(|f| looks_typed(f)) && distinct && (!names.is_empty())
+    let has_header = repaired.is_some()
+        || match header {
+            Some(h) => {
+                let names: Vec<&str> = h
+                    .fields
+                    .iter()
+                    .map(|f| f.trim())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                let distinct =
+                    names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
+                !h.fields.iter().any(|f| looks_typed(f)) && distinct && (!names.is_empty())
+            }
+            None => false,
+        };
+    let mut header_span = usize::from(has_header);
+    let mut names = repaired.or_else(|| header.filter(|_| has_header).map(trimmed));
+    // A header stacked over two or three lines (or repeated right below): the lines are merged
+    // into one header when they are text where the rows below hold numbers or dates.
+    if let (Some(h), Some(top)) = (header, names.as_mut()) {
+        if has_header && h.fields.len() == mode {
+            let mut lines = vec![trimmed(h)];
+            while header_span < MAX_HEADER_LINES {
+                let Some(next) = rest.get(header_span) else {
+                    break;
+                };
+                let below: Vec<&Record> = rest
+                    .iter()
+                    .skip(header_span + 1)
+                    .take(50)
+                    .copied()
+                    .filter(|r| r.fields.len() == mode && r.fields.iter().any(|f| looks_typed(f)))
+                    .collect();
+                let repeated = trimmed(next) == lines[0];
+                if next.fields.len() != mode
+                    || !(repeated
+                        || (!next.fields.iter().any(|f| looks_typed(f))
+                            && names_typed_columns(next, &below)))
+                {
+                    break;
+                }
+                let mut is = if repeated {
+                    Issue::new(
+                        IssueKind::HeaderRepeated,
+                        "the header is repeated on this line; the copy was skipped",
+                    )
+                } else {
+                    lines.push(trimmed(next));
+                    Issue::new(
+                        IssueKind::HeaderMerged,
+                        "the header continues on this line; its names were joined with the ones above (with a space)",
+                    )
+                };
+                is.line = Some(next.line);
+                is.original = Some(line_text(next, delim));
+                header_issues.push(is);
+                header_span += 1;
+            }
+            if lines.len() > 1 {
+                *top = merge_header_lines(&lines);
+            }
         }
-        None => false,
-    };
+    }
+    let data: Vec<&Record> = rest.iter().skip(header_span).copied().collect();
     // Trailing columns that have neither a header nor any value in the sample.
     let mut trailing = 0;
-    if let Some(h) = header.filter(|_| has_header) {
+    if let Some(h) = names.as_ref() {
         while trailing < mode.saturating_sub(1)
-            && h.fields
-                .get(mode - 1 - trailing)
-                .is_some_and(|f| f.trim().is_empty())
+            && h.len() == mode
+            && h[mode - 1 - trailing].is_empty()
             && data.iter().all(|r| {
                 r.fields
                     .get(mode - 1 - trailing)
@@ -362,17 +731,72 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
             trailing += 1;
         }
     }
+    dialect.has_header = has_header;
+    dialect.preamble_lines = preamble;
+    dialect.comment = comment;
+    dialect.trailing_empty_columns = trailing;
     Sniffed {
-        dialect: Dialect {
-            delimiter: delim as char,
-            quote: '"',
-            has_header,
-            preamble_lines: preamble,
-            comment,
-            trailing_empty_columns: trailing,
-        },
+        dialect,
         width: mode - trailing,
+        header: names,
+        header_span: if has_header { header_span } else { 0 },
+        header_issues,
     }
+}
+
+/// The width of the file's first table. Usually the most common width; but when a header-like
+/// line opens a run of at least three lines of another width before any line of that width,
+/// the file starts with a table of its own (a second table follows) and its width counts.
+fn first_table_width(content: &[&Record], mode: usize) -> usize {
+    let rows: Vec<&Record> = content
+        .iter()
+        .copied()
+        .filter(|r| !r.starts_with_hash())
+        .collect();
+    let need = rows.len().min(3);
+    let first_modal = rows
+        .iter()
+        .position(|r| r.fields.len() == mode)
+        .unwrap_or(rows.len());
+    for i in 0..first_modal {
+        let w = rows[i].fields.len();
+        if w > 1
+            && header_like(rows[i])
+            && rows.len() - i >= need
+            && rows[i..i + need].iter().all(|r| r.fields.len() == w)
+        {
+            return w;
+        }
+    }
+    mode
+}
+
+/// Joins stacked header lines column by column; an empty cell in an upper line takes the name
+/// on its left (a cell merged across columns, as spreadsheets export them).
+fn merge_header_lines(lines: &[Vec<String>]) -> Vec<String> {
+    let width = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let last = lines.len() - 1;
+    let mut filled: Vec<Vec<String>> = lines.to_vec();
+    for line in filled.iter_mut().take(last) {
+        let mut left = String::new();
+        for cell in line.iter_mut() {
+            if cell.is_empty() {
+                cell.clone_from(&left);
+            } else {
+                left.clone_from(cell);
+            }
+        }
+    }
+    (0..width)
+        .map(|c| {
+            let parts: Vec<&str> = filled
+                .iter()
+                .filter_map(|l| l.get(c).map(String::as_str))
+                .filter(|s| !s.is_empty())
+                .collect();
+            parts.join(" ")
+        })
+        .collect()
 }
 
 /// What [`DelimitedStream::finish`] hands back: the last rows and the final, truthful schema.
@@ -382,12 +806,23 @@ pub struct StreamEnd {
     pub rows: Vec<Row>,
     /// The table with its final columns, statistics and issues; `rows` is empty.
     pub table: Table,
+    /// Tables that followed the first one in the file (a blank line and/or a new header), each
+    /// with its rows: these are held whole, as an XLSX sheet is.
+    pub more_tables: Vec<Table>,
+}
+
+/// A line that may start a new table, held until the next line confirms it.
+#[derive(Debug)]
+struct HeldHeader {
+    record: Record,
+    after_blank: bool,
 }
 
 /// Push parser for delimited text: `feed` chunks as they arrive, get cleaned rows back once the
 /// column types are fixed (after `sample_rows` rows), then `finish`.
 ///
-/// Memory is bounded by the sample (16 KiB of text and `sample_rows` rows) plus one chunk.
+/// Memory is bounded by the sample (16 KiB of text and `sample_rows` rows) plus one chunk; the
+/// rows of a second table in the same file are held until `finish`.
 pub struct DelimitedStream {
     opts: IngestOptions,
     decoder: Decoder,
@@ -396,11 +831,21 @@ pub struct DelimitedStream {
     sniffed: Option<Sniffed>,
     splitter: Option<Splitter>,
     preamble_left: u64,
+    header_left: usize,
     header_done: bool,
     pre_issues: Option<IssueLog>,
     builder: Option<TableBuilder>,
     records: Vec<Record>,
     trailing_reported: bool,
+    /// The current table's header names, to spot the header repeated further down.
+    header_names: Vec<String>,
+    /// A blank line came since the last record (a table may end there).
+    after_blank: bool,
+    held: Option<HeldHeader>,
+    /// Tables already ended (the first one's rows went out through `feed`).
+    done_tables: Vec<Table>,
+    /// The rows of the current table when it is not the first.
+    later_rows: Option<Vec<Row>>,
 }
 
 impl DelimitedStream {
@@ -415,10 +860,16 @@ impl DelimitedStream {
             sniffed: None,
             splitter: None,
             preamble_left: 0,
+            header_left: 0,
             header_done: false,
             builder: None,
             records: Vec::new(),
             trailing_reported: false,
+            header_names: Vec::new(),
+            after_blank: false,
+            held: None,
+            done_tables: Vec::new(),
+            later_rows: None,
         })
     }
 
@@ -435,6 +886,9 @@ impl DelimitedStream {
     /// `(data_type, evidence)` once the column types are fixed (when `feed` first returns rows),
     /// so a caller can name the storage table before the upload ends.
     pub fn data_type(&self) -> Option<(String, Vec<String>)> {
+        if let Some(first) = self.done_tables.first() {
+            return Some((first.data_type.clone(), first.data_type_evidence.clone()));
+        }
         self.builder.as_ref().and_then(TableBuilder::data_type)
     }
 
@@ -472,29 +926,52 @@ impl DelimitedStream {
         self.push_text(text, true, &mut out)?;
         if let Some(sp) = self.splitter.as_mut() {
             let mut recs = std::mem::take(&mut self.records);
-            if sp.finish(&mut recs) {
-                let line = recs.last().map(|r| r.line);
-                let mut is = Issue::new(IssueKind::UnterminatedQuote, "a quoted field was still open at the end of the file; its text runs to the end");
-                is.line = line;
-                self.issues().push(is);
-            }
-            for r in recs {
+            let unterminated = sp.finish(&mut recs);
+            let last = recs.len().saturating_sub(1);
+            for (i, r) in recs.into_iter().enumerate() {
+                if i == last && unterminated && !self.recovers(&r) {
+                    let mut is = Issue::new(IssueKind::UnterminatedQuote, "a quoted field was still open at the end of the file; its text runs to the end");
+                    is.line = Some(r.line);
+                    self.issues().push(is);
+                }
                 self.take_record(r, &mut out)?;
             }
         }
+        if let Some(held) = self.held.take() {
+            self.take_row(held.record, &mut out)?;
+        }
+        if self.builder.is_none() {
+            return Err(IngestError::new(
+                ErrorCode::EmptyFile,
+                "the file holds no rows (only blank, comment or title lines)",
+            ));
+        }
+        self.end_table(&mut out);
+        let mut tables = std::mem::take(&mut self.done_tables).into_iter();
+        let table = tables.next().expect("end_table stored the table");
+        Ok(StreamEnd {
+            rows: out,
+            table,
+            more_tables: tables.collect(),
+        })
+    }
+
+    /// Ends the current table: the first one's last rows go to `out`, a later one keeps its own.
+    fn end_table(&mut self, out: &mut Vec<Row>) {
+        let Some(builder) = self.builder.take() else {
+            return;
+        };
         let dialect = self.sniffed.as_ref().map(|s| s.dialect.clone());
         let encoding = self.decoder.encoding();
-        let builder = match self.builder.take() {
-            Some(b) => b,
-            None => {
-                return Err(IngestError::new(
-                    ErrorCode::EmptyFile,
-                    "the file holds no rows (only blank, comment or title lines)",
-                ));
+        let table = match self.later_rows.take() {
+            None => builder.finish(out, Format::Delimited, encoding, dialect, None),
+            Some(mut rows) => {
+                let mut t = builder.finish(&mut rows, Format::Delimited, encoding, dialect, None);
+                t.rows = rows;
+                t
             }
         };
-        let table = builder.finish(&mut out, Format::Delimited, encoding, dialect, None);
-        Ok(StreamEnd { rows: out, table })
+        self.done_tables.push(table);
     }
 
     fn drain_encoding_problems(&mut self) {
@@ -528,12 +1005,9 @@ impl DelimitedStream {
                 return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
             }
             let s = sniff(&self.pending_text, last);
-            self.splitter = Some(Splitter::new(
-                s.dialect.delimiter as u8,
-                s.dialect.quote as u8,
-                s.dialect.comment.map(|c| c as u8),
-            ));
+            self.splitter = Some(Splitter::for_dialect(&s.dialect));
             self.preamble_left = s.dialect.preamble_lines;
+            self.header_left = s.header_span;
             self.sniffed = Some(s);
             let text = std::mem::take(&mut self.pending_text);
             return self.split(&text, out);
@@ -553,8 +1027,73 @@ impl DelimitedStream {
         Ok(())
     }
 
-    fn take_record(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
+    /// The width a data record should have, once the header is known.
+    fn expected_width(&self) -> Option<usize> {
+        self.builder.as_ref().map(TableBuilder::header_width)
+    }
+
+    /// Whether `r` is a record a stray quote made: a quoted field ran past a line break and the
+    /// field count is off, or text followed a closing quote.
+    fn recovers(&self, r: &Record) -> bool {
+        if r.raw.is_none() {
+            return false;
+        }
+        let (Some(width), Some(s)) = (self.expected_width(), self.sniffed.as_ref()) else {
+            return false;
+        };
+        r.stray_quote
+            || (r.fields.len() != width
+                && r.fields.len() != width + s.dialect.trailing_empty_columns)
+    }
+
+    /// Re-reads a record a stray quote made: its first line with the quote as a literal, the
+    /// lines it swallowed as the records they are.
+    fn recover(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
         let Some(s) = self.sniffed.clone() else {
+            return Ok(());
+        };
+        let raw = r.raw.unwrap_or_default();
+        let (first, rest) = raw.split_once('\n').unwrap_or((&raw, ""));
+        let first = first.strip_suffix('\r').unwrap_or(first);
+        let mut literal = Splitter::for_dialect(&s.dialect).starting_at_line(r.line);
+        literal.quoting = false;
+        let (mut recs, _) = split_text(literal, first);
+        let mut is = Issue::new(
+            IssueKind::QuoteRecovered,
+            format!(
+                "a quote opened here ran past the end of the line and made a record of {} fields; the line was re-read with the quote as a literal character",
+                r.fields.len()
+            ),
+        );
+        is.line = Some(r.line);
+        is.original = Some(first.to_string());
+        self.issues().push(is);
+        if !rest.is_empty() {
+            let sp = Splitter::for_dialect(&s.dialect).starting_at_line(r.line + 1);
+            let (more, unterminated) = split_text(sp, rest);
+            if unterminated {
+                let line = more.last().map(|m| m.line);
+                if more.last().is_none_or(|m| !self.recovers(m)) {
+                    let mut is = Issue::new(IssueKind::UnterminatedQuote, "a quoted field was still open at the end of the file; its text runs to the end");
+                    is.line = line;
+                    self.issues().push(is);
+                }
+            }
+            recs.extend(more);
+        }
+        for rec in recs {
+            self.take_record(rec, out)?;
+        }
+        Ok(())
+    }
+
+    fn take_record(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        // Copies, not a clone of the sniffed header: this runs once per record.
+        let Some((delim, has_header)) = self
+            .sniffed
+            .as_ref()
+            .map(|s| (s.dialect.delimiter, s.dialect.has_header))
+        else {
             return Ok(());
         };
         if r.comment {
@@ -568,6 +1107,7 @@ impl DelimitedStream {
             let mut is = Issue::new(IssueKind::BlankLine, "blank line skipped");
             is.line = Some(r.line);
             self.issues().push(is);
+            self.after_blank = self.header_done;
             return Ok(());
         }
         if !self.header_done && self.preamble_left > 0 {
@@ -577,17 +1117,27 @@ impl DelimitedStream {
                 "line above the header skipped (title or note)",
             );
             is.line = Some(r.line);
-            is.original = Some(r.fields.join(&s.dialect.delimiter.to_string()));
+            is.original = Some(line_text(&r, delim));
             self.issues().push(is);
             return Ok(());
         }
-        let mut fields = r.fields;
         if !self.header_done {
+            let Some(s) = self.sniffed.clone() else {
+                return Ok(());
+            };
+            if self.header_left > 1 {
+                // An upper line of a stacked header (or a repeated one): merged by the sniffer.
+                self.header_left -= 1;
+                return Ok(());
+            }
             self.header_done = true;
             let mut log = self
                 .pre_issues
                 .take()
                 .unwrap_or_else(|| IssueLog::new(self.opts.max_issues));
+            for is in s.header_issues.iter().cloned() {
+                log.push(is);
+            }
             if s.dialect.trailing_empty_columns > 0 {
                 log.push(Issue::new(
                     IssueKind::TrailingEmptyColumns,
@@ -598,16 +1148,14 @@ impl DelimitedStream {
                 ));
                 self.trailing_reported = true;
             }
-            if s.dialect.has_header {
-                fields.truncate(
-                    s.width.max(
-                        fields
-                            .iter()
-                            .rposition(|f| !f.trim().is_empty())
-                            .map_or(0, |i| i + 1),
-                    ),
-                );
-                let names: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
+            if let Some(names) = s.header.clone().filter(|_| s.dialect.has_header) {
+                let mut names = names;
+                let filled = names
+                    .iter()
+                    .rposition(|f| !f.is_empty())
+                    .map_or(0, |i| i + 1);
+                names.truncate(s.width.max(filled));
+                self.header_names = names.clone();
                 self.builder = Some(TableBuilder::new(names, &self.opts, log, true)?);
                 return Ok(());
             }
@@ -618,26 +1166,140 @@ impl DelimitedStream {
                 false,
             )?);
         }
+        if self.recovers(&r) {
+            return self.recover(r, out);
+        }
+        let after_blank = std::mem::take(&mut self.after_blank);
+        if let Some(held) = self.held.take() {
+            if self.starts_table(&held, &r) {
+                self.new_table(held.record, out)?;
+            } else {
+                self.take_row(held.record, out)?;
+            }
+        }
+        if has_header && self.is_table_start(&r, after_blank) {
+            self.held = Some(HeldHeader {
+                record: r,
+                after_blank,
+            });
+            return Ok(());
+        }
+        self.take_row(r, out)
+    }
+
+    /// Whether `r` may be the header of a new table: a header-like line whose width differs
+    /// from this table's, or (after a blank line) that is text where this table has numbers.
+    fn is_table_start(&self, r: &Record, after_blank: bool) -> bool {
+        // The width test first: most records have the header's width and no blank line above.
+        let other_width = r.fields.len() != self.header_names.len();
+        if !(other_width || after_blank)
+            || !header_like(r)
+            || r.fields.iter().any(|f| f.trim().is_empty())
+        {
+            return false;
+        }
+        if trimmed(r) == self.header_names {
+            return false; // the same header again: skipped as a repeat, not a new table
+        }
+        other_width || self.conflicts_with_types(r)
+    }
+
+    /// The held line is confirmed as a header by the line after it, which has its width and
+    /// numbers or dates under its names — or, after a blank line, any row of its width when the
+    /// width is new or the names are text where this table holds numbers.
+    fn starts_table(&self, held: &HeldHeader, next: &Record) -> bool {
+        let h = &held.record;
+        next.fields.len() == h.fields.len()
+            && (names_typed_columns(h, &[next])
+                || (held.after_blank
+                    && (h.fields.len() != self.header_names.len() || self.conflicts_with_types(h))))
+    }
+
+    /// `r` holds text in a column this table stores numbers, dates or booleans in.
+    fn conflicts_with_types(&self, r: &Record) -> bool {
+        let Some(b) = self.builder.as_ref() else {
+            return false;
+        };
+        r.fields.iter().enumerate().any(|(c, f)| {
+            let t = f.trim();
+            !t.is_empty()
+                && !is_null_token(t)
+                && !looks_typed(t)
+                && b.column_is_typed(c, looks_typed)
+        })
+    }
+
+    /// Ends the current table and starts one with `header` as its header line.
+    fn new_table(&mut self, header: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        let delim = self.sniffed.as_ref().map_or(',', |s| s.dialect.delimiter);
+        self.end_table(out);
+        let number = self.done_tables.len() + 1;
+        let mut log = IssueLog::new(self.opts.max_issues);
+        let mut is = Issue::new(
+            IssueKind::TableSplit,
+            format!(
+                "a new table with its own header starts on this line; stored as table {number}"
+            ),
+        );
+        is.line = Some(header.line);
+        is.original = Some(line_text(&header, delim));
+        log.push(is);
+        let names = trimmed(&header);
+        self.header_names = names.clone();
+        self.builder = Some(TableBuilder::new(names, &self.opts, log, true)?);
+        self.later_rows = Some(Vec::new());
+        Ok(())
+    }
+
+    /// Adds a data record to the current table.
+    fn take_row(&mut self, r: Record, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        let trailing = self
+            .sniffed
+            .as_ref()
+            .map_or(0, |s| s.dialect.trailing_empty_columns);
+        let delim = self.sniffed.as_ref().map_or(',', |s| s.dialect.delimiter);
+        if !self.header_names.is_empty()
+            && r.fields.len() == self.header_names.len()
+            && r.fields.first().map(|f| f.trim()) == self.header_names.first().map(String::as_str)
+            && trimmed(&r) == self.header_names
+        {
+            let mut is = Issue::new(
+                IssueKind::HeaderRepeated,
+                "the header is repeated on this line; the copy was skipped",
+            );
+            is.line = Some(r.line);
+            is.original = Some(line_text(&r, delim));
+            self.issues().push(is);
+            return Ok(());
+        }
         let Some(builder) = self.builder.as_mut() else {
             return Ok(());
         };
+        let mut fields = r.fields;
         let width = builder.width();
         if fields.len() > width
-            && fields.len() <= width + s.dialect.trailing_empty_columns
+            && fields.len() <= width + trailing
             && fields[width..].iter().all(|f| f.trim().is_empty())
         {
             fields.truncate(width);
         }
+        let sink = match self.later_rows.as_mut() {
+            Some(rows) => rows,
+            None => out,
+        };
         builder.push(
             fields.into_iter().map(Cell::Text).collect(),
             Some(r.line),
-            out,
+            sink,
         )
     }
 }
 
-/// Reads a whole delimited file.
-pub(crate) fn ingest_delimited(bytes: &[u8], opts: &IngestOptions) -> Result<Table, IngestError> {
+/// Reads a whole delimited file: one table, or several when tables follow one another.
+pub(crate) fn ingest_delimited(
+    bytes: &[u8],
+    opts: &IngestOptions,
+) -> Result<Vec<Table>, IngestError> {
     let mut stream = DelimitedStream::new(opts.clone())?;
     let mut rows = Vec::new();
     for chunk in bytes.chunks(1 << 20) {
@@ -647,7 +1309,9 @@ pub(crate) fn ingest_delimited(bytes: &[u8], opts: &IngestOptions) -> Result<Tab
     rows.extend(end.rows);
     let mut table = end.table;
     table.rows = rows;
-    Ok(table)
+    let mut tables = vec![table];
+    tables.extend(end.more_tables);
+    Ok(tables)
 }
 
 #[cfg(test)]

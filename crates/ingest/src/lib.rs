@@ -98,7 +98,8 @@ pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
     }
 }
 
-/// Reads a whole upload into one or more tables (one per XLSX sheet).
+/// Reads a whole upload into one or more tables (one per XLSX sheet, one per table when
+/// delimited text holds several one after another).
 pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Result<Ingested, IngestError> {
     opts.validate()?;
     if bytes.len() as u64 > opts.max_bytes {
@@ -119,7 +120,7 @@ pub fn ingest(bytes: &[u8], opts: &IngestOptions) -> Result<Ingested, IngestErro
         None => detect_format(bytes, opts.hint.as_deref()).ok_or_else(|| IngestError::new(ErrorCode::UnsupportedFormat, "this is not CSV/TSV, JSON, NDJSON or XLSX (binary content such as PDF, legacy .xls or an image)"))?,
     };
     let tables = match format {
-        Format::Delimited => vec![delimited::ingest_delimited(bytes, opts)?],
+        Format::Delimited => delimited::ingest_delimited(bytes, opts)?,
         Format::Json | Format::Ndjson => {
             vec![json::ingest_json(bytes, opts, format == Format::Ndjson)?]
         }

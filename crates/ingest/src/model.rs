@@ -153,6 +153,13 @@ pub struct Column {
 pub struct Dialect {
     pub delimiter: char,
     pub quote: char,
+    /// The byte that escapes a quote inside a quoted field (`\\"`), besides doubling it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escape: Option<char>,
+    /// The `, ` dialect: a delimiter counts only when a space follows it (so `Smith,John` is
+    /// one field), and the spaces after it are skipped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skip_initial_space: bool,
     pub has_header: bool,
     /// Lines above the header that were skipped (titles, export notes).
     pub preamble_lines: u64,
@@ -190,6 +197,18 @@ pub enum IssueKind {
     DuplicateKey,
     /// A NUL character (U+0000), which PostgreSQL text and jsonb cannot hold, stored as U+FFFD.
     NulReplaced,
+    /// A header line with one field too many or too few (an extra or missing separator),
+    /// repaired to the data rows' width.
+    HeaderRepaired,
+    /// A header stacked over two or three lines, merged into one (names joined with a space).
+    HeaderMerged,
+    /// The header line again (right below it, or further down): the copy is skipped.
+    HeaderRepeated,
+    /// A second table in the same file (its own header): stored as a table of its own.
+    TableSplit,
+    /// A stray quote that ran past the end of its line: the line was re-read with the quote as
+    /// a literal, and the lines it swallowed read as the rows they are.
+    QuoteRecovered,
 }
 
 impl IssueKind {
@@ -210,6 +229,11 @@ impl IssueKind {
             IssueKind::SkippedContent => "skipped_content",
             IssueKind::NulReplaced => "nul_replaced",
             IssueKind::DuplicateKey => "duplicate_key",
+            IssueKind::HeaderRepaired => "header_repaired",
+            IssueKind::HeaderMerged => "header_merged",
+            IssueKind::HeaderRepeated => "header_repeated",
+            IssueKind::TableSplit => "table_split",
+            IssueKind::QuoteRecovered => "quote_recovered",
         }
     }
 }

@@ -166,8 +166,36 @@ async fn store<R: Rpc>(
             explicit_type.clone().unwrap_or_default(),
             idempotency_key.clone(),
         );
-        let stored = store_one(&mut sink, rows, explicit_type).await?;
-        return Ok(answer(&sink, new_client.as_ref(), stored, Vec::new()));
+        let mut stored = store_one(&mut sink, rows, explicit_type.clone()).await?;
+        let more = std::mem::take(&mut stored.more_tables);
+        if more.is_empty() {
+            return Ok(answer(&sink, new_client.as_ref(), stored, Vec::new()));
+        }
+        // Delimited text with tables one after another (create only): the later ones become
+        // `{table}_2`, `{table}_3`, … of the same client, as later sheets of a workbook do.
+        let mut entries = vec![table_entry(&stored)];
+        for (i, table) in more.into_iter().enumerate() {
+            let number = (i + 2).to_string();
+            let data_type = explicit_type
+                .clone()
+                .unwrap_or_else(|| table.data_type.clone());
+            let key = idempotency_key.as_ref().map(|k| format!("{k}/{number}"));
+            let name = sheet_table_name(&stored.result.table_name, &number);
+            let mut later = base_sink(name, data_type.clone(), key);
+            later.kind = Kind::Append;
+            later.client = None;
+            later.client_id = stored.result.client_id.clone();
+            match store_one(&mut later, Rows::Whole(table), Some(data_type)).await {
+                Ok(s) => entries.push(table_entry(&s)),
+                Err(e) => {
+                    if kind == Kind::Create && !stored.replayed {
+                        delete_new_client(rpc, &stored.result.client_id).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        return Ok(answer(&sink, new_client.as_ref(), stored, entries));
     };
 
     // Several sheets (create only): one table each, the first creates the client.
@@ -421,6 +449,8 @@ struct Stored {
     issues: Vec<Value>,
     issue_counts: Value,
     replayed: bool,
+    /// Tables that followed this one in the same delimited file, not yet stored.
+    more_tables: Vec<ingest::Table>,
 }
 
 /// The rows of one table, as they arrive.
@@ -577,6 +607,7 @@ async fn store_rows<R: Rpc>(
     explicit_type: Option<String>,
 ) -> Result<Stored, ApiError> {
     let mut batcher = Batcher::new(BATCH_ROWS, BATCH_BYTES);
+    let mut more_tables = Vec::new();
     let replayed = |result: UploadResult| Stored {
         result,
         created_at: Value::Null,
@@ -584,6 +615,7 @@ async fn store_rows<R: Rpc>(
         issues: Vec::new(),
         issue_counts: json!({}),
         replayed: true,
+        more_tables: Vec::new(),
     };
     let table = match rows {
         Rows::Empty => {
@@ -637,6 +669,18 @@ async fn store_rows<R: Rpc>(
                 chunk = reader.chunk().await?;
             }
             let end = stream.finish().map_err(ingest_error)?;
+            if !end.more_tables.is_empty() && sink.kind == Kind::Append {
+                return Err(ApiError::new(
+                    ErrorCode::MultipleSheets,
+                    format!(
+                        "the file holds {} tables one after another; an append takes one",
+                        end.more_tables.len() + 1
+                    ),
+                )
+                .with_details(json!({ "table_split": render_issues(&end.more_tables.iter().flat_map(|t| t.issues.iter().filter(|i| i.kind == ingest::IssueKind::TableSplit).cloned()).collect::<Vec<_>>()) }))
+                .with_hint("upload each table on its own, or the whole file on create"));
+            }
+            more_tables = end.more_tables;
             if !began {
                 let data_type = explicit_type.unwrap_or_else(|| end.table.data_type.clone());
                 if let Some(r) = begin_for(sink, &data_type).await? {
@@ -668,7 +712,9 @@ async fn store_rows<R: Rpc>(
     ));
     let issues = render_issues(&table.issues);
     let counts = json!(table.issue_counts);
-    finish(sink, schema, issues, counts).await
+    let mut stored = finish(sink, schema, issues, counts).await?;
+    stored.more_tables = more_tables;
+    Ok(stored)
 }
 
 fn log_info(message: &str) {
@@ -704,6 +750,7 @@ async fn finish<R: Rpc>(
         issues,
         issue_counts,
         replayed: false,
+        more_tables: Vec::new(),
     })
 }
 

@@ -392,3 +392,61 @@ fn an_unreachable_database_is_upstream_unavailable_and_nothing_was_begun() {
         "no upload id, nothing to abort"
     );
 }
+
+/// A delimited file with two tables one after another (a blank line, a new header).
+fn two_tables_csv() -> Vec<u8> {
+    b"name,amount\nn1,1\nn2,2\n\nsku,qty,price\nA-1,5,9.5\nB-2,7,1.5\n".to_vec()
+}
+
+#[test]
+fn a_csv_with_two_tables_makes_two_tables_under_one_new_client() {
+    let rpc = happy().on("commit_upload", |_, n| {
+        Ok(result(if n == 0 { "sales" } else { "sales_2" }, 2))
+    });
+    let reply = run(&rpc, create_csv(two_tables_csv(), None), Target::Create).unwrap();
+    assert_eq!(reply.status, 201);
+    let tables = reply.body["tables"]
+        .as_array()
+        .expect("the answer lists both tables");
+    assert_eq!(tables.len(), 2);
+    assert_eq!(tables[1]["table_name"], "sales_2");
+    assert_eq!(tables[1]["issue_counts"]["table_split"], 1);
+    let calls = rpc.calls.borrow();
+    let begins: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c.function == "begin_upload")
+        .map(|c| &c.args)
+        .collect();
+    assert_eq!(begins[0]["p_kind"], "create");
+    assert_eq!(begins[1]["p_kind"], "append");
+    assert_eq!(
+        begins[1]["p_client_id"], CLIENT,
+        "table 2 goes to the new client"
+    );
+    assert_eq!(begins[1]["p_table_name"], "sales_2");
+    let staged: Vec<Vec<Value>> = calls
+        .iter()
+        .filter(|c| c.function == "stage_upload_rows")
+        .map(|c| c.args["p_rows"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(staged.len(), 2);
+    assert_eq!(staged[0].len(), 2);
+    assert_eq!(staged[1][1], json!({"sku": "B-2", "qty": 7, "price": 1.5}));
+}
+
+#[test]
+fn an_append_of_a_csv_with_two_tables_is_refused_and_aborted() {
+    let rpc = with_commit(happy());
+    let target = Target::Append {
+        client_id: CLIENT,
+        who: Who::Client { token: "user.jwt" },
+    };
+    // The first table is long enough to be staged before the second one shows.
+    let mut bytes = csv(3000);
+    bytes.extend_from_slice(b"\nsku,qty,price\nA-1,5,9.5\nB-2,7,1.5\n");
+    let err = run(&rpc, append_csv(bytes), target).unwrap_err();
+    assert_eq!(err.code, ErrorCode::MultipleSheets);
+    assert!(rpc.count("stage_upload_rows") > 0);
+    assert_eq!(rpc.count("commit_upload"), 0);
+    assert_eq!(rpc.count("abort_upload"), 1, "what was staged is undone");
+}

@@ -44,13 +44,13 @@ async fn rows(stack: &Stack, answer: &Value, filter: &str) -> Vec<Value> {
         )
         .await;
     assert_eq!(page.status, 200, "{:?}", page.body);
-    let mut out: Vec<Value> = page.body["data"]
+    let out: Vec<Value> = page.body["data"]
         .as_array()
         .expect("a page")
         .iter()
         .map(|r| r["data"].clone())
         .collect();
-    out.reverse();
+    // The API answers in upload (file) order since issue 10; it was newest first.
     out
 }
 

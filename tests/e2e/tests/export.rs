@@ -214,9 +214,9 @@ async fn an_export_walks_every_page() {
     let elapsed = started.elapsed();
     assert_eq!(nd.status, 200, "{}", nd.body);
     let lines = ndjson(&nd.body);
-    // Newest first: rows stored together come back in reverse insertion order, each once.
+    // File order (issue 10; was newest first): every row once, as uploaded.
     let got: Vec<i64> = lines.iter().map(|r| r["n"].as_i64().expect("n")).collect();
-    let want: Vec<i64> = (0..n).rev().collect();
+    let want: Vec<i64> = (0..n).collect();
     assert_eq!(got, want);
     eprintln!(
         "NDJSON export of {n} rows: {elapsed:?}, {} bytes",
@@ -234,8 +234,8 @@ async fn an_export_walks_every_page() {
     let records = parse_csv(&csv.body);
     assert_eq!(records.len(), n as usize + 1);
     let col = records[0].iter().position(|k| k == "n").expect("n column");
-    assert_eq!(records[1][col], (n - 1).to_string());
-    assert_eq!(records[n as usize][col], "0");
+    assert_eq!(records[1][col], "0");
+    assert_eq!(records[n as usize][col], (n - 1).to_string());
 }
 
 #[tokio::test]
@@ -263,15 +263,31 @@ async fn export_refuses_strangers_and_bad_requests() {
     assert_eq!(anonymous.status, 401);
     assert!(!anonymous.body.contains("of a"));
 
+    // With one table, CSV needs no `table` (issue 10; was a 400): the database resolves it.
+    let csv = download(
+        &stack,
+        &format!("/api/data/{a_id}/export?format=csv"),
+        Some(&a_token),
+    )
+    .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(csv.body, "secret\r\nof a\r\n");
+    assert_eq!(
+        csv.disposition,
+        format!("attachment; filename=\"{a_table}.csv\"")
+    );
+
+    // The read side's codes now (issue 10; bad format and unknown table were invalid_argument).
     for (query, code, mentions) in [
-        ("?format=csv", "invalid_argument", "table"),
-        ("?format=xml", "invalid_argument", "format"),
+        ("?format=xml", "invalid_parameter", "format"),
         (
             "?format=csv&table=client_nothere_data",
-            "invalid_argument",
+            "unknown_table",
             "client_nothere_data",
         ),
         ("?limit=5", "invalid_parameter", "limit"),
+        ("?cursor=eyJpZCI6MX0", "invalid_parameter", "cursor"),
+        ("?secrt=x", "unknown_field", "secrt"),
     ] {
         let bad = download(
             &stack,

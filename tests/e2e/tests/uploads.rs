@@ -139,7 +139,7 @@ fn client_id(answer: &Value) -> String {
         .to_owned()
 }
 
-/// Every row of `table` (all tables when None), in upload order (the API answers newest first).
+/// Every row of `table` (all tables when None), in upload order (the API's order since issue 10).
 async fn read_rows(stack: &Stack, id: &str, table: Option<&str>) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
@@ -162,7 +162,6 @@ async fn read_rows(stack: &Stack, id: &str, table: Option<&str>) -> Vec<Value> {
             _ => break,
         }
     }
-    out.reverse();
     out
 }
 

@@ -108,8 +108,9 @@ async fn each_client_reads_exactly_its_own_rows() {
             mine.iter().all(|r| r["tag"] == tag),
             "foreign rows: {mine:?}"
         );
-        // newest first: rows inserted together come back in reverse insertion order
-        assert_eq!(mine[0]["n"], n - 1);
+        // File order (issue 10; was newest first): rows come back as they were uploaded.
+        assert_eq!(mine[0]["n"], 0);
+        assert_eq!(mine[n - 1]["n"], n - 1);
         let count = stack
             .get(&format!("/api/data/{id}/count"), Some(token))
             .await;
@@ -126,7 +127,7 @@ async fn each_client_reads_exactly_its_own_rows() {
 
     // Across tenants: nothing, and the same answer as for an id that does not exist.
     for (other, token) in [(&b_id, &a_token), (&a_id, &b_token)] {
-        for suffix in ["", "/count", "/schema"] {
+        for suffix in ["", "/count", "/schema", "/aggregate", "/profile", "/export"] {
             let a = stack
                 .get(&format!("/api/data/{other}{suffix}"), Some(token))
                 .await;
@@ -138,7 +139,12 @@ async fn each_client_reads_exactly_its_own_rows() {
 
     // The database holds without the Worker: A's token straight at the data API sees none of B;
     // the read functions raise PT404, which PostgREST answers as HTTP 404 (SQLSTATE PTxyz).
-    for function in ["get_client_data_filtered", "get_client_data_count"] {
+    for function in [
+        "get_client_data_filtered",
+        "get_client_data_count",
+        "query_client_data",
+        "profile_client_table",
+    ] {
         let direct = stack
             .rpc_direct(function, &a_token, &json!({"p_client_id": b_id}))
             .await;
@@ -344,7 +350,8 @@ async fn limit_cursor_filter_and_table_parameters() {
             break;
         }
     }
-    assert_eq!(seen, vec![6, 5, 4, 3, 2, 1, 0]);
+    // File order (issue 10; was newest first, 6..0).
+    assert_eq!(seen, vec![0, 1, 2, 3, 4, 5, 6]);
 
     let north = stack
         .get(&format!("/api/data/{id}?region=north"), Some(&token))
@@ -368,19 +375,24 @@ async fn limit_cursor_filter_and_table_parameters() {
         .get(&format!("/api/data/{id}?table={table}"), Some(&token))
         .await;
     assert_eq!(rows(&by_table.body).len(), 7);
+    // A table the client does not have is a 400 naming its tables (issue 10; was 200, 0).
     let other_table = stack
         .get(
             &format!("/api/data/{id}/count?table=client_nothere_data"),
             Some(&token),
         )
         .await;
-    assert_eq!(
-        (other_table.status, other_table.body.clone()),
-        (200, json!({"count": 0}))
-    );
+    assert_eq!(other_table.status, 400, "{:?}", other_table.body);
+    assert_eq!(other_table.body["code"], "unknown_table");
+    assert_eq!(other_table.body["details"]["tables"], json!([table]));
+    // limit=0 is a page of no rows (with count=exact: just the total); it was refused.
+    let none = stack
+        .get(&format!("/api/data/{id}?limit=0&count=exact"), Some(&token))
+        .await;
+    assert_eq!((none.status, rows(&none.body).len()), (200, 0));
+    assert_eq!(none.body["total"], 7);
 
     for (query, code) in [
-        ("limit=0", "invalid_limit"),
         ("limit=1001", "invalid_limit"),
         ("limit=many", "invalid_limit"),
         ("cursor=bogus", "invalid_cursor"),

@@ -93,3 +93,22 @@ insert into public.notes (owner, body) values
 
 create function public.my_notes() returns setof public.notes
   language sql stable security invoker as $$ select * from public.notes order by id $$;
+
+-- JSON paths, nulls and text that needs quoting in CSV, for the read modifiers.
+create table public.docs (id integer primary key, data jsonb not null, note text);
+insert into public.docs values
+  (1, '{"a": 1, "b": {"c": "x"}}', null),
+  (2, '{"a": 2, "b": {"c": "y"}}', 'second, with a comma'),
+  (3, '{"b": {"c": "z"}}', 'third');
+create function public.list_docs() returns setof public.docs
+  language sql stable as $$ select * from public.docs order by id $$;
+
+-- A view read like a table (security_invoker: the caller's privileges and RLS apply).
+create view public.item_labels with (security_invoker = true) as
+  select id, upper(label) as label from public.items;
+
+-- Column-level grants: `secret` is not readable by anon/authenticated.
+create table public.accounts (id integer primary key, name text not null, secret text not null);
+insert into public.accounts values (1, 'first', 's1'), (2, 'second', 's2');
+revoke all on public.accounts from anon, authenticated;
+grant select (id, name) on public.accounts to anon, authenticated;
