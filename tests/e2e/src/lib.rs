@@ -5,7 +5,8 @@
 //!
 //! This library is what every test file shares: the stack's addresses and keys ([`Stack`]), the
 //! one HTTP client builder they all use ([`http_client`], held by [`Stack::http`]), token signing with
-//! `jsonwebtoken` ([`mint_hs256`], [`SigningKey`]), CSV with the csv crate ([`csv_bytes`]) and small
+//! `jsonwebtoken` ([`mint_hs256`], [`SigningKey`]), CSV with the csv crate ([`csv_bytes`]), multipart bodies
+//! with reqwest's ([`multipart`]) and small
 //! helpers for names and pages.
 //!
 //! Design decision: the tests talk HTTP to the Worker only, except where they must prove the
@@ -259,6 +260,31 @@ where
         writer.write_record(record).expect("writing CSV to memory");
     }
     writer.into_inner().expect("flushing CSV to memory")
+}
+
+/// A `multipart/form-data` body as reqwest writes it: text fields, then optionally the part
+/// named `file` as (file name, content type, bytes). Returns (content type, body), so a test can
+/// also send the bytes cut short.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    use reqwest::blocking::multipart::{Form, Part};
+    use std::io::Read;
+    let mut form = Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    if let Some((filename, content_type, bytes)) = file {
+        let part = Part::bytes(bytes.to_vec())
+            .file_name(filename.to_owned())
+            .mime_str(content_type)
+            .expect("a valid content type");
+        form = form.part("file", part);
+    }
+    let content_type = format!("multipart/form-data; boundary={}", form.boundary());
+    let mut body = Vec::new();
+    form.into_reader()
+        .read_to_end(&mut body)
+        .expect("an in-memory form reads");
+    (content_type, body)
 }
 
 /// Percent-encodes a query value.

@@ -9,7 +9,7 @@
 //! when the Worker's stored rows differ from the native parse, the Worker (not the parser) changed
 //! a value on the way.
 
-use e2e::{csv_bytes, enc, unique, Stack};
+use e2e::{csv_bytes, enc, multipart, unique, Stack};
 use ingest_testdata::{xlsx, XlsxCell};
 use serde_json::{json, Value};
 
@@ -91,30 +91,6 @@ fn create_path(company: &str, email: &str) -> String {
         enc(company),
         enc(email)
     )
-}
-
-/// A `multipart/form-data` body as reqwest writes it: text fields, then optionally the part
-/// named `file`. Returns (content type, body), so a test can also send the bytes cut short.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
-    use reqwest::blocking::multipart::{Form, Part};
-    use std::io::Read;
-    let mut form = Form::new();
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.to_string());
-    }
-    if let Some((filename, content_type, bytes)) = file {
-        let part = Part::bytes(bytes.to_vec())
-            .file_name(filename.to_owned())
-            .mime_str(content_type)
-            .expect("a valid content type");
-        form = form.part("file", part);
-    }
-    let content_type = format!("multipart/form-data; boundary={}", form.boundary());
-    let mut body = Vec::new();
-    form.into_reader()
-        .read_to_end(&mut body)
-        .expect("an in-memory form reads");
-    (content_type, body)
 }
 
 /// Asserts the status and that the body is an error with the stable `code` and a message.
