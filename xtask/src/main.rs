@@ -19,6 +19,7 @@ mod proc;
 mod setup;
 mod signals;
 mod stack;
+mod steps;
 mod test;
 
 use std::path::PathBuf;
@@ -30,9 +31,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup          install what is missing (apt packages, wasm32 target, worker-build,
-                 wasm-bindgen CLI matching Cargo.lock, npm packages)
-  build-worker   build the Worker for workerd into build/ (worker-build --release, offline)
+  setup          install what is missing (apt packages, wasm32 target, wasm-bindgen CLI
+                 matching Cargo.lock, npm packages)
+  build-worker   build the Worker for workerd into build/worker/ (cargo, wasm-bindgen,
+                 wasm-opt, esbuild; offline) and check its size against the budget
   up             start PostgreSQL, the data API and the Worker; write .local/stack.env
   down           stop everything `up` started (data is kept in .local/stack/)
   dev            up, then follow the logs; Ctrl-C stops the stack
