@@ -39,11 +39,16 @@ pub struct Pending {
 impl Pending {
     /// Fails now if a background install has already failed (instead of after the next build).
     pub fn check(&mut self) -> Result<()> {
-        match &mut self.wasm_bindgen {
-            Some(install) if install.exited_unsuccessfully() => {
-                self.wasm_bindgen.take().map_or(Ok(()), Background::finish)
+        let failed = self
+            .wasm_bindgen
+            .as_mut()
+            .is_some_and(Background::exited_unsuccessfully);
+        match self.wasm_bindgen.take() {
+            Some(install) if failed => install.finish(),
+            still_running => {
+                self.wasm_bindgen = still_running;
+                Ok(())
             }
-            _ => Ok(()),
         }
     }
 
