@@ -40,6 +40,21 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Fails now if a background install has already failed (instead of after the next build).
+    pub fn check(&mut self) -> Result<()> {
+        let failed = self
+            .wasm_bindgen
+            .as_mut()
+            .is_some_and(Background::exited_unsuccessfully);
+        match self.wasm_bindgen.take() {
+            Some(install) if failed => install.finish(),
+            still_running => {
+                self.wasm_bindgen = still_running;
+                Ok(())
+            }
+        }
+    }
+
     /// Waits for the background installs; after it, every tool is in place.
     pub fn finish(self) -> Result<()> {
         match self.wasm_bindgen {
@@ -213,7 +228,9 @@ fn start_wasm_bindgen_install(root: &Path) -> Result<Option<Background>> {
         return Ok(None);
     }
     let mut cmd = Command::new(cargo());
-    cmd.args(["install", "wasm-bindgen-cli", "--locked", "--version"])
+    // Not --locked: the CLI's own lockfile names versions the index may no longer offer
+    // (webpki-roots 1.0.11 for 0.2.130), and then the install fails outright.
+    cmd.args(["install", "wasm-bindgen-cli", "--version"])
         .arg(format!("={wanted}"))
         // A lighter release profile: the CLI runs a few seconds per build, so full
         // optimisation and LTO (minutes of compiling) buy nothing here.

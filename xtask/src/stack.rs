@@ -510,18 +510,20 @@ pub fn up(root: &Path) -> Result<Stack> {
     let started = Instant::now();
     // The wasm-bindgen CLI may still be compiling in the background: it is needed only after
     // the Worker's own wasm is built.
-    let setup = setup::start(root)?;
+    let mut setup = setup::start(root)?;
     let stack = Stack::dev_stack(root)?;
     steps::step("PostgreSQL: start, apply migrations", || {
         stack.start_database()
     })?;
     if !stack.data_api_running() {
+        setup.check()?;
         let binary = build::data_api(root, true)?;
         steps::step("data API: start", || stack.start_data_api(&binary))?;
     } else {
         println!("data API: already running ({})", stack.api_url());
     }
     if !stack.worker_running() {
+        setup.check()?;
         build::worker_wasm(root)?;
         setup.finish()?;
         build::worker_bundle(root)?;

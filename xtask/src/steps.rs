@@ -98,6 +98,11 @@ impl Background {
         })
     }
 
+    /// Whether the command has already ended with a failure (it is not waited for).
+    pub fn exited_unsuccessfully(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(status)) if !status.success())
+    }
+
     /// Waits for the command to end; fails with the tail of its log when it did not succeed.
     pub fn finish(mut self) -> Result<()> {
         let waited = Instant::now();
