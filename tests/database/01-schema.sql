@@ -2,7 +2,7 @@
 -- the policies per command, every function security invoker with a fixed search_path, and
 -- nothing at all for anon.
 begin;
-select plan(59);
+select plan(69);
 
 select tables_are('public', array['clients', 'client_schemas', 'client_data', 'client_schema_versions',
                             'client_data_field_indexes', 'client_data_field_values'],
@@ -184,16 +184,28 @@ select ok(not has_column_privilege('authenticated', 'public.clients', 'password_
           'authenticated cannot select clients.password_hash');
 select ok(has_column_privilege('authenticated', 'public.clients', 'email', 'select'),
           'authenticated can select the other client columns');
-select ok(not has_table_privilege('authenticated', 'public.clients', 'insert,update,delete,truncate'),
-          'authenticated cannot write clients');
-select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'insert,update'),
-          'authenticated cannot write row_count');
-select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'insert,update'),
-          'authenticated cannot write data_stored');
-select ok(not has_table_privilege('authenticated', 'public.client_schemas', 'delete,truncate'),
-          'authenticated cannot delete or truncate client_schemas');
-select ok(not has_table_privilege('authenticated', 'public.client_data', 'update,delete,truncate'),
-          'authenticated cannot update, delete or truncate client_data');
+select ok(not has_table_privilege('authenticated', 'public.clients', 'insert'), 'authenticated cannot insert clients');
+select ok(not has_table_privilege('authenticated', 'public.clients', 'update'), 'authenticated cannot update clients');
+select ok(not has_table_privilege('authenticated', 'public.clients', 'delete'), 'authenticated cannot delete clients');
+select ok(not has_table_privilege('authenticated', 'public.clients', 'truncate'), 'authenticated cannot truncate clients');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'insert'),
+          'authenticated cannot insert row_count');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'row_count', 'update'),
+          'authenticated cannot update row_count');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'insert'),
+          'authenticated cannot insert data_stored');
+select ok(not has_column_privilege('authenticated', 'public.client_schemas', 'data_stored', 'update'),
+          'authenticated cannot update data_stored');
+select ok(not has_table_privilege('authenticated', 'public.client_schemas', 'delete'),
+          'authenticated cannot delete client_schemas rows');
+select ok(not has_table_privilege('authenticated', 'public.client_schemas', 'truncate'),
+          'authenticated cannot truncate client_schemas');
+select ok(not has_table_privilege('authenticated', 'public.client_data', 'update'),
+          'authenticated cannot update client_data');
+select ok(not has_table_privilege('authenticated', 'public.client_data', 'delete'),
+          'authenticated cannot delete client_data');
+select ok(not has_table_privilege('authenticated', 'public.client_data', 'truncate'),
+          'authenticated cannot truncate client_data');
 select ok(has_table_privilege('authenticated', 'public.client_data', 'select'),
           'authenticated can read client_data (RLS limits it to its own)');
 select ok(has_column_privilege('authenticated', 'public.client_data', 'data', 'insert'),
@@ -201,8 +213,12 @@ select ok(has_column_privilege('authenticated', 'public.client_data', 'data', 'i
 select ok(not has_table_privilege('service_role', 'public.client_data', 'truncate'),
           'not even service_role may truncate client_data');
 select ok((select rolbypassrls from pg_roles where rolname = 'service_role'), 'service_role bypasses RLS');
-select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'usage,select,update'),
-          'authenticated cannot touch the identity sequence');
+select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'usage'),
+          'authenticated cannot use the identity sequence');
+select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'select'),
+          'authenticated cannot read the identity sequence');
+select ok(not has_sequence_privilege('authenticated', 'public.client_data_id_seq', 'update'),
+          'authenticated cannot set the identity sequence');
 
 -- Table and data-type names: one domain each, on every column that holds one.
 select is(array(select format('%s.%s', a.attrelid::regclass, a.attname) from pg_attribute a

@@ -11,8 +11,7 @@
 //! command it prints. Benchmarks are never part of `cargo xtask test`: they assert nothing.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::stack::{Ports, Stack};
-use crate::{build, migrate, proc, signals, Error, Result};
+use crate::{build, http, migrate, proc, signals, Error, Result};
 
 /// The client that the COPY baseline and the RPC comparison use (created with this id).
 const COPY_CLIENT_ID: &str = "b0000000-0000-4000-8000-00000000c0b1";
@@ -551,8 +550,8 @@ fn rpc_per_call(stack: &Stack, calls: usize) -> Result<f64> {
     let key = &stack.keys.service_role_key;
     let auth = format!("Bearer {key}");
     let body = format!("{{\"p_client_id\":\"{RPC_CLIENT_ID}\"}}");
-    let mut conn = HttpConn::connect(stack.ports.data_api)?;
-    let mut call = || -> Result<()> {
+    let conn = http::Client::local(stack.ports.data_api, UPLOAD_TIMEOUT);
+    let call = || -> Result<()> {
         let (status, answer) = conn.request(
             "POST",
             "/rest/v1/rpc/get_client_data_count",
@@ -685,7 +684,7 @@ fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, S
         );
         let mut body = fs::File::open(&files.upload)
             .map_err(|e| Error::io("bench_read_failed", "opening the upload file", e))?;
-        let mut conn = HttpConn::connect(stack.ports.worker)?;
+        let conn = http::Client::local(stack.ports.worker, UPLOAD_TIMEOUT);
         let start = Instant::now();
         let answer = conn.request(
             "POST",
@@ -893,7 +892,7 @@ fn clock_ticks() -> Result<f64> {
 /// One request with a JSON body; the answer as JSON (or, when it is not JSON, its first 300
 /// bytes as a string, for the error message).
 fn json_request(
-    conn: &mut HttpConn,
+    conn: &http::Client,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -937,10 +936,10 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
             })
         })
         .collect();
-    let mut worker = HttpConn::connect(stack.ports.worker)?;
+    let worker = http::Client::local(stack.ports.worker, UPLOAD_TIMEOUT);
     let service = format!("Bearer {}", stack.keys.service_role_key);
     let (status, created) = json_request(
-        &mut worker,
+        &worker,
         "POST",
         "/api/superadmin/clients",
         &[("Authorization", service.as_str())],
@@ -964,7 +963,7 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
         .ok_or_else(|| failed("no client.client_id in the create answer", status, &created))?
         .to_string();
     let (status, login) = json_request(
-        &mut worker,
+        &worker,
         "POST",
         "/api/auth/login",
         &[],
@@ -1029,7 +1028,7 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
         "p_after_id": null,
     })
     .to_string();
-    let mut api = HttpConn::connect(stack.ports.data_api)?;
+    let api = http::Client::local(stack.ports.data_api, UPLOAD_TIMEOUT);
     let anon = stack.keys.anon_key.clone();
     let mut direct_call = || -> Result<()> {
         let (status, answer) = api.request(
@@ -1093,130 +1092,6 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
         ),
     });
     Ok(())
-}
-
-// ---- a minimal HTTP/1.1 client: keep-alive requests with a streamed body ----
-
-pub(crate) struct HttpConn {
-    reader: BufReader<TcpStream>,
-    host: String,
-}
-
-fn http_err(e: std::io::Error) -> Error {
-    Error::io("bench_http_failed", "HTTP request", e)
-}
-
-impl HttpConn {
-    pub(crate) fn connect(port: u16) -> Result<HttpConn> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).map_err(http_err)?;
-        stream.set_nodelay(true).map_err(http_err)?;
-        stream
-            .set_read_timeout(Some(UPLOAD_TIMEOUT))
-            .map_err(http_err)?;
-        Ok(HttpConn {
-            reader: BufReader::new(stream),
-            host: format!("127.0.0.1:{port}"),
-        })
-    }
-
-    /// Sends one request with a `Content-Length` body copied from `body`, reads the answer
-    /// (Content-Length or chunked) and leaves the connection ready for the next request.
-    pub(crate) fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body_len: u64,
-        body: &mut dyn Read,
-    ) -> Result<(u16, Vec<u8>)> {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {body_len}\r\n",
-            self.host
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes()).map_err(http_err)?;
-        // A server may answer (and close) before reading the whole body; its answer says why.
-        let sent = std::io::copy(body, stream);
-        let answer = self.read_response();
-        match (sent, answer) {
-            (_, Ok(answer)) => Ok(answer),
-            (Err(e), Err(_)) => Err(http_err(e)),
-            (Ok(_), Err(e)) => Err(e),
-        }
-    }
-
-    fn read_line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line).map_err(http_err)? == 0 {
-            return Err(Error::new(
-                "bench_http_failed",
-                "the server closed the connection without an answer",
-            ));
-        }
-        Ok(line.trim_end().to_string())
-    }
-
-    fn read_response(&mut self) -> Result<(u16, Vec<u8>)> {
-        let status_line = self.read_line()?;
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| {
-                Error::new(
-                    "bench_http_failed",
-                    format!("not an HTTP status line: {status_line}"),
-                )
-            })?;
-        let mut length = None;
-        let mut chunked = false;
-        loop {
-            let line = self.read_line()?;
-            if line.is_empty() {
-                break;
-            }
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-            if name == "content-length" {
-                length = value.parse::<usize>().ok();
-            } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let size_line = self.read_line()?;
-                let size = usize::from_str_radix(size_line.split(';').next().unwrap_or(""), 16)
-                    .map_err(|_| {
-                        Error::new("bench_http_failed", format!("bad chunk size `{size_line}`"))
-                    })?;
-                if size == 0 {
-                    // Trailers end with an empty line.
-                    while !self.read_line()?.is_empty() {}
-                    break;
-                }
-                let start = body.len();
-                body.resize(start + size, 0);
-                self.reader
-                    .read_exact(&mut body[start..])
-                    .map_err(http_err)?;
-                self.read_line()?;
-            }
-        } else if let Some(n) = length {
-            body.resize(n, 0);
-            self.reader.read_exact(&mut body).map_err(http_err)?;
-        } else {
-            self.reader.read_to_end(&mut body).map_err(http_err)?;
-        }
-        Ok((status, body))
-    }
 }
 
 // ---- the table ----

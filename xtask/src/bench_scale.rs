@@ -16,15 +16,17 @@
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench::{sql, HttpConn, Teardown};
+use crate::bench::{sql, Teardown};
 use crate::stack::{Ports, Stack};
-use crate::{build, keys, migrate, proc, signals, Error, Result};
+use crate::{build, http, keys, migrate, proc, signals, Error, Result};
 
 const LOAD_SQL: &str = include_str!("bench_scale/load.sql");
+/// One read of the big client may scan a million rows on a busy machine.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 const BIG_CLIENT: &str = "b5ca1e00-0000-4000-8000-000000000000";
 /// A small client whose second table measures the write cost of indexed fields.
 const WRITE_CLIENT: &str = "b5ca1e00-0000-4000-8000-000000000001";
@@ -477,8 +479,8 @@ fn data_api_per_call(
     let body = json!({"p_client_id": BIG_CLIENT, "p_query": read.plan}).to_string();
     let bearer = format!("Bearer {token}");
     let path = format!("/rest/v1/rpc/{}", read.function);
-    let mut conn = HttpConn::connect(stack.ports.data_api)?;
-    let mut call = || -> Result<()> {
+    let conn = http::Client::local(stack.ports.data_api, REQUEST_TIMEOUT);
+    let call = || -> Result<()> {
         let (status, answer) = conn.request(
             "POST",
             &path,

@@ -1,37 +1,95 @@
-//! Readiness checks: a minimal HTTP/1.1 GET over `TcpStream` (all we need is the status line),
-//! and a TCP connect probe.
+//! HTTP for xtask: readiness checks (`get_status`), the benchmarks' kept-alive client
+//! ([`Client`]), and TCP probes for ports.
+//!
+//! Design decision: ureq (blocking, no TLS, no async runtime) instead of a hand-written
+//! HTTP/1.1 client: xtask talks to local services only, and ureq adds seconds, not a runtime,
+//! to xtask's compile while handling keep-alive, chunked answers and streamed bodies for us.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::{Error, Result};
 
-/// The HTTP status of `GET url` (plain `http://host:port/path` only), or None when nothing
-/// answered or the answer was not HTTP.
+const READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An agent that hands back every status as an answer (a 500 is data here, not an error).
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+/// The HTTP status of `GET url`, or None when nothing answered or the answer was not HTTP.
 pub fn get_status(url: &str) -> Option<u16> {
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = authority.to_socket_addrs().ok()?.next()?;
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).ok()?;
-    stream.set_read_timeout(Some(IO_TIMEOUT)).ok()?;
-    stream.set_write_timeout(Some(IO_TIMEOUT)).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    // The status line fits in the first read; reading to the end is not needed.
-    let mut head = [0u8; 64];
-    let mut len = 0;
-    while len < 12 {
-        match stream.read(&mut head[len..]).ok()? {
-            0 => break,
-            n => len += n,
+    let response = agent(READY_TIMEOUT).get(url).call().ok()?;
+    Some(response.status().as_u16())
+}
+
+/// A client of one local service (`http://127.0.0.1:port`) that keeps its connection alive
+/// between requests, as the benchmarks measure per-request cost over one connection.
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+fn http_err(e: ureq::Error) -> Error {
+    Error::new("bench_http_failed", format!("HTTP request: {e}"))
+}
+
+impl Client {
+    /// A client of 127.0.0.1:`port`; each request may take up to `timeout`.
+    pub fn local(port: u16, timeout: Duration) -> Client {
+        Client {
+            agent: agent(timeout),
+            base: format!("http://127.0.0.1:{port}"),
         }
     }
-    let line = std::str::from_utf8(&head[..len]).ok()?;
-    line.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+
+    /// Sends `method path` with `headers` and a `Content-Length: body_len` body read from `body`
+    /// (GET sends none); returns the status and the whole answer body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body_len: u64,
+        body: &mut dyn Read,
+    ) -> Result<(u16, Vec<u8>)> {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let built = |e: ureq::http::Error| {
+            Error::new(
+                "bench_http_failed",
+                format!("building {method} {path}: {e}"),
+            )
+        };
+        let mut response = if method == "GET" {
+            self.agent.run(request.body(()).map_err(built)?)
+        } else {
+            // A length up front, as a browser sends a file: no chunked encoding.
+            let request = request
+                .header("Content-Length", body_len.to_string())
+                .body(ureq::SendBody::from_reader(body))
+                .map_err(built)?;
+            self.agent.run(request)
+        }
+        .map_err(http_err)?;
+        let status = response.status().as_u16();
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(http_err)?;
+        Ok((status, answer))
+    }
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.

@@ -6,9 +6,11 @@
 //! `wrangler`) through `std::process` instead of linking client libraries, so it compiles in
 //! seconds and every step it takes is a command a person could type and re-run by hand.
 
+mod admin;
 mod bench;
 mod bench_scale;
 mod build;
+mod console;
 mod error;
 mod http;
 mod keys;
@@ -17,6 +19,7 @@ mod proc;
 mod setup;
 mod signals;
 mod stack;
+mod steps;
 mod test;
 
 use std::path::PathBuf;
@@ -28,12 +31,16 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup          install what is missing (apt packages, wasm32 target, worker-build,
-                 wasm-bindgen CLI matching Cargo.lock, npm packages)
-  build-worker   build the Worker for workerd into build/ (worker-build --release, offline)
+  setup          install what is missing (apt packages, wasm32 target, wasm-bindgen CLI
+                 matching Cargo.lock, npm packages)
+  build-worker   build the Worker for workerd into build/worker/ (cargo, wasm-bindgen,
+                 wasm-opt, esbuild; offline) and check its size against the budget
   up             start PostgreSQL, the data API and the Worker; write .local/stack.env
   down           stop everything `up` started (data is kept in .local/stack/)
   dev            up, then follow the logs; Ctrl-C stops the stack
+  admin create EMAIL [--db-url URL]
+                 a superadmin account for the web console (password: $ADMIN_PASSWORD or
+                 a prompt; default database: the `up` stack's)
   migrate [--db-url URL]
                  apply pending migrations/*.sql (default: the `up` stack's database)
   test [--only STAGE[,STAGE...]]
@@ -65,6 +72,7 @@ fn main() -> ExitCode {
         Some("up") => stack::up(&root).map(|_| ()),
         Some("down") => stack::down(&root),
         Some("dev") => stack::dev(&root),
+        Some("admin") => admin::command(&root, &args[1..]),
         Some("migrate") => migrate::command(&root, &args[1..]),
         Some("test") => match test::run(&root, &args[1..]) {
             Ok(true) => Ok(()),

@@ -1,16 +1,19 @@
 //! `cargo xtask setup`: installs what is missing and does nothing (quickly) when all is there.
 //! Every check looks at the installed thing itself (a file, a `--version`), never at a marker
 //! of our own, so a hand-installed tool of the right version is accepted as is.
+//!
+//! Design decision: the one slow install, the wasm-bindgen CLI (a `cargo install`), starts in the
+//! background first and is waited for only where the Worker build needs it, so apt, npm and the
+//! other builds of a first run overlap it; it is compiled with a lighter profile (opt-level 1,
+//! no LTO): it runs for seconds per build, so full optimisation would only cost compile time.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::build::{cargo, cargo_bin_dir};
+use crate::steps::{step, Background};
 use crate::{proc, Error, Result};
-
-/// The worker-build release the Worker is built with (matches `worker = "=0.8.7"`).
-const WORKER_BUILD_VERSION: &str = "0.8.7";
 
 /// apt packages, each with the file whose presence proves it is installed.
 const APT_PACKAGES: &[(&str, &str)] = &[
@@ -25,20 +28,72 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     // Generates each stack's ES256/RS256 signing keys.
     ("openssl", "/usr/bin/openssl"),
+    // Headless browser of the `console` test stage (puppeteer-core drives it; npm's own browser
+    // downloads do not work offline).
+    ("chromium", "/usr/bin/chromium"),
 ];
 
-pub fn run(root: &Path) -> Result<()> {
-    apt_packages()?;
-    worker_tools(root)
+/// Installs still running after [`start`] returned.
+#[must_use = "finish() waits for the background installs and reports their failure"]
+pub struct Pending {
+    wasm_bindgen: Option<Background>,
 }
 
-/// What building and running the Worker needs: the wasm32 target, worker-build, the
+impl Pending {
+    /// Fails now if a background install has already failed (instead of after the next build).
+    pub fn check(&mut self) -> Result<()> {
+        let failed = self
+            .wasm_bindgen
+            .as_mut()
+            .is_some_and(Background::exited_unsuccessfully);
+        match self.wasm_bindgen.take() {
+            Some(install) if failed => install.finish(),
+            still_running => {
+                self.wasm_bindgen = still_running;
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for the background installs; after it, every tool is in place.
+    pub fn finish(self) -> Result<()> {
+        match self.wasm_bindgen {
+            Some(install) => install.finish(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Everything, waiting for the background install too.
+pub fn run(root: &Path) -> Result<()> {
+    start(root)?.finish()
+}
+
+/// What building and running the Worker needs, waiting for all of it: the wasm32 target, the
 /// wasm-bindgen CLI matching Cargo.lock, and the npm packages (wrangler, wasm-opt, esbuild).
 pub fn worker_tools(root: &Path) -> Result<()> {
-    wasm32_target()?;
-    worker_build()?;
-    wasm_bindgen_cli(root)?;
-    npm_packages(root)
+    start_installs(root, false)?.finish()
+}
+
+/// Installs what is missing; the wasm-bindgen CLI may still be compiling when this returns.
+pub fn start(root: &Path) -> Result<Pending> {
+    start_installs(root, true)
+}
+
+fn start_installs(root: &Path, with_apt: bool) -> Result<Pending> {
+    // The target first: a rustup download that the wasm-bindgen build must not race with.
+    step("wasm32-unknown-unknown target", wasm32_target)?;
+    let pending = Pending {
+        wasm_bindgen: start_wasm_bindgen_install(root)?,
+    };
+    if with_apt {
+        step(
+            "apt packages (PostgreSQL 15, pgTAP, pg_prove, openssl)",
+            apt_packages,
+        )?;
+    }
+    step("npm packages (npm ci)", || npm_packages(root))?;
+    Ok(pending)
 }
 
 fn apt_packages() -> Result<()> {
@@ -109,24 +164,6 @@ fn wasm32_target() -> Result<()> {
     }
 }
 
-fn worker_build() -> Result<()> {
-    let bin = cargo_bin_dir().join("worker-build");
-    let version = proc::probe(Command::new(&bin).arg("--version"));
-    if version.as_deref().map(str::trim) == Some(WORKER_BUILD_VERSION) {
-        return Ok(());
-    }
-    proc::run(
-        Command::new(cargo()).args([
-            "install",
-            "worker-build",
-            "--locked",
-            "--version",
-            WORKER_BUILD_VERSION,
-        ]),
-        "worker_build_install_failed",
-    )
-}
-
 /// The wasm-bindgen version in Cargo.lock: the CLI must match the library exactly.
 pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
     let lock_path = root.join("Cargo.lock");
@@ -158,22 +195,62 @@ pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
     ))
 }
 
-fn wasm_bindgen_cli(root: &Path) -> Result<()> {
+/// The wasm-bindgen CLI at the version in Cargo.lock: `$CARGO_HOME/bin/wasm-bindgen`, else the
+/// first `wasm-bindgen` on PATH; None when neither is that version.
+fn find_wasm_bindgen(wanted: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    std::iter::once(cargo_bin_dir())
+        .chain(on_path)
+        .map(|dir| dir.join("wasm-bindgen"))
+        .find(|bin| {
+            proc::probe(Command::new(bin).arg("--version")).as_deref()
+                == Some(&format!("wasm-bindgen {wanted}"))
+        })
+}
+
+/// The wasm-bindgen CLI the Worker build runs; an error says how to install it.
+pub fn wasm_bindgen_bin(root: &Path) -> Result<PathBuf> {
     let wanted = locked_wasm_bindgen_version(root)?;
-    let bin = cargo_bin_dir().join("wasm-bindgen");
-    let installed = proc::probe(Command::new(&bin).arg("--version"));
-    if installed.as_deref() == Some(&format!("wasm-bindgen {wanted}")) {
-        return Ok(());
+    find_wasm_bindgen(&wanted).ok_or_else(|| {
+        Error::new(
+            "wasm_bindgen_missing",
+            format!(
+                "no wasm-bindgen {wanted} in {} or on PATH; `cargo xtask setup` installs it",
+                cargo_bin_dir().display()
+            ),
+        )
+    })
+}
+
+/// Starts `cargo install wasm-bindgen-cli` at the locked version unless it is there already.
+fn start_wasm_bindgen_install(root: &Path) -> Result<Option<Background>> {
+    let wanted = locked_wasm_bindgen_version(root)?;
+    if find_wasm_bindgen(&wanted).is_some() {
+        return Ok(None);
     }
-    proc::run(
-        Command::new(cargo()).args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &format!("={wanted}"),
-        ]),
+    let mut cmd = Command::new(cargo());
+    // Not --locked: the CLI's own lockfile names versions the index may no longer offer
+    // (webpki-roots 1.0.11 for 0.2.130), and then the install fails outright.
+    cmd.args(["install", "wasm-bindgen-cli", "--version"])
+        .arg(format!("={wanted}"))
+        // A lighter release profile: the CLI runs a few seconds per build, so full
+        // optimisation and LTO (minutes of compiling) buy nothing here.
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+    Background::start(
+        &format!("wasm-bindgen CLI {wanted}: cargo install (opt-level 1, no LTO)"),
+        &mut cmd,
+        &root
+            .join(".local")
+            .join("setup")
+            .join("wasm-bindgen-install.log"),
         "wasm_bindgen_install_failed",
     )
+    .map(Some)
 }
 
 /// `npm ci` when node_modules is missing or older than package-lock.json.

@@ -10,12 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::keys::{self, Keys, SigningKeys};
-use crate::{build, http, migrate, proc, setup, signals, Error, Result};
+use crate::{build, http, migrate, proc, setup, signals, steps, Error, Result};
 
 /// How long each service may take to answer after it was started.
 const POSTGRES_READY: Duration = Duration::from_secs(60);
 const DATA_API_READY: Duration = Duration::from_secs(60);
-/// wrangler may run the Worker's build command before it serves.
+/// The first start of workerd compiles the module; on a busy machine that takes a while.
 const WORKER_READY: Duration = Duration::from_secs(300);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -447,10 +447,6 @@ impl Stack {
                 )
             })?;
         }
-        // A [build] command in wrangler.toml runs worker-build too: keep it offline.
-        for (name, value) in build::worker_build_env(&self.root) {
-            cmd.env(name, value);
-        }
         let log = self.logs().join("worker.log");
         let pid = proc::spawn_service(&mut cmd, &log, &self.pid_file("worker"))?;
         let url = format!("{}/health", self.worker_url());
@@ -515,19 +511,29 @@ pub fn wait_until(
 
 /// `cargo xtask up`
 pub fn up(root: &Path) -> Result<Stack> {
-    setup::run(root)?;
+    let started = Instant::now();
+    // The wasm-bindgen CLI may still be compiling in the background: it is needed only after
+    // the Worker's own wasm is built.
+    let mut setup = setup::start(root)?;
     let stack = Stack::dev_stack(root)?;
-    stack.start_database()?;
+    steps::step("PostgreSQL: start, apply migrations", || {
+        stack.start_database()
+    })?;
     if !stack.data_api_running() {
+        setup.check()?;
         let binary = build::data_api(root, true)?;
-        stack.start_data_api(&binary)?;
+        steps::step("data API: start", || stack.start_data_api(&binary))?;
     } else {
         println!("data API: already running ({})", stack.api_url());
     }
     if !stack.worker_running() {
-        build::worker(root)?;
-        stack.start_worker()?;
+        setup.check()?;
+        build::worker_wasm(root)?;
+        setup.finish()?;
+        build::worker_bundle(root)?;
+        steps::step("Worker: start wrangler dev", || stack.start_worker())?;
     } else {
+        setup.finish()?;
         println!("Worker: already running ({})", stack.worker_url());
     }
     let env_path = root.join(".local").join("stack.env");
@@ -545,6 +551,7 @@ pub fn up(root: &Path) -> Result<Stack> {
         "logs: {}   stop with: cargo xtask down",
         stack.logs().display()
     );
+    println!("cargo xtask up took {}", steps::duration(started));
     Ok(stack)
 }
 

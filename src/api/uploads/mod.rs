@@ -48,7 +48,7 @@ const SNIFF_BYTES: usize = 4096;
 pub const WHOLE_FILE_BYTES: u64 = 1024 * 1024;
 /// What an XLSX may unpack to in the Worker (ingest's default is 64 MiB): the unpacked XML is
 /// held whole while its rows are parsed.
-const UNPACKED_XLSX_BYTES: u64 = 16 * 1024 * 1024;
+pub const UNPACKED_XLSX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// An upload request as the orchestration needs it (headers, query, body), taken from the
 /// `worker::Request` by `app`, or built directly in tests.

@@ -3,24 +3,9 @@
 //! jsonb holds), a filter by the written value, JSON strings that look like null tokens, JSON key
 //! order, a duplicate JSON key reported, and an XLSX number as Excel shows it.
 
-// Each test binary uses only some of the shared helpers.
-#[allow(dead_code)]
-mod common;
-
-use common::{unique, Stack};
+use e2e::{csv_bytes, enc, unique, Stack};
 use ingest_testdata::{xlsx, XlsxCell};
 use serde_json::Value;
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// `POST` a raw body to the create route; answers (status, body).
 async fn create(stack: &Stack, content_type: &str, body: Vec<u8>) -> Value {
@@ -33,7 +18,8 @@ async fn create(stack: &Stack, content_type: &str, body: Vec<u8>) -> Value {
 }
 
 async fn post(stack: &Stack, path: &str, content_type: &str, body: Vec<u8>, want: u16) -> Value {
-    let response = reqwest::Client::new()
+    let response = stack
+        .http()
         .post(format!("{}{path}", stack.worker_url))
         .bearer_auth(&stack.service_role_key)
         .header("content-type", content_type)
@@ -93,11 +79,13 @@ fn texts(rows: &[Value], key: &str) -> Vec<String> {
 async fn delimited_numbers_keep_every_digit_and_filter_by_the_written_value() {
     let stack = Stack::connect().await;
     let written = ["12.277999999999999", "8.3945900000000009", "0.5"];
-    let csv = format!(
-        "id,reading\n1,{}\n2,{}\n3,{}\n",
-        written[0], written[1], written[2]
-    );
-    let a = create(&stack, "text/csv", csv.into_bytes()).await;
+    let csv = csv_bytes([
+        ["id", "reading"],
+        ["1", written[0]],
+        ["2", written[1]],
+        ["3", written[2]],
+    ]);
+    let a = create(&stack, "text/csv", csv).await;
     let got = rows(&stack, &a, "").await;
     assert_eq!(texts(&got, "reading"), written, "through the API");
     assert_eq!(

@@ -1,13 +1,9 @@
 //! `GET /api/data/{client_id}/export` end to end: NDJSON and CSV carry exactly what the data route
 //! returns, the cursor walk covers more than one database page, and isolation and auth hold.
 
-// Shared with the other test binaries; this one uses only part of it.
-#[allow(dead_code)]
-mod common;
-
 use std::time::Instant;
 
-use common::{rows, unique, Stack};
+use e2e::{rows, unique, Stack};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -21,7 +17,7 @@ struct Download {
 }
 
 async fn download(stack: &Stack, path: &str, token: Option<&str>) -> Download {
-    let mut request = reqwest::Client::new().get(format!("{}{path}", stack.worker_url));
+    let mut request = stack.http().get(format!("{}{path}", stack.worker_url));
     if let Some(t) = token {
         request = request.bearer_auth(t);
     }
@@ -71,33 +67,29 @@ fn ndjson(body: &str) -> Vec<Value> {
         .collect()
 }
 
-/// An RFC 4180 reader (quoted fields, doubled quotes, CRLF) independent of the Worker's writer.
+/// The export read by the csv crate (independent of the Worker's writer), checking RFC 4180's
+/// CRLF after every record.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
     let mut records = Vec::new();
-    let (mut record, mut field) = (Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => assert_eq!(chars.next(), Some('\n'), "CR without LF"),
-            (false, '\n') => panic!("record ended by a bare LF in {text:?}"),
-            (false, c) => field.push(c),
-        }
-        if !quoted && c == '\r' {
-            record.push(std::mem::take(&mut field));
-            records.push(std::mem::take(&mut record));
-        }
+    for record in reader.records() {
+        let record = record.unwrap_or_else(|e| panic!("not CSV ({e}): {text:?}"));
+        // A bare LF or CR outside quotes would start a record that no CRLF precedes. (After a
+        // CRLF the csv crate places the next record at the LF, which it skips as an empty line.)
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        let (before, after) = text.as_bytes().split_at(start);
+        assert!(
+            start == 0
+                || before.ends_with(b"\r\n")
+                || (before.ends_with(b"\r") && after.starts_with(b"\n")),
+            "the record at byte {start} does not follow a CRLF in {text:?}"
+        );
+        records.push(record.iter().map(str::to_owned).collect());
     }
     assert!(
-        record.is_empty() && field.is_empty(),
+        text.is_empty() || text.ends_with("\r\n"),
         "no CRLF after the last record"
     );
     records
@@ -309,6 +301,22 @@ async fn export_refuses_strangers_and_bad_requests() {
         assert!(
             body["message"].as_str().unwrap_or("").contains(mentions),
             "{query}: {body}"
+        );
+    }
+}
+
+/// The reader itself: RFC 4180 quoting comes back as written, and a record not ended by CRLF
+/// is caught (else the export's line ends would go unchecked).
+#[test]
+fn parse_csv_reads_quotes_and_refuses_other_line_ends() {
+    assert_eq!(
+        parse_csv("a,\"b,\"\"c\"\"\nd\"\r\n1,2\r\n"),
+        vec![vec!["a", "b,\"c\"\nd"], vec!["1", "2"]]
+    );
+    for bad in ["a,b\n1,2\r\n", "a,b\r1,2\r\n", "a,b\r\n1,2"] {
+        assert!(
+            std::panic::catch_unwind(|| parse_csv(bad)).is_err(),
+            "{bad:?} was accepted"
         );
     }
 }

@@ -2,11 +2,7 @@
 //! RS256 private keys, verified by the Worker (JWKS fetched from the data API's
 //! `/auth/v1/.well-known/jwks.json`) and by the data API itself (its configured JWKS).
 
-// Shared with the other test binaries: not every helper is used here.
-#[allow(dead_code)]
-mod common;
-
-use common::{mint_hs256, now, rows, unique, SigningKey, Stack};
+use e2e::{mint_hs256, now, rows, unique, SigningKey, Stack};
 use serde_json::{json, Value};
 
 /// A user token as Supabase Auth issues it for `sub`.
@@ -53,7 +49,10 @@ async fn assert_reads_own_rows(stack: &Stack, id: &str, token: &str, n: usize, t
 async fn the_data_api_publishes_the_public_keys_without_an_apikey() {
     let stack = Stack::connect().await;
     let (es256, rs256) = (SigningKey::es256(), SigningKey::rs256());
-    let jwks: Value = reqwest::get(format!("{}/auth/v1/.well-known/jwks.json", stack.api_url))
+    let jwks: Value = stack
+        .http()
+        .get(format!("{}/auth/v1/.well-known/jwks.json", stack.api_url))
+        .send()
         .await
         .expect("GET jwks.json")
         .json()
@@ -161,7 +160,10 @@ async fn untrusted_asymmetric_tokens_get_401_invalid_token() {
         .expect("openssl (installed by `cargo xtask setup`)")
         .stdout;
     assert!(public_pem.starts_with(b"-----BEGIN PUBLIC KEY-----"));
-    let jwks: Value = reqwest::get(format!("{}/auth/v1/.well-known/jwks.json", stack.api_url))
+    let jwks: Value = stack
+        .http()
+        .get(format!("{}/auth/v1/.well-known/jwks.json", stack.api_url))
+        .send()
         .await
         .expect("GET jwks.json")
         .json()

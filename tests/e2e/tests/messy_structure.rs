@@ -4,24 +4,9 @@
 //! line number. A file with two tables makes two tables of one client, and the second one is
 //! as closed to another tenant as the first.
 
-// Each test binary uses only some of the shared helpers.
-#[allow(dead_code)]
-mod common;
-
-use common::{unique, Stack};
+use e2e::{enc, unique, Stack};
 use ingest_testdata::{structure_corpus, ExpectedTable, STRUCTURE_ISSUES};
 use serde_json::{json, Value};
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Creates a client from `csv` (a raw `text/csv` body); answers the 201 body.
 async fn create(stack: &Stack, name: &str, csv: &str) -> Value {
@@ -30,7 +15,8 @@ async fn create(stack: &Stack, name: &str, csv: &str) -> Value {
         enc(&unique("structure Ltd")),
         enc(&format!("{}@example.com", unique(name)))
     );
-    let response = reqwest::Client::new()
+    let response = stack
+        .http()
         .post(format!("{}{path}", stack.worker_url))
         .bearer_auth(&stack.service_role_key)
         .header("content-type", "text/csv")

@@ -3,11 +3,7 @@
 //! aggregates, the column profile and the JSON Schema, all through the Worker as the client;
 //! typos answered 400 with a hint; every route refusing another tenant (404, nothing).
 
-// Shared with the other test binaries; this one uses only part of it.
-#[allow(dead_code)]
-mod common;
-
-use common::{rows, unique, Answer, Stack};
+use e2e::{enc, multipart, rows, unique, Answer, Stack};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -25,42 +21,12 @@ China,1412000000,12720.2,1949-10-01,2024-03-15T06:00:00Z,No,CN,
 India,1417000000,2388.6,1947-08-15,2024-01-31T18:45:00Z,Yes,IN,cricket
 ";
 
-/// Percent-encodes a query key or value (everything but unreserved characters).
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn qs(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn multipart(fields: &[(&str, &str)], csv: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----e2e-query-boundary-51c2";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .into_bytes(),
-        );
-    }
-    body.extend(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\n")
-            .into_bytes(),
-    );
-    body.extend_from_slice(csv);
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 struct Client {
@@ -80,9 +46,10 @@ impl Client {
                 ("email", &email),
                 ("password", PASSWORD),
             ],
-            csv.as_bytes(),
+            Some(("data.csv", "text/csv", csv.as_bytes())),
         );
-        let response = reqwest::Client::new()
+        let response = stack
+            .http()
             .post(format!("{}/api/superadmin/clients", stack.worker_url))
             .bearer_auth(&stack.service_role_key)
             .header("content-type", content_type)
@@ -644,7 +611,8 @@ async fn csv_export_escapes_formulas_and_keeps_keys_first_seen_late() {
         .await;
     assert_eq!(appended.status, 200, "{:?}", appended.body);
 
-    let response = reqwest::Client::new()
+    let response = stack
+        .http()
         .get(format!(
             "{}/api/data/{}/export?format=csv",
             stack.worker_url, c.id
@@ -678,7 +646,8 @@ async fn csv_export_escapes_formulas_and_keeps_keys_first_seen_late() {
     );
 
     // NDJSON keeps the stored JSON untouched, in the same order, filtered like a read.
-    let response = reqwest::Client::new()
+    let response = stack
+        .http()
         .get(format!(
             "{}/api/data/{}/export?{}",
             stack.worker_url,

@@ -2,9 +2,7 @@
 //! scheduled endpoint (`wrangler dev --test-scheduled`): it removes abandoned pending uploads
 //! and their staged rows, and leaves active ones alone. Checked in the database.
 
-mod common;
-
-use common::{unique, Stack};
+use e2e::{unique, Stack};
 use serde_json::json;
 
 async fn pending_upload(stack: &Stack, client_id: &str, table: &str) -> String {
@@ -85,12 +83,15 @@ async fn the_cron_trigger_removes_abandoned_uploads_only() {
     assert_eq!(count(abandoned.clone()).await, (1, 2));
 
     // wrangler answers once the scheduled handler has finished.
-    let fired = reqwest::get(format!(
-        "{}/__scheduled?cron=*/15+*+*+*+*",
-        stack.worker_url
-    ))
-    .await
-    .expect("the scheduled endpoint answers");
+    let fired = stack
+        .http()
+        .get(format!(
+            "{}/__scheduled?cron=*/15+*+*+*+*",
+            stack.worker_url
+        ))
+        .send()
+        .await
+        .expect("the scheduled endpoint answers");
     let status = fired.status().as_u16();
     let text = fired.text().await.unwrap_or_default();
     assert_eq!(

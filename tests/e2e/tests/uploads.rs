@@ -9,11 +9,7 @@
 //! when the Worker's stored rows differ from the native parse, the Worker (not the parser) changed
 //! a value on the way.
 
-// Each test binary uses only some of the shared helpers.
-#[allow(dead_code)]
-mod common;
-
-use common::{unique, Stack};
+use e2e::{csv_bytes, enc, multipart, unique, Stack};
 use ingest_testdata::{xlsx, XlsxCell};
 use serde_json::{json, Value};
 
@@ -58,7 +54,8 @@ async fn post_bytes(
     bytes: Vec<u8>,
     idempotency_key: Option<&str>,
 ) -> Reply {
-    let mut r = reqwest::Client::new()
+    let mut r = stack
+        .http()
         .post(format!("{}{path}", stack.worker_url))
         .bearer_auth(token)
         .header("content-type", content_type)
@@ -71,23 +68,12 @@ async fn post_bytes(
 
 async fn get(stack: &Stack, path: &str, token: &str) -> Reply {
     send(
-        reqwest::Client::new()
+        stack
+            .http()
             .get(format!("{}{path}", stack.worker_url))
             .bearer_auth(token),
     )
     .await
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A fresh (company, email) pair.
@@ -105,31 +91,6 @@ fn create_path(company: &str, email: &str) -> String {
         enc(company),
         enc(email)
     )
-}
-
-/// A `multipart/form-data` body: text fields, then optionally the part named `file`.
-/// Returns (content type, body).
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
-    let boundary = "----e2e-upload-boundary-7d3a";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .into_bytes(),
-        );
-    }
-    if let Some((filename, content_type, bytes)) = file {
-        body.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-            )
-            .into_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").into_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// Asserts the status and that the body is an error with the stable `code` and a message.
@@ -1123,13 +1084,11 @@ async fn the_format_comes_from_the_content_not_the_label() {
 /// `good` rows `{id, note}` then one row whose note is larger than the 64 KiB cell limit, then
 /// one more good row: the failure comes after several batches could have been written.
 fn csv_failing_at(good: usize) -> Vec<u8> {
-    let mut text = String::from("id,note\n");
-    for i in 1..=good {
-        text.push_str(&format!("{i},row {i}\n"));
-    }
-    text.push_str(&format!("{},{}\n", good + 1, "x".repeat(70 * 1024)));
-    text.push_str(&format!("{},after\n", good + 2));
-    text.into_bytes()
+    let header = ["id".to_owned(), "note".to_owned()];
+    let rows = (1..=good).map(|i| [i.to_string(), format!("row {i}")]);
+    let too_big = [(good + 1).to_string(), "x".repeat(70 * 1024)];
+    let after = [(good + 2).to_string(), "after".to_owned()];
+    csv_bytes(std::iter::once(header).chain(rows).chain([too_big, after]))
 }
 
 async fn staged_rows_for_email(stack: &Stack, email: &str) -> i64 {
@@ -1202,13 +1161,12 @@ async fn too_many_columns_is_refused_with_the_limit_code() {
     let (company, email) = new_identity("wide");
     let header: Vec<String> = (1..=600).map(|i| format!("c{i}")).collect();
     let row: Vec<String> = (1..=600).map(|i| i.to_string()).collect();
-    let text = format!("{}\n{}\n", header.join(","), row.join(","));
     let a = post_bytes(
         &stack,
         &create_path(&company, &email),
         &stack.service_role_key,
         "text/csv",
-        text.into_bytes(),
+        csv_bytes([header, row]),
         None,
     )
     .await;
@@ -1225,7 +1183,13 @@ async fn a_broken_multipart_body_stores_nothing() {
         Some(("rows.csv", "text/csv", b"id,name\n1,a\n2,b\n")),
     );
     // Cut off before the closing boundary: the file part never ends.
-    let cut = body.len() - "\r\n------e2e-upload-boundary-7d3a--\r\n".len();
+    let boundary = content_type.split("boundary=").nth(1).expect("a boundary");
+    let closing = format!("\r\n--{boundary}--\r\n");
+    assert!(
+        body.ends_with(closing.as_bytes()),
+        "the form ends with its closing boundary"
+    );
+    let cut = body.len() - closing.len();
     let a = post_bytes(
         &stack,
         "/api/superadmin/clients",
@@ -1662,11 +1626,9 @@ async fn an_oversized_body_gets_413_and_the_server_keeps_serving() {
 
 /// `rows` rows `{id, amount}` numbered from `first`, as CSV with a header.
 fn amounts_csv(first: usize, rows: usize) -> Vec<u8> {
-    let mut text = String::from("id,amount\n");
-    for i in first..first + rows {
-        text.push_str(&format!("{i},{}\n", i % 97));
-    }
-    text.into_bytes()
+    let header = ["id".to_owned(), "amount".to_owned()];
+    let rows = (first..first + rows).map(|i| [i.to_string(), (i % 97).to_string()]);
+    csv_bytes(std::iter::once(header).chain(rows))
 }
 
 /// Sends the headers of a `text/csv` POST announcing `announced` bytes and only `sent` of the
@@ -1869,7 +1831,7 @@ async fn two_requests_with_one_key_in_flight_store_once() {
 async fn deleting_a_client_removes_it_and_its_rows() {
     let stack = Stack::connect().await;
     let (id, token, _) = client_with_amounts(&stack, "delete").await;
-    let http = reqwest::Client::new();
+    let http = stack.http();
     let url = format!("{}/api/superadmin/clients/{id}", stack.worker_url);
     let by_client = send(http.delete(&url).bearer_auth(&token)).await;
     assert_error(&by_client, 403, "forbidden");

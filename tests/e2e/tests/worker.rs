@@ -1,8 +1,6 @@
 //! The Worker's HTTP API end to end: create, log in, read, isolation, token rejection, params.
 
-mod common;
-
-use common::{mint_hs256, now, rows, unique, unsigned, Stack};
+use e2e::{mint_hs256, now, rows, unique, unsigned, Stack};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -55,7 +53,8 @@ async fn health_and_openapi_are_served() {
         );
     }
     // A browser frontend on another origin may call the API (bearer tokens, no cookies).
-    let preflight = reqwest::Client::new()
+    let preflight = stack
+        .http()
         .request(
             reqwest::Method::OPTIONS,
             format!("{}/api/data/x", stack.worker_url),
