@@ -48,7 +48,8 @@ pub fn drain_budget(declared_length: Option<&str>, drain_limit: u64) -> u64 {
 pub fn limit_for(route: &Route, max_upload_bytes: u64) -> u64 {
     match route {
         Route::Login => LOGIN_BODY_BYTES,
-        Route::CreateClient | Route::AppendData { .. } => max_upload_bytes,
+        // Uploads and the inspect preview: a file.
+        r if r.has_body() => max_upload_bytes,
         _ => 0,
     }
 }
@@ -187,6 +188,7 @@ mod tests {
     fn route_limits() {
         assert_eq!(limit_for(&Route::Login, 1 << 30), LOGIN_BODY_BYTES);
         assert_eq!(limit_for(&Route::CreateClient, 1 << 30), 1 << 30);
+        assert_eq!(limit_for(&Route::Inspect, 1 << 30), 1 << 30);
         assert_eq!(limit_for(&Route::Health, 1 << 30), 0);
     }
 
