@@ -154,6 +154,12 @@ async fn respond_to(
                 export::start(config.clone(), caller, client_id, q).await?,
             ));
         }
+        Route::ListClients => api::clients::list(&rpc, &query).await?,
+        Route::Inspect => {
+            let content_type = header("content-type");
+            api::inspect::inspect(content_type.as_deref(), &query, body.stream(), body_limit)
+                .await?
+        }
         Route::CreateClient => {
             let target = uploads::Target::Create;
             uploads::upload(&rpc, &auth::WebCrypto, body_limit, upload(query), target).await?

@@ -20,7 +20,9 @@ pub enum Route {
     DataExport { client_id: String },
     DataAggregate { client_id: String },
     DataProfile { client_id: String },
+    ListClients,
     CreateClient,
+    Inspect,
     AppendData { client_id: String },
     DeleteClient { client_id: String },
 }
@@ -41,7 +43,7 @@ impl Route {
     pub fn has_body(&self) -> bool {
         matches!(
             self,
-            Route::Login | Route::CreateClient | Route::AppendData { .. }
+            Route::Login | Route::CreateClient | Route::Inspect | Route::AppendData { .. }
         )
     }
 
@@ -55,13 +57,16 @@ impl Route {
             | Route::DataAggregate { .. }
             | Route::DataProfile { .. }
             | Route::AppendData { .. } => Access::ClientOrAdmin,
-            Route::CreateClient | Route::DeleteClient { .. } => Access::AdminOnly,
+            Route::ListClients
+            | Route::CreateClient
+            | Route::Inspect
+            | Route::DeleteClient { .. } => Access::AdminOnly,
         }
     }
 }
 
 /// Every route as (method, OpenAPI path template).
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("GET", "/health"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/auth/login"),
@@ -71,7 +76,9 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/api/data/{client_id}/export"),
     ("GET", "/api/data/{client_id}/aggregate"),
     ("GET", "/api/data/{client_id}/profile"),
+    ("GET", "/api/superadmin/clients"),
     ("POST", "/api/superadmin/clients"),
+    ("POST", "/api/inspect"),
     ("POST", "/api/data/{client_id}"),
     ("DELETE", "/api/superadmin/clients/{client_id}"),
 ];
@@ -102,7 +109,10 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["health"] => vec![("GET", Route::Health)],
         ["api", "openapi.json"] => vec![("GET", Route::OpenApi)],
         ["api", "auth", "login"] => vec![("POST", Route::Login)],
-        ["api", "superadmin", "clients"] => vec![("POST", Route::CreateClient)],
+        ["api", "superadmin", "clients"] => {
+            vec![("GET", Route::ListClients), ("POST", Route::CreateClient)]
+        }
+        ["api", "inspect"] => vec![("POST", Route::Inspect)],
         ["api", "superadmin", "clients", id] => {
             let client_id = client_id(id)?;
             vec![("DELETE", Route::DeleteClient { client_id })]
@@ -158,12 +168,14 @@ mod tests {
     fn only_superadmin_routes_are_admin_only() {
         let access = |m: &str, p: &str| route(m, &p.replace("{client_id}", ID)).unwrap().access();
         assert_eq!(access("POST", "/api/superadmin/clients"), Access::AdminOnly);
+        assert_eq!(access("GET", "/api/superadmin/clients"), Access::AdminOnly);
+        assert_eq!(access("POST", "/api/inspect"), Access::AdminOnly);
         assert_eq!(
             access("DELETE", "/api/superadmin/clients/{client_id}"),
             Access::AdminOnly
         );
         for (m, p) in ROUTES {
-            let expected = if p.starts_with("/api/superadmin/") {
+            let expected = if p.starts_with("/api/superadmin/") || p == "/api/inspect" {
                 Access::AdminOnly
             } else if p.starts_with("/api/data/") {
                 Access::ClientOrAdmin

@@ -1,4 +1,6 @@
-//! `POST /api/auth/login`: `{email, password}` → a signed HS256 token for the client.
+//! `POST /api/auth/login`: `{email, password}` → a signed HS256 token for the client or the
+//! superadmin account the email belongs to, with `role` and `client_id` beside it so the console
+//! need not decode the token.
 //!
 //! Design decision: an unknown email costs the same PBKDF2 work as a wrong password (a decoy
 //! hash, see [`crate::auth::password_matches`]), and both answer the same 401, so neither the
@@ -9,8 +11,9 @@ use serde_json::json;
 
 use crate::api::Reply;
 use crate::auth;
+use crate::auth::jwt::LoginSubject;
 use crate::config::Config;
-use crate::db::{self, Rpc};
+use crate::db::{self, AccountKind, Rpc};
 use crate::error::{ApiError, ErrorCode};
 
 pub async fn login(rpc: &impl Rpc, config: &Config, body: &[u8]) -> Result<Reply, ApiError> {
@@ -20,8 +23,8 @@ pub async fn login(rpc: &impl Rpc, config: &Config, body: &[u8]) -> Result<Reply
     if let (Some(a), Some(hash)) = (&account, stored) {
         if auth::password::PhcHash::parse(hash).is_none() {
             worker::console_warn!(
-                "client {} has a password_hash that is not pbkdf2-sha256 PHC",
-                a.client_id
+                "account {} has a password_hash that is not pbkdf2-sha256 PHC",
+                a.id
             );
         }
     }
@@ -32,11 +35,23 @@ pub async fn login(rpc: &impl Rpc, config: &Config, body: &[u8]) -> Result<Reply
             "email or password is wrong",
         ));
     };
-    let token = auth::mint_login_token(config, &account.auth_user_id, &account.client_id).await?;
+    let (subject, role, client_id) = match account.kind {
+        AccountKind::Client => (
+            LoginSubject::Client {
+                client_id: &account.id,
+            },
+            "client",
+            Some(account.id.as_str()),
+        ),
+        AccountKind::Admin => (LoginSubject::Superadmin, "superadmin", None),
+    };
+    let token = auth::mint_login_token(config, &account.auth_user_id, subject).await?;
     Ok(Reply::ok(json!({
         "access_token": token,
         "token_type": "bearer",
         "expires_in": config.token_ttl_seconds,
+        "role": role,
+        "client_id": client_id,
     })))
 }
 

@@ -9,6 +9,7 @@
 pub mod clients;
 pub mod data;
 pub mod export;
+pub mod inspect;
 pub mod login;
 pub mod uploads;
 

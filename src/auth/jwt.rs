@@ -169,24 +169,35 @@ pub fn bearer(header: Option<&str>) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// Who a login token is for: a client (its `client_id` goes in the claims) or a superadmin
+/// account (`app_metadata.role = superadmin`, as Supabase Auth carries it in production).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginSubject<'a> {
+    Client { client_id: &'a str },
+    Superadmin,
+}
+
 /// Header and claims of a login token; the caller appends the HS256 signature.
 pub fn login_signing_input(
     auth_user_id: &str,
-    client_id: &str,
+    subject: LoginSubject<'_>,
     aud: &str,
     now: i64,
     ttl: u64,
 ) -> String {
     let header = json!({"alg": "HS256", "typ": "JWT"});
-    let claims = json!({
+    let mut claims = json!({
         "sub": auth_user_id,
         "role": "authenticated",
         "aud": aud,
         "iat": now,
         "exp": now + ttl as i64,
         "iss": "hybrid-store",
-        "client_id": client_id,
     });
+    match subject {
+        LoginSubject::Client { client_id } => claims["client_id"] = json!(client_id),
+        LoginSubject::Superadmin => claims["app_metadata"] = json!({"role": "superadmin"}),
+    }
     format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -358,13 +369,26 @@ mod tests {
 
     #[test]
     fn login_token_claims() {
-        let input = login_signing_input("u1", "c1", "authenticated", 100, 3600);
+        let client = LoginSubject::Client { client_id: "c1" };
+        let input = login_signing_input("u1", client, "authenticated", 100, 3600);
         let t = format!("{input}.{}", encode_signature(b"x"));
         let p = parse(&t).unwrap();
         assert_eq!(p.alg, Alg::Hs256);
         assert_eq!(p.claims["sub"], "u1");
         assert_eq!(p.claims["role"], "authenticated");
         assert_eq!(p.claims["exp"], 3700);
+        assert_eq!(p.claims["client_id"], "c1");
         assert!(validate_claims(&p.claims, 200, "authenticated").is_ok());
+        assert!(matches!(principal(&p.claims, &t), Principal::Client { .. }));
+    }
+
+    #[test]
+    fn admin_login_token_is_a_superadmin_without_a_client() {
+        let input = login_signing_input("a1", LoginSubject::Superadmin, "authenticated", 100, 60);
+        let t = format!("{input}.{}", encode_signature(b"x"));
+        let p = parse(&t).unwrap();
+        assert_eq!(p.claims["app_metadata"]["role"], "superadmin");
+        assert!(p.claims.get("client_id").is_none());
+        assert_eq!(principal(&p.claims, &t), Principal::Superadmin);
     }
 }

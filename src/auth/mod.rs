@@ -76,16 +76,16 @@ pub async fn verify(config: &Config, token: &str) -> Result<Principal, ApiError>
     Ok(jwt::principal(&parsed.claims, token))
 }
 
-/// Signs an HS256 token for a client that logged in with a password.
+/// Signs an HS256 token for a client or a superadmin account that logged in with a password.
 pub async fn mint_login_token(
     config: &Config,
     auth_user_id: &str,
-    client_id: &str,
+    subject: jwt::LoginSubject<'_>,
 ) -> Result<String, ApiError> {
     let now = (now_ms() / 1000.0) as i64;
     let input = jwt::login_signing_input(
         auth_user_id,
-        client_id,
+        subject,
         &config.jwt_aud,
         now,
         config.token_ttl_seconds,

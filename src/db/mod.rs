@@ -73,7 +73,8 @@ pub enum Function {
     AggregateData,
     ProfileTable,
     ClientSchemas,
-    Credentials,
+    LoginCredentials,
+    ListClients,
     BeginUpload { create: bool },
     StageUploadRows,
     CommitUpload { create: bool },
@@ -89,7 +90,8 @@ impl Function {
             Function::AggregateData => "aggregate_client_data",
             Function::ProfileTable => "profile_client_table",
             Function::ClientSchemas => "get_client_schemas",
-            Function::Credentials => "get_client_credentials",
+            Function::LoginCredentials => "get_login_credentials",
+            Function::ListClients => "list_clients",
             Function::BeginUpload { .. } => "begin_upload",
             Function::StageUploadRows => "stage_upload_rows",
             Function::CommitUpload { .. } => "commit_upload",
@@ -307,24 +309,55 @@ pub async fn client_schemas(
     Ok(tables)
 }
 
-/// A row of `get_client_credentials`.
+/// Which kind of account an email signs in as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Client,
+    Admin,
+}
+
+/// A row of `get_login_credentials`: a client (`id` = client_id) or a superadmin account
+/// (`id` = admin_id = `auth_user_id`, the `sub` of its token).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Credentials {
-    pub client_id: String,
+    pub kind: AccountKind,
+    pub id: String,
     pub auth_user_id: String,
     pub password_hash: Option<String>,
 }
 
-/// `get_client_credentials(email)` as the service role: the account, if the email has one.
+/// `get_login_credentials(email)` as the service role: the account, if the email has one
+/// (emails are unique across clients and admins, so at most one).
 pub async fn credentials(rpc: &impl Rpc, email: &str) -> Result<Option<Credentials>, ApiError> {
     let rows: Vec<Credentials> = call(
         rpc,
         Who::Service,
-        Function::Credentials,
+        Function::LoginCredentials,
         json!({ "p_email": email }).to_string(),
     )
     .await?;
     Ok(rows.into_iter().next())
+}
+
+/// What `list_clients` is asked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListClients {
+    pub p_search: Option<String>,
+    pub p_limit: u32,
+    pub p_offset: u64,
+}
+
+/// `list_clients(search, limit, offset)` as the service role (superadmin only, checked before):
+/// `{clients: [...], total}`, passed through as the database shaped it.
+pub async fn list_clients(rpc: &impl Rpc, args: &ListClients) -> Result<Value, ApiError> {
+    call(
+        rpc,
+        Who::Service,
+        Function::ListClients,
+        serde_json::to_string(args).map_err(|e| ApiError::internal(e.to_string()))?,
+    )
+    .await
 }
 
 // ---- writes ------------------------------------------------------------------------------

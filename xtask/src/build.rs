@@ -61,8 +61,10 @@ pub fn npm_bin(root: &Path, name: &str) -> PathBuf {
     root.join("node_modules").join(".bin").join(name)
 }
 
-/// The whole Worker build: [`worker_wasm`], then [`worker_bundle`].
+/// The whole Worker build: the web console it serves as assets (`build/console/`), then
+/// [`worker_wasm`] and [`worker_bundle`].
 pub fn worker(root: &Path) -> Result<()> {
+    crate::console::build(root)?;
     worker_wasm(root)?;
     worker_bundle(root)
 }

@@ -6,9 +6,11 @@
 //! `wrangler`) through `std::process` instead of linking client libraries, so it compiles in
 //! seconds and every step it takes is a command a person could type and re-run by hand.
 
+mod admin;
 mod bench;
 mod bench_scale;
 mod build;
+mod console;
 mod error;
 mod http;
 mod keys;
@@ -36,6 +38,9 @@ commands:
   up             start PostgreSQL, the data API and the Worker; write .local/stack.env
   down           stop everything `up` started (data is kept in .local/stack/)
   dev            up, then follow the logs; Ctrl-C stops the stack
+  admin create EMAIL [--db-url URL]
+                 a superadmin account for the web console (password: $ADMIN_PASSWORD or
+                 a prompt; default database: the `up` stack's)
   migrate [--db-url URL]
                  apply pending migrations/*.sql (default: the `up` stack's database)
   test [--only STAGE[,STAGE...]]
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Some("up") => stack::up(&root).map(|_| ()),
         Some("down") => stack::down(&root),
         Some("dev") => stack::dev(&root),
+        Some("admin") => admin::command(&root, &args[1..]),
         Some("migrate") => migrate::command(&root, &args[1..]),
         Some("test") => match test::run(&root, &args[1..]) {
             Ok(true) => Ok(()),

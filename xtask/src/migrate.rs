@@ -38,7 +38,7 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn stack_env_db_url(root: &Path) -> Option<String> {
+pub fn stack_env_db_url(root: &Path) -> Option<String> {
     let text = fs::read_to_string(root.join(".local").join("stack.env")).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("DB_URL="))

@@ -28,6 +28,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     // Generates each stack's ES256/RS256 signing keys.
     ("openssl", "/usr/bin/openssl"),
+    // Headless browser of the `console` test stage (puppeteer-core drives it; npm's own browser
+    // downloads do not work offline).
+    ("chromium", "/usr/bin/chromium"),
 ];
 
 /// Installs still running after [`start`] returned.

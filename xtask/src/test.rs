@@ -40,8 +40,22 @@ impl Drop for Teardown<'_> {
         if self.stack.pg_dir != self.stack.dir {
             let _ = fs::remove_dir_all(&self.stack.pg_dir);
         }
+        let artifacts = self.stack.dir.join("artifacts");
         if self.keep_logs {
             println!("logs kept in {}", self.stack.logs().display());
+        } else if artifacts.is_dir() {
+            // Test artifacts (the console's screenshots) outlive a passing run; the rest goes.
+            for entry in fs::read_dir(&self.stack.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if entry.path() != artifacts {
+                    let _ =
+                        fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
+                }
+            }
+            println!("artifacts kept in {}", artifacts.display());
         } else {
             let _ = fs::remove_dir_all(&self.stack.dir);
         }
@@ -55,7 +69,7 @@ struct Runner {
 }
 
 /// Stages that other stages need, and which of them needs the running services.
-const NEEDS_SERVICES: &[&str] = &["e2e", "postgrest-js"];
+const NEEDS_SERVICES: &[&str] = &["e2e", "console", "postgrest-js"];
 /// Every stage, in the order they run; `--only` accepts these names.
 const STAGES: &[&str] = &[
     "setup",
@@ -64,6 +78,7 @@ const STAGES: &[&str] = &[
     "pgtap",
     "services",
     "e2e",
+    "console",
     "postgrest-js",
 ];
 
@@ -315,6 +330,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
                 "e2e_failed",
             )
         });
+        runner.stage("console", || console_stage(root, &stack));
         if postgrest_js.is_dir() {
             runner.stage("postgrest-js", || {
                 let files = node_test_files(&postgrest_js);
@@ -334,6 +350,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
         }
     } else {
         runner.blocked("e2e", "the stack");
+        runner.blocked("console", "the stack");
         if postgrest_js.is_dir() {
             runner.blocked("postgrest-js", "the stack");
         }
@@ -348,4 +365,42 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
     );
     runner.print_summary();
     Ok(failed == 0)
+}
+
+/// The web console in headless Chromium (`tests/console/*.test.mjs`, puppeteer-core): a
+/// superadmin account is made for it first; screenshots go to `<test dir>/artifacts/`.
+fn console_stage(root: &Path, stack: &Stack) -> Result<Option<String>> {
+    let files = node_test_files(&root.join("tests").join("console"));
+    if files.is_empty() {
+        return Ok(Some("no tests/console/*.test.mjs".to_string()));
+    }
+    let artifacts = stack.dir.join("artifacts");
+    fs::create_dir_all(&artifacts).map_err(|e| {
+        crate::Error::io(
+            "console_tests_failed",
+            format!("creating {}", artifacts.display()),
+            e,
+        )
+    })?;
+    let email = format!("console-admin-{}@test.example", std::process::id());
+    let password = format!("pw-{}-{}", std::process::id(), stack.ports.postgres);
+    crate::admin::create(&stack.db_url(), &email, &password)?;
+    run_checked(
+        Command::new("node")
+            .current_dir(root)
+            .arg("--test")
+            .arg("--test-concurrency=1")
+            .args(&files)
+            .envs(stack.env())
+            .env("CONSOLE_ADMIN_EMAIL", &email)
+            .env("CONSOLE_ADMIN_PASSWORD", &password)
+            .env("CONSOLE_ARTIFACTS", &artifacts)
+            .env("CHROMIUM", "/usr/bin/chromium"),
+        "console_tests_failed",
+    )?;
+    println!(
+        "console: screenshots and metrics.json in {}",
+        artifacts.display()
+    );
+    Ok(None)
 }

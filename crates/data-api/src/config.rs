@@ -30,6 +30,8 @@ pub struct Config {
     pub pool_size: usize,
     /// Request bodies above this many bytes get 413.
     pub max_body_bytes: usize,
+    /// Rows a read or a set-returning call answers at most (Supabase's `db-max-rows`).
+    pub max_rows: i64,
 }
 
 /// A configuration problem: `code` is stable, `message` says what to set.
@@ -50,6 +52,8 @@ impl std::error::Error for ConfigError {}
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:54321";
 pub const DEFAULT_POOL_SIZE: usize = 10;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 104_857_600;
+/// Supabase's default "Max rows" (PostgREST `db-max-rows`).
+pub const DEFAULT_MAX_ROWS: usize = 1000;
 
 impl Config {
     /// Reads the process environment.
@@ -101,6 +105,7 @@ impl Config {
             jwt_aud: lookup("DATA_API_JWT_AUD"),
             pool_size: number("DATA_API_POOL_SIZE", DEFAULT_POOL_SIZE)?,
             max_body_bytes: number("DATA_API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+            max_rows: number("DATA_API_MAX_ROWS", DEFAULT_MAX_ROWS)? as i64,
         })
     }
 }
@@ -148,6 +153,7 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:54321");
         assert_eq!(config.pool_size, 10);
         assert_eq!(config.max_body_bytes, 104_857_600);
+        assert_eq!(config.max_rows, 1000);
         assert!(config.jwks.is_none() && config.jwt_aud.is_none());
     }
 

@@ -74,6 +74,7 @@ pub async fn serve(
         auth: auth::Authenticator::new(&config),
         schema: RwLock::new(None),
         max_body_bytes: config.max_body_bytes,
+        max_rows: config.max_rows,
         public_jwks: server::public_jwks(config.jwks.as_ref()),
     });
     let reloader = tokio::spawn(reload::keep_schema_fresh(config.db.clone(), state.clone()));

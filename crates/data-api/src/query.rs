@@ -284,6 +284,12 @@ impl ReadPlan {
         Ok(plan)
     }
 
+    /// PostgREST's `db-max-rows`: no page is longer than `max_rows`, whatever was asked.
+    pub fn cap_rows(mut self, max_rows: i64) -> Self {
+        self.limit = Some(self.limit.map_or(max_rows, |limit| limit.min(max_rows)));
+        self
+    }
+
     /// Whether anything here would pick, filter or sort rows or columns (which a single scalar
     /// result has none of).
     pub fn shapes_rows(&self) -> bool {

@@ -36,6 +36,8 @@ pub struct AppState {
     /// `None` until the first successful load; replaced whole on reload.
     pub schema: RwLock<Option<Arc<SchemaCache>>>,
     pub max_body_bytes: usize,
+    /// Supabase's `db-max-rows`: the longest page a read answers.
+    pub max_rows: i64,
     /// The body of `GET /auth/v1/.well-known/jwks.json`, built once by [`public_jwks`].
     pub public_jwks: String,
 }
@@ -330,7 +332,8 @@ async fn call_rpc(
             modifiers,
         )
     };
-    let plan = ReadPlan::parse(&modifiers, header_str(headers, header::RANGE.as_str()))?;
+    let plan = ReadPlan::parse(&modifiers, header_str(headers, header::RANGE.as_str()))?
+        .cap_rows(state.max_rows);
     let call = build_call(
         function,
         &args,
@@ -352,7 +355,7 @@ async fn call_rpc(
         prefer.count,
     )
     .await?;
-    respond(executed, &call, &plan, media, prefer.count).map(|r| (r, identity.role))
+    respond(executed, &call, &plan, media, prefer.count, state.max_rows).map(|r| (r, identity.role))
 }
 
 async fn read_relation(
@@ -372,7 +375,8 @@ async fn read_relation(
     let plan = ReadPlan::parse(
         &query_pairs(uri.query().unwrap_or("")),
         header_str(headers, header::RANGE.as_str()),
-    )?;
+    )?
+    .cap_rows(state.max_rows);
     let call = build_read(name, &plan, media.output(), prefer.count.needs_exact())?;
     let executed = execute(
         state,
@@ -385,7 +389,7 @@ async fn read_relation(
         prefer.count,
     )
     .await?;
-    respond(executed, &call, &plan, media, prefer.count).map(|r| (r, identity.role))
+    respond(executed, &call, &plan, media, prefer.count, state.max_rows).map(|r| (r, identity.role))
 }
 
 /// Writes through table endpoints are not implemented here: an explicit 501 (after the same
@@ -475,10 +479,6 @@ impl Count {
     }
 }
 
-/// `count=estimated` is exact up to this many rows and the planner's estimate above it, as
-/// PostgREST does with Supabase's `db-max-rows` (1000).
-const ESTIMATED_COUNT_THRESHOLD: i64 = 1000;
-
 struct Preferences {
     count: Count,
     single_object: bool,
@@ -559,6 +559,9 @@ fn negotiate(headers: &HeaderMap) -> Result<Media, ApiError> {
     ))
 }
 
+/// Prepared statements kept per pooled connection before the cache starts over.
+const STATEMENT_CACHE_LIMIT: usize = 256;
+
 /// What one statement returned.
 struct Executed {
     body: Option<String>,
@@ -583,6 +586,11 @@ async fn execute(
     let anonymous = identity.is_anonymous();
     let pg = |e: tokio_postgres::Error| ApiError::from_pg(&e, anonymous);
     let mut client = state.pool.get().await.map_err(|e| ApiError::pool(&e))?;
+    // Statements are cached per SQL shape; clients choose the shapes (filters, select), so the
+    // cache is bounded by starting it over rather than growing with every new shape.
+    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
     let tx = client
         .build_transaction()
         .read_only(read_only)
@@ -651,6 +659,7 @@ fn respond(
     plan: &ReadPlan,
     media: Media,
     count: Count,
+    max_rows: i64,
 ) -> Result<Response, ApiError> {
     let Some(body) = executed.body else {
         // void (PostgREST answers 204 without a body)
@@ -678,7 +687,8 @@ fn respond(
         Count::Exact => executed.total,
         Count::Planned => executed.planned,
         Count::Estimated => match executed.total {
-            Some(exact) if exact <= ESTIMATED_COUNT_THRESHOLD => Some(exact),
+            // Exact up to db-max-rows, the planner's estimate above (PostgREST's "Estimated Count").
+            Some(exact) if exact <= max_rows => Some(exact),
             exact => executed.planned.or(exact),
         },
     };
@@ -712,6 +722,10 @@ fn respond(
     if let Ok(value) = HeaderValue::from_str(&content_range(lower, rows, total)) {
         response.headers_mut().insert(header::CONTENT_RANGE, value);
     }
+    // references/api/pagination_count: every ranged response says its unit.
+    response
+        .headers_mut()
+        .insert("range-unit", HeaderValue::from_static("items"));
     Ok(response)
 }
 

@@ -205,6 +205,7 @@ async fn exact_count_ranges_and_partial_content() {
     let (status, headers, body) = parts(response).await;
     assert_eq!((status, body), (206, json!([{"id": 1, "label": "one"}])));
     assert_eq!(headers["content-range"], "0-0/3");
+    assert_eq!(headers["range-unit"], "items");
     let (status, headers, body) = parts(
         rest(&stack, Method::GET, "items?select=id&order=id")
             .header("range", "1-2")
@@ -772,4 +773,62 @@ async fn column_level_grants_hold_on_table_reads() {
         (401, json!("42501")),
         "a filter on a revoked column"
     );
+}
+
+/// Clients choose the SQL shapes (every `limit`, filter set, select list is one), so the
+/// per-connection statement cache must not grow with them: after 300 shapes on one pooled
+/// connection it holds at most the limit (256) plus the few statements of one request.
+#[tokio::test]
+async fn the_statement_cache_stays_bounded() {
+    let stack = Stack::start_with(|c| c.pool_size = 1).await;
+    for limit in 1..=300 {
+        let response = rest(
+            &stack,
+            Method::GET,
+            &format!("items?select=id&limit={limit}"),
+        )
+        .send()
+        .await
+        .expect("read");
+        assert_eq!(response.status(), 200);
+    }
+    let (status, _, count) = parts(
+        stack
+            .post("prepared_statement_count")
+            .send()
+            .await
+            .expect("rpc"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let count = count.as_i64().expect("a number");
+    assert!((1..=260).contains(&count), "{count} prepared statements");
+}
+
+/// PostgREST's `db-max-rows` (Supabase's "Max rows", 1000 by default; here 2): no read or
+/// set-returning call answers more rows, whatever `limit` asks; the count still sees all.
+#[tokio::test]
+async fn max_rows_caps_every_page() {
+    let stack = Stack::start_with(|c| c.max_rows = 2).await;
+    let (status, headers, body) = parts(
+        rest(&stack, Method::GET, "items?select=id&order=id&limit=10")
+            .header("prefer", "count=exact")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!((status, body), (206, json!([{"id": 1}, {"id": 2}])));
+    assert_eq!(headers["content-range"], "0-1/3");
+    let (_, headers, body) = parts(stack.post("list_items").send().await.expect("rpc")).await;
+    assert_eq!(body.as_array().map(Vec::len), Some(2));
+    assert_eq!(headers["content-range"], "0-1/*");
+    let (_, _, body) = parts(
+        rest(&stack, Method::GET, "items?select=id&order=id&limit=1")
+            .send()
+            .await
+            .expect("read"),
+    )
+    .await;
+    assert_eq!(body, json!([{"id": 1}]));
 }

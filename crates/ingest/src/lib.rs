@@ -22,6 +22,7 @@ mod classify;
 mod decode;
 mod delimited;
 mod error;
+pub mod inspect;
 mod json;
 mod model;
 mod options;

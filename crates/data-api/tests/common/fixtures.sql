@@ -112,3 +112,7 @@ create table public.accounts (id integer primary key, name text not null, secret
 insert into public.accounts values (1, 'first', 's1'), (2, 'second', 's2');
 revoke all on public.accounts from anon, authenticated;
 grant select (id, name) on public.accounts to anon, authenticated;
+
+-- How many prepared statements the serving connection holds (the data API's statement cache).
+create function public.prepared_statement_count() returns bigint
+  language sql volatile as $$ select count(*) from pg_prepared_statements $$;

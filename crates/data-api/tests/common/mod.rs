@@ -161,6 +161,7 @@ impl Stack {
             jwt_aud: None,
             pool_size: 4,
             max_body_bytes: data_api::config::DEFAULT_MAX_BODY_BYTES,
+            max_rows: data_api::config::DEFAULT_MAX_ROWS as i64,
         };
         customize(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
