@@ -3,12 +3,9 @@
 //! `POST /api/inspect` previews a file with nothing written. Every route is also called with
 //! another tenant's token, which is refused and learns nothing.
 
-#[allow(dead_code)] // Each test binary uses a different part of the shared helpers.
-mod common;
-
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use common::{unique, Answer, Stack};
+use e2e::{unique, Answer, Stack};
 use ingest_testdata::XlsxCell;
 use serde_json::{json, Value};
 
@@ -72,7 +69,8 @@ async fn raw_post(
     ct: &str,
     body: Vec<u8>,
 ) -> Answer {
-    let mut r = reqwest::Client::new()
+    let mut r = stack
+        .http()
         .post(format!("{}{path}", stack.worker_url))
         .header("content-type", ct)
         .body(body);
