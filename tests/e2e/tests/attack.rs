@@ -356,6 +356,20 @@ async fn every_route_refuses_every_attack_and_nothing_of_tenant_a_leaks_or_chang
             Unauthenticated,
         ),
         case("no sub", Some(stack.mint(&no_sub)), Unauthenticated),
+        // The project's public API key is a valid token, but of no user.
+        case(
+            "the anon key",
+            Some(stack.anon_key.clone()),
+            Unauthenticated,
+        ),
+        case(
+            "role service_role, wrong key",
+            Some(mint_hs256(
+                wrong_secret,
+                &json!({"role": "service_role", "exp": now() + 300}),
+            )),
+            Unauthenticated,
+        ),
         case(
             "HS256 keyed with the ES256 public key",
             Some(hs256_with_public_key),
