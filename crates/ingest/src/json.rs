@@ -23,14 +23,14 @@ fn to_cell(v: Value) -> Cell {
 /// Which objects of a document are the records: the items of the root array, the items of an
 /// array under one root-object field, or the root object itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Set<'a> {
+pub(crate) enum Set<'a> {
     RootArray,
     RootObject,
     Field(&'a str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum OwnedSet {
+pub(crate) enum OwnedSet {
     RootArray,
     RootObject,
     Field(String),
@@ -47,14 +47,14 @@ impl Set<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Record<'a> {
-    set: Set<'a>,
-    index: usize,
+pub(crate) struct Record<'a> {
+    pub(crate) set: Set<'a>,
+    pub(crate) index: usize,
 }
 
 /// A key path inside a record, as borrowed segments (rendered only for an issue).
 #[derive(Debug, Clone, Copy)]
-struct Path<'a> {
+pub(crate) struct Path<'a> {
     key: &'a str,
     parent: Option<&'a Path<'a>>,
 }
@@ -73,7 +73,7 @@ impl Path<'_> {
 
 /// Where a value sits relative to the records.
 #[derive(Debug, Clone, Copy)]
-enum At<'a> {
+pub(crate) enum At<'a> {
     Root,
     Item(Record<'a>),
     RootField(&'a str),
@@ -81,15 +81,15 @@ enum At<'a> {
 }
 
 #[derive(Debug, Default)]
-struct Keys {
-    order: Vec<String>,
+pub(crate) struct Keys {
+    pub(crate) order: Vec<String>,
     seen: std::collections::HashSet<String>,
 }
 
 /// A key written twice in one object: the later value is kept (as JavaScript and jsonb do).
 #[derive(Debug)]
-struct Duplicate {
-    record: Option<(OwnedSet, usize)>,
+pub(crate) struct Duplicate {
+    pub(crate) record: Option<(OwnedSet, usize)>,
     /// The top-level key of the record it is under, and its full path.
     column: String,
     path: String,
@@ -98,9 +98,9 @@ struct Duplicate {
 
 /// What the parse saw beyond the values: key order per record set, and duplicate keys.
 #[derive(Debug, Default)]
-struct Seen {
-    keys: HashMap<OwnedSet, Keys>,
-    duplicates: Vec<Duplicate>,
+pub(crate) struct Seen {
+    pub(crate) keys: HashMap<OwnedSet, Keys>,
+    pub(crate) duplicates: Vec<Duplicate>,
 }
 
 /// Parses JSON into `Value`s while recording, per record set, keys in first-seen order and every
@@ -254,7 +254,11 @@ impl<'de> Visitor<'de> for Tracked<'_> {
     }
 }
 
-fn parse_tracked(text: &str, seen: &RefCell<Seen>, at: At) -> Result<Value, serde_json::Error> {
+pub(crate) fn parse_tracked(
+    text: &str,
+    seen: &RefCell<Seen>,
+    at: At,
+) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     // Deep nesting is refused by serde_json's recursion limit (128) before the stack runs out.
     let v = Tracked { seen, at }.deserialize(&mut de)?;
@@ -305,6 +309,72 @@ fn records_of_document(doc: Value) -> Result<(Vec<Value>, OwnedSet), IngestError
             "the JSON document is a single value, not objects",
         )),
     }
+}
+
+/// The issue for a key written twice in one object; `row`/`line` when it is under a record.
+pub(crate) fn duplicate_issue(
+    d: Duplicate,
+    row: Option<u64>,
+    line: Option<u64>,
+    names: &[String],
+    keys: &[String],
+) -> Issue {
+    let mut is = Issue::new(
+        IssueKind::DuplicateKey,
+        format!(
+            "the key {:?} appears more than once in one object; the last value is kept (as JavaScript and PostgreSQL jsonb do), this earlier one is not stored",
+            d.path
+        ),
+    );
+    is.row = row;
+    is.line = line;
+    is.column = row.and_then(|_| {
+        names
+            .iter()
+            .position(|n| *n == d.column)
+            .map(|i| keys[i].clone())
+    });
+    is.original = Some(d.dropped);
+    is
+}
+
+/// Hands one record to the builder as cells in column order; a non-object is skipped, noted.
+pub(crate) fn push_record(
+    builder: &mut TableBuilder,
+    record: Value,
+    names: &[String],
+    line: Option<u64>,
+    out: &mut Vec<Row>,
+) -> Result<(), IngestError> {
+    match record {
+        Value::Object(mut m) => {
+            let cells = names
+                .iter()
+                .map(|n| to_cell(m.remove(n).unwrap_or(Value::Null)))
+                .collect();
+            builder.push(cells, line, out)
+        }
+        other => {
+            let mut is = Issue::new(
+                IssueKind::SkippedContent,
+                "a JSON value that is not an object was skipped",
+            );
+            is.line = line;
+            is.original = Some(other.to_string().chars().take(200).collect());
+            builder.issues.push(is);
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn too_many_keys(count: usize, opts: &IngestOptions) -> IngestError {
+    IngestError::new(
+        ErrorCode::TooManyColumns,
+        format!(
+            "{count} distinct keys; the limit is {} columns",
+            opts.max_columns
+        ),
+    )
 }
 
 pub(crate) fn ingest_json(
@@ -387,14 +457,7 @@ pub(crate) fn ingest_json(
         .map(|k| k.order.clone())
         .unwrap_or_default();
     if names.len() > opts.max_columns {
-        return Err(IngestError::new(
-            ErrorCode::TooManyColumns,
-            format!(
-                "{} distinct keys; the limit is {} columns",
-                names.len(),
-                opts.max_columns
-            ),
-        ));
+        return Err(too_many_keys(names.len(), opts));
     }
     if names.is_empty() {
         return Err(IngestError::new(ErrorCode::InvalidJson, "no JSON objects found (expected an array of objects, an object holding one, or one object per line)"));
@@ -405,46 +468,13 @@ pub(crate) fn ingest_json(
             Some((s, i)) if *s == set => (Some(*i as u64 + 1), lines_of.get(*i).copied().flatten()),
             _ => (None, None),
         };
-        let mut is = Issue::new(
-            IssueKind::DuplicateKey,
-            format!(
-                "the key {:?} appears more than once in one object; the last value is kept (as JavaScript and PostgreSQL jsonb do), this earlier one is not stored",
-                d.path
-            ),
-        );
-        is.row = row;
-        is.line = line;
-        is.column = row.and_then(|_| {
-            names
-                .iter()
-                .position(|n| *n == d.column)
-                .map(|i| keys[i].clone())
-        });
-        is.original = Some(d.dropped);
-        issues.push(is);
+        issues.push(duplicate_issue(d, row, line, &names, &keys));
     }
     let mut builder = TableBuilder::new(names.clone(), opts, issues, true)?.without_null_tokens();
     let mut rows = Vec::new();
     for (i, r) in records.into_iter().enumerate() {
         let line = lines_of.get(i).copied().flatten();
-        match r {
-            Value::Object(mut m) => {
-                let cells = names
-                    .iter()
-                    .map(|n| to_cell(m.remove(n).unwrap_or(Value::Null)))
-                    .collect();
-                builder.push(cells, line, &mut rows)?;
-            }
-            other => {
-                let mut is = Issue::new(
-                    IssueKind::SkippedContent,
-                    "a JSON value that is not an object was skipped",
-                );
-                is.line = line;
-                is.original = Some(other.to_string().chars().take(200).collect());
-                builder.issues.push(is);
-            }
-        }
+        push_record(&mut builder, r, &names, line, &mut rows)?;
     }
     let mut table = builder.finish(&mut rows, format, Some(encoding), None, None);
     table.rows = rows;

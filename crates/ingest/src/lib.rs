@@ -25,6 +25,7 @@ mod error;
 pub mod inspect;
 mod json;
 mod model;
+mod ndjson;
 mod options;
 mod schema;
 mod values;
@@ -36,6 +37,7 @@ pub use decode::TextEncoding;
 pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
+pub use ndjson::{NdjsonStream, HOLD_BYTES};
 pub use options::{DateOrder, Format, IngestOptions};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
 

@@ -1,0 +1,303 @@
+//! NDJSON as a stream: chunks of bytes in, cleaned rows out, with memory bounded by one line, the
+//! type-inference sample and (for a small file) the file itself.
+//!
+//! Design decision: a file that ends within the first [`HOLD_BYTES`] is held and read by the
+//! whole-file JSON path, so every upload that was accepted before streaming existed gets the very
+//! same answer. A longer file is read line by line with the same value rules (`json::parse_tracked`:
+//! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
+//! the keys of the first `sample_rows` records, and a key first seen later is refused with its
+//! line, since the rows before it are already stored.
+
+use std::cell::RefCell;
+
+use crate::builder::{clean_keys, TableBuilder};
+use crate::decode::{Decoder, TextEncoding};
+use crate::delimited::StreamEnd;
+use crate::error::{ErrorCode, IngestError};
+use crate::json::{self, At, OwnedSet, Record, Seen, Set};
+use crate::model::*;
+use crate::options::{Format, IngestOptions};
+
+/// A file up to this size is held and read whole (the cap that applied to all NDJSON before).
+pub const HOLD_BYTES: usize = 1024 * 1024;
+
+/// The longest line a record may take: a record at the row limits (every cell at its limit) is
+/// refused by the builder anyway, so the splitter stops well before holding one.
+fn line_limit(opts: &IngestOptions) -> usize {
+    opts.max_cell_bytes.saturating_mul(16).max(HOLD_BYTES)
+}
+
+/// Push parser for NDJSON: `feed` chunks, get rows back once the column types are fixed, then
+/// `finish` for the last rows and the table's schema (as [`crate::DelimitedStream`]).
+pub struct NdjsonStream {
+    opts: IngestOptions,
+    hold_bytes: usize,
+    /// The file's bytes while it may still be read whole; `None` once streaming.
+    held: Option<Vec<u8>>,
+    bytes_seen: u64,
+    decoder: Decoder,
+    /// Text of the line not yet ended.
+    partial: String,
+    /// Lines ended so far (1-based number of the last one).
+    line: u64,
+    /// Values parsed (objects or not): the record index for `duplicate_key` rows.
+    values: usize,
+    seen: RefCell<Seen>,
+    /// Records held until the columns are known, with their line.
+    sample: Vec<(serde_json::Value, u64)>,
+    issues: Option<IssueLog>,
+    builder: Option<(TableBuilder, Vec<String>, Vec<String>)>,
+}
+
+impl NdjsonStream {
+    pub fn new(opts: IngestOptions) -> Result<Self, IngestError> {
+        opts.validate()?;
+        Ok(NdjsonStream {
+            decoder: Decoder::new(opts.max_issues),
+            issues: Some(IssueLog::new(opts.max_issues)),
+            opts,
+            hold_bytes: HOLD_BYTES,
+            held: Some(Vec::new()),
+            bytes_seen: 0,
+            partial: String::new(),
+            line: 0,
+            values: 0,
+            seen: RefCell::new(Seen::default()),
+            sample: Vec::new(),
+            builder: None,
+        })
+    }
+
+    /// Streams from the first byte over `n` (tests use a small `n` to exercise streaming).
+    pub fn with_hold_bytes(mut self, n: usize) -> Self {
+        self.hold_bytes = n;
+        self
+    }
+
+    /// `(data_type, evidence)` once the column types are fixed (when `feed` first returns rows).
+    pub fn data_type(&self) -> Option<(String, Vec<String>)> {
+        self.builder.as_ref().and_then(|(b, _, _)| b.data_type())
+    }
+
+    /// The text encoding, once decided.
+    pub fn encoding(&self) -> Option<TextEncoding> {
+        self.decoder.encoding()
+    }
+
+    /// Adds a chunk of the upload; returns the cleaned rows that became ready.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Row>, IngestError> {
+        self.bytes_seen += chunk.len() as u64;
+        if self.bytes_seen > self.opts.max_bytes {
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!("the upload is larger than {} bytes", self.opts.max_bytes),
+            ));
+        }
+        let mut out = Vec::new();
+        match self.held.as_mut() {
+            Some(held) => {
+                held.extend_from_slice(chunk);
+                if held.len() > self.hold_bytes {
+                    let held = self.held.take().unwrap_or_default();
+                    self.stream(&held, false, &mut out)?;
+                }
+            }
+            None => self.stream(chunk, false, &mut out)?,
+        }
+        Ok(out)
+    }
+
+    /// Ends the upload: the last rows and the final table schema.
+    pub fn finish(mut self) -> Result<StreamEnd, IngestError> {
+        if let Some(held) = self.held.take() {
+            let mut table = json::ingest_json(&held, &self.opts, true)?;
+            return Ok(StreamEnd {
+                rows: std::mem::take(&mut table.rows),
+                table,
+                more_tables: Vec::new(),
+            });
+        }
+        let mut out = Vec::new();
+        self.stream(&[], true, &mut out)?;
+        let rest = std::mem::take(&mut self.partial);
+        self.take_line(&rest, &mut out)?;
+        if self.values == 0 {
+            return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
+        }
+        self.start_builder(&mut out)?;
+        let encoding = self.decoder.encoding();
+        let (builder, _, _) = self.builder.take().expect("start_builder made it");
+        let table = builder.finish(&mut out, Format::Ndjson, encoding, None, None);
+        Ok(StreamEnd {
+            rows: out,
+            table,
+            more_tables: Vec::new(),
+        })
+    }
+
+    fn log(&mut self) -> &mut IssueLog {
+        match (&mut self.builder, &mut self.issues) {
+            (Some((b, _, _)), _) => &mut b.issues,
+            (None, Some(log)) => log,
+            (None, None) => unreachable!("the issue log moves into the builder when it is made"),
+        }
+    }
+
+    fn stream(&mut self, bytes: &[u8], last: bool, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        let mut text = String::with_capacity(bytes.len());
+        self.decoder.decode(bytes, last, &mut text);
+        let fallback = self.decoder.encoding() == Some(TextEncoding::Windows1252);
+        for p in std::mem::take(&mut self.decoder.problems) {
+            let kind = if fallback {
+                IssueKind::EncodingFallback
+            } else {
+                IssueKind::InvalidEncoding
+            };
+            let mut is = Issue::new(kind, p.reason);
+            is.offset = Some(p.offset);
+            self.log().push(is);
+        }
+        let mut rest = text.as_str();
+        while let Some(end) = rest.find('\n') {
+            let piece = &rest[..end];
+            rest = &rest[end + 1..];
+            if self.partial.is_empty() {
+                self.take_line(piece, out)?;
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.push_str(piece);
+                self.check_length(line.len())?;
+                self.take_line(&line, out)?;
+            }
+        }
+        self.partial.push_str(rest);
+        self.check_length(self.partial.len())
+    }
+
+    fn check_length(&self, len: usize) -> Result<(), IngestError> {
+        let limit = line_limit(&self.opts);
+        if len > limit {
+            return Err(IngestError::new(
+                ErrorCode::CellTooLarge,
+                format!(
+                    "line {} is over {limit} bytes; one NDJSON record may be at most {limit} bytes",
+                    self.line + 1
+                ),
+            )
+            .at_row(self.values as u64 + 1));
+        }
+        Ok(())
+    }
+
+    fn take_line(&mut self, line: &str, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        self.check_length(line.len())?;
+        self.line += 1;
+        let l = line.trim();
+        if l.is_empty() {
+            return Ok(());
+        }
+        let at = At::Item(Record {
+            set: Set::RootArray,
+            index: self.values,
+        });
+        let value = json::parse_tracked(l, &self.seen, at).map_err(|e| {
+            IngestError::new(
+                ErrorCode::InvalidJson,
+                format!("line {} is not valid JSON: {e}", self.line),
+            )
+            .at_row(self.values as u64 + 1)
+        })?;
+        self.values += 1;
+        let line_no = self.line;
+        if self.builder.is_none() {
+            self.sample.push((value, line_no));
+            if self.sample.len() >= self.opts.sample_rows {
+                self.start_builder(out)?;
+            }
+            return Ok(());
+        }
+        self.new_keys_refused()?;
+        self.report_duplicates();
+        let (builder, names, _) = self.builder.as_mut().expect("checked above");
+        json::push_record(builder, value, names, Some(line_no), out)
+    }
+
+    /// The columns are fixed: a key first seen now cannot be added to rows already stored.
+    fn new_keys_refused(&self) -> Result<(), IngestError> {
+        let seen = self.seen.borrow();
+        let Some((_, names, _)) = &self.builder else {
+            return Ok(());
+        };
+        let order = seen
+            .keys
+            .get(&OwnedSet::RootArray)
+            .map_or(&[][..], |k| &k.order[..]);
+        match order.get(names.len()) {
+            None => Ok(()),
+            Some(key) => Err(IngestError::new(
+                ErrorCode::InvalidJson,
+                format!(
+                    "line {}: the key {key:?} first appears after the first {} records, which fix the columns of an NDJSON file over {} bytes; give the first record every key (null where empty)",
+                    self.line, self.opts.sample_rows, self.hold_bytes
+                ),
+            )
+            .at_row(self.values as u64)),
+        }
+    }
+
+    fn report_duplicates(&mut self) {
+        let dups = std::mem::take(&mut self.seen.borrow_mut().duplicates);
+        let Some((builder, names, keys)) = self.builder.as_mut() else {
+            return;
+        };
+        for d in dups {
+            let (row, line) = match &d.record {
+                Some((OwnedSet::RootArray, i)) => (Some(*i as u64 + 1), Some(self.line)),
+                _ => (None, None),
+            };
+            builder
+                .issues
+                .push(json::duplicate_issue(d, row, line, names, keys));
+        }
+    }
+
+    /// Fixes the columns from the records held so far and hands them to a builder.
+    fn start_builder(&mut self, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        if self.builder.is_some() {
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .seen
+            .borrow()
+            .keys
+            .get(&OwnedSet::RootArray)
+            .map(|k| k.order.clone())
+            .unwrap_or_default();
+        if names.len() > self.opts.max_columns {
+            return Err(json::too_many_keys(names.len(), &self.opts));
+        }
+        if names.is_empty() {
+            return Err(IngestError::new(
+                ErrorCode::InvalidJson,
+                "no JSON objects found (expected one object per line)",
+            ));
+        }
+        let keys = clean_keys(&names);
+        let mut issues = self.issues.take().expect("the builder is made once");
+        let lines: Vec<u64> = self.sample.iter().map(|(_, l)| *l).collect();
+        for d in std::mem::take(&mut self.seen.borrow_mut().duplicates) {
+            let (row, line) = match &d.record {
+                Some((OwnedSet::RootArray, i)) => (Some(*i as u64 + 1), lines.get(*i).copied()),
+                _ => (None, None),
+            };
+            issues.push(json::duplicate_issue(d, row, line, &names, &keys));
+        }
+        let mut builder =
+            TableBuilder::new(names.clone(), &self.opts, issues, true)?.without_null_tokens();
+        for (value, line) in std::mem::take(&mut self.sample) {
+            json::push_record(&mut builder, value, &names, Some(line), out)?;
+        }
+        self.builder = Some((builder, names, keys));
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! `NdjsonStream` holds the same heap however long the file: its own test binary, because the
+//! heap is counted by a global allocator that other tests running in parallel would disturb.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ingest::{IngestOptions, NdjsonStream};
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Streams `total` bytes of NDJSON in 64 KiB chunks, dropping the rows as a caller that stores
+/// them would; returns the rows and the peak heap above what was live before.
+fn peak_heap(total: usize) -> (usize, usize) {
+    let row = "{\"id\": 123456, \"name\": \"a fairly ordinary name\", \"when\": \"2024-05-06\", \"ok\": true, \"n\": 0}\n";
+    let chunk: String = row.repeat(64 * 1024 / row.len());
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let mut stream = NdjsonStream::new(IngestOptions::new()).unwrap();
+    let (mut fed, mut stored) = (0, 0);
+    while fed < total {
+        stored += stream.feed(chunk.as_bytes()).unwrap().len();
+        fed += chunk.len();
+    }
+    stored += stream.finish().unwrap().rows.len();
+    assert_eq!(stored, fed / row.len());
+    (stored, PEAK.load(Ordering::Relaxed) - base)
+}
+
+#[test]
+fn memory_stays_bounded_however_long_the_file() {
+    let (_, small) = peak_heap(4 * 1024 * 1024);
+    let (rows, large) = peak_heap(20 * 1024 * 1024);
+    eprintln!(
+        "ndjson stream peak heap: {} KiB for 4 MiB, {} KiB for 20 MiB ({rows} rows)",
+        small / 1024,
+        large / 1024
+    );
+    // The hold, the type sample and one chunk's rows: nothing that grows with the file.
+    assert!(
+        large <= small + 1024 * 1024,
+        "4 MiB: {small} bytes, 20 MiB: {large} bytes"
+    );
+    assert!(large < 24 * 1024 * 1024, "peak heap {large} bytes");
+}

@@ -1,0 +1,166 @@
+//! `NdjsonStream` against the whole-file reader: the same rows, schema and issues in any
+//! chunking, and a line over the limit refused while it streams (memory: `ndjson_memory.rs`).
+
+use ingest::{ingest, schema_def, ErrorCode, IngestError, IngestOptions, NdjsonStream, Row, Table};
+
+/// Mixed types, a type broken after the sample, a duplicate key before and after the sample,
+/// strings that look like null tokens, long numbers, a non-object line, blank and CRLF lines.
+fn messy_ndjson() -> String {
+    let mut s = String::new();
+    for i in 0..12 {
+        s.push_str(&format!(
+            "{{\"id\": {i}, \"name\": \"n{i}\", \"when\": \"2024-01-{:02}\", \"amount\": 12345678901234567890.{i}, \"note\": \"null\"}}\n",
+            i + 1
+        ));
+        if i == 3 {
+            s.push_str("{\"id\": 99, \"id\": 100, \"name\": \"NA\", \"nested\": {\"a\": 1, \"a\": 2}}\r\n\n");
+        }
+    }
+    s.push_str("[1, 2]\n");
+    s.push_str("{\"id\": \"not a number\", \"name\": null, \"when\": \"soon\", \"name\": \"x\"}\n");
+    s.push_str("\n   \n{\"id\": 7.5, \"amount\": true}");
+    s
+}
+
+fn streamed(
+    bytes: &[u8],
+    chunk: usize,
+    opts: IngestOptions,
+    hold: usize,
+) -> Result<(Vec<Row>, Table), IngestError> {
+    let mut stream = NdjsonStream::new(opts)?.with_hold_bytes(hold);
+    let mut rows = Vec::new();
+    for c in bytes.chunks(chunk) {
+        rows.extend(stream.feed(c)?);
+    }
+    let end = stream.finish()?;
+    assert!(end.more_tables.is_empty());
+    rows.extend(end.rows);
+    Ok((rows, end.table))
+}
+
+fn sorted_issues(t: &Table) -> Vec<String> {
+    let mut v: Vec<String> = t.issues.iter().map(|i| format!("{i:?}")).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn chunked_feeds_equal_the_whole_read() {
+    let text = messy_ndjson();
+    let opts = IngestOptions::new().with_sample_rows(5);
+    let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint("x.ndjson")).unwrap();
+    let whole = whole.tables.remove(0);
+    assert_eq!(whole.format, ingest::Format::Ndjson);
+    assert!(whole
+        .issues
+        .iter()
+        .any(|i| i.kind == ingest::IssueKind::DuplicateKey));
+    assert!(
+        whole.columns.iter().any(|c| c.nonconforming_count > 0),
+        "a type broken after the sample"
+    );
+    for hold in [0, 64, ingest::HOLD_BYTES] {
+        for chunk in [1, 2, 7, 64, text.len()] {
+            let (rows, table) = streamed(text.as_bytes(), chunk, opts.clone(), hold).unwrap();
+            let at = format!("hold {hold}, chunks of {chunk}");
+            assert_eq!(rows, whole.rows, "{at}");
+            assert_eq!(schema_def(&table), schema_def(&whole), "{at}");
+            assert_eq!(sorted_issues(&table), sorted_issues(&whole), "{at}");
+        }
+    }
+}
+
+#[test]
+fn a_file_over_the_hold_streams_with_the_schema_of_the_whole_read() {
+    let mut text = String::new();
+    for i in 0..40_000 {
+        text.push_str(&format!(
+            "{{\"n\": {i}, \"s\": \"row {i}\", \"d\": \"2020-02-{:02}\", \"b\": {}}}\n",
+            i % 28 + 1,
+            i % 2 == 0
+        ));
+    }
+    assert!(text.len() > ingest::HOLD_BYTES);
+    let opts = IngestOptions::new();
+    let whole = ingest(text.as_bytes(), &opts.clone().with_hint("x.ndjson"))
+        .unwrap()
+        .tables
+        .remove(0);
+    let mut stream = NdjsonStream::new(opts).unwrap();
+    let mut rows = Vec::new();
+    let mut first_rows_at = None;
+    for (i, c) in text.as_bytes().chunks(64 * 1024).enumerate() {
+        let got = stream.feed(c).unwrap();
+        if !got.is_empty() && first_rows_at.is_none() {
+            first_rows_at = Some(i);
+            assert!(stream.data_type().is_some());
+        }
+        rows.extend(got);
+    }
+    assert!(
+        first_rows_at.unwrap() < 20,
+        "rows come out before the end of the file"
+    );
+    let end = stream.finish().unwrap();
+    rows.extend(end.rows);
+    assert_eq!(rows.len(), 40_000);
+    assert_eq!(rows, whole.rows);
+    assert_eq!(schema_def(&end.table), schema_def(&whole));
+}
+
+#[test]
+fn a_huge_line_is_refused_as_it_streams() {
+    let opts = IngestOptions::new();
+    let mut stream = NdjsonStream::new(opts).unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    stream.feed(b"{\"a\": \"").unwrap();
+    let mut fed = 0usize;
+    let err = loop {
+        match stream.feed(&chunk) {
+            Ok(rows) => assert!(rows.is_empty()),
+            Err(e) => break e,
+        }
+        fed += chunk.len();
+        assert!(
+            fed < 8 * 1024 * 1024,
+            "a 40 MB line must not be read to its end"
+        );
+    };
+    assert_eq!(err.code, ErrorCode::CellTooLarge);
+    assert!(fed <= 2 * 1024 * 1024, "refused after {fed} bytes");
+    assert!(err.message.contains("line 1"), "{}", err.message);
+}
+
+#[test]
+fn a_key_first_seen_after_the_sample_of_a_streamed_file_is_refused_with_its_line() {
+    let mut text = String::new();
+    for i in 0..10 {
+        text.push_str(&format!("{{\"a\": {i}}}\n"));
+    }
+    text.push_str("{\"a\": 1, \"late\": 2}\n");
+    let opts = IngestOptions::new().with_sample_rows(5);
+    let err = streamed(text.as_bytes(), 7, opts.clone(), 0).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidJson);
+    assert!(
+        err.message.contains("line 11") && err.message.contains("\"late\""),
+        "{}",
+        err.message
+    );
+    // Within the hold the file is read whole, so the late key is a column as before.
+    let (rows, table) = streamed(text.as_bytes(), 7, opts, ingest::HOLD_BYTES).unwrap();
+    assert_eq!(table.columns.len(), 2);
+    assert_eq!(rows.len(), 11);
+}
+
+#[test]
+fn invalid_lines_and_empty_streams_answer_like_the_whole_read() {
+    let text = "{\"a\": 1}\n{\"a\": 2}\n{\"a\": \n";
+    let whole = ingest(text.as_bytes(), &IngestOptions::new().with_hint("x.ndjson")).unwrap_err();
+    let got = streamed(text.as_bytes(), 3, IngestOptions::new(), 0).unwrap_err();
+    assert_eq!((got.code, got.row), (whole.code, whole.row));
+    assert!(got.message.contains("line 3"), "{}", got.message);
+    let blank = vec![b'\n'; 2 * 1024 * 1024];
+    let got = streamed(&blank, 64 * 1024, IngestOptions::new(), 0).unwrap_err();
+    assert_eq!(got.code, ErrorCode::EmptyFile);
+}
