@@ -1,8 +1,9 @@
 //! Uploads (create and append): read the body as a stream, parse it with `ingest`, write the
 //! rows in batches through the staged-upload functions, and make them visible at one commit.
 //!
-//! Design decision: delimited text is never held whole. Chunks go from the body stream (through
-//! the multipart parser when there is one) into `ingest::DelimitedStream`, its rows into a
+//! Design decision: delimited text and NDJSON are never held whole. Chunks go from the body
+//! stream (through the multipart parser when there is one) into `ingest::DelimitedStream` or
+//! `ingest::NdjsonStream`, their rows into a
 //! [`Batcher`], each full batch into one `stage_upload_rows` call; memory is one chunk, one batch
 //! and the type-inference sample. The upload is begun lazily, at the first batch, because the
 //! table's name depends on the data type the content reveals. Any failure after that aborts the
@@ -39,12 +40,13 @@ const BATCH_BYTES: usize = 1 << 20;
 const DISTINCT_CAP: usize = 1000;
 /// Bytes of a file read before its format is decided from content.
 const SNIFF_BYTES: usize = 4096;
-/// Largest body of a format parsed whole (JSON, NDJSON, XLSX), far below MAX_UPLOAD_BYTES: such
+/// Largest body of a format parsed whole (JSON, XLSX), far below MAX_UPLOAD_BYTES: such
 /// a file is held in memory with its parsed rows, which cost 10 to 100 times its text (a JSON
 /// array of 1-key rows natively: 8 MiB → 805 MB RSS, 1 MiB → 103 MB; of 6-key rows 8 MiB →
 /// 104 MB). This keeps one upload within the 64 MiB wasm budget, as measured per input in
-/// tests/e2e/tests/hardening.rs. Delimited text streams and is not capped by it; the way past
-/// this limit is a streaming JSON parser in ingest, like `DelimitedStream`.
+/// tests/e2e/tests/hardening.rs. Delimited text and NDJSON stream and are not capped by it
+/// (NDJSON up to `ingest::HOLD_BYTES`, the same 1 MiB, is still held and read whole, so its
+/// answer is the whole-file one); the way past it for a JSON array is a streaming array reader.
 pub const WHOLE_FILE_BYTES: u64 = 1024 * 1024;
 /// What an XLSX may unpack to in the Worker (ingest's default is 64 MiB): the unpacked XML is
 /// held whole while its rows are parsed.
@@ -362,7 +364,28 @@ async fn read_rows(
         opts.with_hint(hint.clone())
     };
     match ingest::detect_format(&head, opts.hint.as_deref()) {
-        Some(ingest::Format::Delimited) => Ok((Rows::Streaming { reader, head, opts }, None, fields)),
+        Some(ingest::Format::Delimited) => Ok((
+            Rows::Streaming {
+                reader,
+                head,
+                opts,
+                format: ingest::Format::Delimited,
+            },
+            None,
+            fields,
+        )),
+        // NDJSON by its content (a complete object on the first line, more lines after) streams;
+        // a `.ndjson` name on a JSON array or a pretty-printed object is read whole.
+        Some(ingest::Format::Ndjson) if ingest::detect_format(&head, None) == Some(ingest::Format::Ndjson) => Ok((
+            Rows::Streaming {
+                reader,
+                head,
+                opts,
+                format: ingest::Format::Ndjson,
+            },
+            None,
+            fields,
+        )),
         Some(_) => {
             reader.cap_whole(WHOLE_FILE_BYTES);
             let mut all = head;
@@ -507,14 +530,54 @@ struct Stored {
 enum Rows {
     /// Already parsed whole (JSON, XLSX): the table with its rows.
     Whole(ingest::Table),
-    /// Delimited text still streaming; `head` is what was read to decide the format.
+    /// Delimited text or NDJSON still streaming; `head` is what was read to decide the format.
     Streaming {
         reader: FileReader,
         head: Vec<u8>,
         opts: ingest::IngestOptions,
+        format: ingest::Format,
     },
     /// The JSON form with `data: []`: a client or table with no rows yet.
     Empty,
+}
+
+/// The push parser of a format that streams.
+enum RowStream {
+    // Boxed: both parsers are hundreds of bytes inline, of different sizes.
+    Delimited(Box<ingest::DelimitedStream>),
+    Ndjson(Box<ingest::NdjsonStream>),
+}
+
+impl RowStream {
+    fn new(format: ingest::Format, opts: ingest::IngestOptions) -> Result<RowStream, ApiError> {
+        match format {
+            ingest::Format::Ndjson => {
+                ingest::NdjsonStream::new(opts).map(|s| RowStream::Ndjson(Box::new(s)))
+            }
+            _ => ingest::DelimitedStream::new(opts).map(|s| RowStream::Delimited(Box::new(s))),
+        }
+        .map_err(ingest_error)
+    }
+    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<ingest::Row>, ApiError> {
+        match self {
+            RowStream::Delimited(s) => s.feed(chunk),
+            RowStream::Ndjson(s) => s.feed(chunk),
+        }
+        .map_err(ingest_error)
+    }
+    fn data_type(&self) -> Option<(String, Vec<String>)> {
+        match self {
+            RowStream::Delimited(s) => s.data_type(),
+            RowStream::Ndjson(s) => s.data_type(),
+        }
+    }
+    fn finish(self) -> Result<ingest::StreamEnd, ApiError> {
+        match self {
+            RowStream::Delimited(s) => s.finish(),
+            RowStream::Ndjson(s) => s.finish(),
+        }
+        .map_err(ingest_error)
+    }
 }
 
 /// Deletes a client whose later sheet failed, so a create stays all or nothing.
@@ -693,12 +756,13 @@ async fn store_rows<R: Rpc>(
             mut reader,
             head,
             opts,
+            format,
         } => {
-            let mut stream = ingest::DelimitedStream::new(opts).map_err(ingest_error)?;
+            let mut stream = RowStream::new(format, opts)?;
             let mut began = false;
             let mut chunk = Some(head);
             while let Some(c) = chunk {
-                let ready = stream.feed(&c).map_err(ingest_error)?;
+                let ready = stream.feed(&c)?;
                 drop(c);
                 if !ready.is_empty() && !began {
                     let data_type = explicit_type
@@ -719,7 +783,7 @@ async fn store_rows<R: Rpc>(
                 }
                 chunk = reader.chunk().await?;
             }
-            let end = stream.finish().map_err(ingest_error)?;
+            let end = stream.finish()?;
             if !end.more_tables.is_empty() && sink.kind == Kind::Append {
                 return Err(ApiError::new(
                     ErrorCode::MultipleSheets,

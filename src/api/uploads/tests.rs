@@ -136,6 +136,57 @@ fn a_csv_create_is_begin_one_stage_per_batch_commit() {
     assert_eq!(calls[4].args["p_upload_id"], UPLOAD);
 }
 
+fn create_raw(content_type: &str, bytes: Vec<u8>) -> UploadRequest {
+    UploadRequest {
+        content_type: Some(content_type.into()),
+        idempotency_key: None,
+        query: pairs(&[("company_name", "Acme"), ("email", "ops@acme.io")]),
+        body: body(bytes, 64 * 1024),
+    }
+}
+
+#[test]
+fn ndjson_over_the_whole_file_limit_streams_in_batches_and_a_json_array_does_not() {
+    let mut ndjson = Vec::new();
+    let mut rows = 0;
+    while (ndjson.len() as u64) < 3 * WHOLE_FILE_BYTES {
+        ndjson.extend(format!("{{\"name\": \"n{rows}\", \"amount\": {rows}}}\n").into_bytes());
+        rows += 1;
+    }
+    let rpc = happy().on("commit_upload", move |_, _| {
+        Ok(result("sales", rows as i64))
+    });
+    let reply = run(
+        &rpc,
+        create_raw("application/x-ndjson", ndjson),
+        Target::Create,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.body["schema"]["format"], "ndjson");
+    assert_eq!(reply.body["schema"]["row_count"], rows);
+    let calls = rpc.calls.borrow();
+    let stages: Vec<usize> = calls
+        .iter()
+        .filter(|c| c.function == "stage_upload_rows")
+        .map(|c| c.args["p_rows"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(stages.iter().sum::<usize>(), rows);
+    assert!(stages.len() > 1, "staged as it streams: {stages:?}");
+    drop(calls);
+    // The same rows as one JSON array are still parsed whole, so capped.
+    let mut array = b"[".to_vec();
+    for i in 0..rows {
+        array.extend(format!("{{\"name\": \"n{i}\", \"amount\": {i}}},").into_bytes());
+    }
+    array.pop();
+    array.push(b']');
+    let rpc = happy();
+    let err = run(&rpc, create_raw("application/json", array), Target::Create).unwrap_err();
+    assert_eq!(err.code, ErrorCode::PayloadTooLarge);
+    assert!(rpc.names().is_empty(), "{:?}", rpc.names());
+}
+
 #[test]
 fn an_append_runs_as_the_client_and_merges_the_stored_schema() {
     let rpc = with_commit(happy());

@@ -576,6 +576,18 @@ fn hostile_corpus() -> Vec<Hostile> {
     }
     vec![
         hostile(
+            "NDJSON with a 40 MB line",
+            "application/x-ndjson",
+            {
+                let mut b = b"{\"a\":1}\n{\"a\":2}\n{\"a\":\"".to_vec();
+                b.resize(40 * 1024 * 1024, b'x');
+                b
+            },
+            422,
+            "cell_too_large",
+            "1048576",
+        ),
+        hostile(
             "XLSX zip bomb (200 MB sheet in ~200 KB)",
             XLSX_TYPE,
             bomb.clone(),
@@ -1003,6 +1015,99 @@ async fn a_20_mb_csv_streams_within_the_memory_budget_and_its_time_is_recorded()
     );
     let _ = std::fs::write(
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-large-upload.txt"),
+        &line,
+    );
+    eprintln!("{line}");
+    assert!(memory <= WASM_MEMORY_BUDGET, "{line}");
+}
+
+/// NDJSON over the whole-file limit streams like CSV: a 20 MB file is stored completely, with
+/// the column types the whole-file reader gives the same bytes, in flat wasm memory.
+#[tokio::test]
+async fn a_20_mb_ndjson_streams_completely_within_the_memory_budget() {
+    let stack = Stack::connect().await;
+    let mut ndjson = Vec::new();
+    let mut rows = 0u64;
+    while ndjson.len() < 20_000_000 {
+        ndjson.extend(
+            format!(
+                "{{\"id\":{rows},\"name\":\"customer {rows}\",\"amount\":{}.{:02},\"day\":\"2024-{:02}-{:02}\",\"active\":{},\"tags\":[\"t{}\"],\"note\":\"null\"}}\n",
+                rows % 9973,
+                rows % 100,
+                rows % 12 + 1,
+                rows % 28 + 1,
+                rows % 3 == 0,
+                rows % 7
+            )
+            .into_bytes(),
+        );
+        rows += 1;
+    }
+    let email = format!("{}@example.com", unique("ndjson"));
+    let started = Instant::now();
+    let created = send(
+        http()
+            .post(format!(
+                "{}/api/superadmin/clients?company_name={}&email={email}",
+                stack.worker_url,
+                unique("Ndjson")
+            ))
+            .bearer_auth(&stack.service_role_key)
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson.clone()),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(created.status, 201, "{:?}", created.body["message"]);
+    assert_eq!(created.body["rows_stored"], rows);
+    assert_eq!(created.body["row_count"], rows);
+    assert_eq!(created.body["schema"]["format"], "ndjson");
+    let whole = ingest::ingest(
+        &ndjson,
+        &ingest::IngestOptions::new().with_hint("application/x-ndjson"),
+    )
+    .expect("the native whole-file read");
+    let types = |columns: &Value| -> Vec<(String, String)> {
+        columns
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| {
+                (
+                    c["key"].as_str().unwrap_or("?").to_owned(),
+                    c["type"].as_str().unwrap_or("?").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let native = ingest::schema_def(&whole.tables[0]);
+    assert_eq!(
+        types(&created.body["schema"]["columns"]),
+        types(&native["columns"])
+    );
+    assert_eq!(created.body["schema"]["row_count"], native["row_count"]);
+    let client = created.body["client"]["client_id"]
+        .as_str()
+        .expect("client_id");
+    let counted = send(
+        http()
+            .get(format!("{}/api/data/{client}/count", stack.worker_url))
+            .bearer_auth(&stack.service_role_key),
+    )
+    .await;
+    assert_eq!(counted.body["count"].as_u64(), Some(rows), "{counted:?}");
+    let memory: u64 = created
+        .header("x-wasm-memory-bytes")
+        .and_then(|v| v.parse().ok())
+        .expect("X-Wasm-Memory-Bytes");
+    let line = format!(
+        "20 MB NDJSON create: {:.1} MB, {rows} rows, {:.1} s, wasm memory after {:.1} MiB\n",
+        ndjson.len() as f64 / 1e6,
+        took.as_secs_f64(),
+        memory as f64 / 1048576.0
+    );
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-ndjson-upload.txt"),
         &line,
     );
     eprintln!("{line}");
