@@ -1,9 +1,11 @@
-//! NDJSON as a stream: chunks of bytes in, cleaned rows out, with memory bounded by one line, the
-//! type-inference sample and (for a small file) the file itself.
+//! NDJSON (and a top-level JSON array of objects) as a stream: chunks of bytes in, cleaned rows
+//! out, with memory bounded by one record's text, the type-inference sample and (for a small
+//! file) the file itself.
 //!
 //! Design decision: a file that ends within the first [`HOLD_BYTES`] is held and read by the
 //! whole-file JSON path, so every upload that was accepted before streaming existed gets the very
-//! same answer. A longer file is read line by line with the same value rules (`json::parse_tracked`:
+//! same answer. A longer file is read record by record (a line, or an array element cut out by
+//! a byte scanner that tracks strings, escapes and depth) with the same value rules (`json::parse_tracked`:
 //! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
 //! the keys of the first `sample_rows` records, and a key first seen later is refused with its
 //! line, since the rows before it are already stored.
@@ -31,6 +33,10 @@ fn line_limit(opts: &IngestOptions) -> usize {
 /// `finish` for the last rows and the table's schema (as [`crate::DelimitedStream`]).
 pub struct NdjsonStream {
     opts: IngestOptions,
+    /// Set for a top-level JSON array of objects instead of one value per line.
+    array: Option<ArrayScan>,
+    /// `array` is set (it is taken out while the scanner runs).
+    is_array: bool,
     hold_bytes: usize,
     /// The file's bytes while it may still be read whole; `None` once streaming.
     held: Option<Vec<u8>>,
@@ -44,7 +50,7 @@ pub struct NdjsonStream {
     values: usize,
     seen: RefCell<Seen>,
     /// Records held until the columns are known, with their line.
-    sample: Vec<(serde_json::Value, u64)>,
+    sample: Vec<(serde_json::Value, Option<u64>)>,
     issues: Option<IssueLog>,
     builder: Option<(TableBuilder, Vec<String>, Vec<String>)>,
 }
@@ -53,6 +59,8 @@ impl NdjsonStream {
     pub fn new(opts: IngestOptions) -> Result<Self, IngestError> {
         opts.validate()?;
         Ok(NdjsonStream {
+            array: None,
+            is_array: false,
             decoder: Decoder::new(opts.max_issues),
             issues: Some(IssueLog::new(opts.max_issues)),
             opts,
@@ -66,6 +74,15 @@ impl NdjsonStream {
             sample: Vec::new(),
             builder: None,
         })
+    }
+
+    /// Reads a top-level JSON array of objects (`[{…}, {…}]`) instead: each element is cut out
+    /// by a byte scanner (string, escape and depth state) and handed to the same value rules.
+    pub fn json_array(opts: IngestOptions) -> Result<Self, IngestError> {
+        let mut s = Self::new(opts)?;
+        s.array = Some(ArrayScan::default());
+        s.is_array = true;
+        Ok(s)
     }
 
     /// Streams from the first byte over `n` (tests use a small `n` to exercise streaming).
@@ -110,7 +127,7 @@ impl NdjsonStream {
     /// Ends the upload: the last rows and the final table schema.
     pub fn finish(mut self) -> Result<StreamEnd, IngestError> {
         if let Some(held) = self.held.take() {
-            let mut table = json::ingest_json(&held, &self.opts, true)?;
+            let mut table = json::ingest_json(&held, &self.opts, self.array.is_none())?;
             return Ok(StreamEnd {
                 rows: std::mem::take(&mut table.rows),
                 table,
@@ -120,14 +137,29 @@ impl NdjsonStream {
         let mut out = Vec::new();
         self.stream(&[], true, &mut out)?;
         let rest = std::mem::take(&mut self.partial);
-        self.take_line(&rest, &mut out)?;
+        match &self.array {
+            None => self.take_line(&rest, &mut out)?,
+            Some(scan) if scan.state != Scan::Ended => {
+                return Err(IngestError::new(
+                    ErrorCode::InvalidJson,
+                    "not valid JSON: the array is not closed (no `]` at the end of the file)",
+                )
+                .at_row(self.values as u64 + 1))
+            }
+            Some(_) => {}
+        }
         if self.values == 0 {
             return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
         }
         self.start_builder(&mut out)?;
         let encoding = self.decoder.encoding();
         let (builder, _, _) = self.builder.take().expect("start_builder made it");
-        let table = builder.finish(&mut out, Format::Ndjson, encoding, None, None);
+        let format = if self.array.is_some() {
+            Format::Json
+        } else {
+            Format::Ndjson
+        };
+        let table = builder.finish(&mut out, format, encoding, None, None);
         Ok(StreamEnd {
             rows: out,
             table,
@@ -157,6 +189,9 @@ impl NdjsonStream {
             is.offset = Some(p.offset);
             self.log().push(is);
         }
+        if self.array.is_some() {
+            return self.scan_array(&text, out);
+        }
         let mut rest = text.as_str();
         while let Some(end) = rest.find('\n') {
             let piece = &rest[..end];
@@ -174,14 +209,23 @@ impl NdjsonStream {
         self.check_length(self.partial.len())
     }
 
+    /// The record being read, or (`ahead` 1) the one still arriving: a line or an element.
+    fn place(&self, ahead: u64) -> String {
+        if self.is_array {
+            format!("element {} of the array", self.values as u64 + ahead)
+        } else {
+            format!("line {}", self.line + ahead)
+        }
+    }
+
     fn check_length(&self, len: usize) -> Result<(), IngestError> {
         let limit = line_limit(&self.opts);
         if len > limit {
             return Err(IngestError::new(
                 ErrorCode::CellTooLarge,
                 format!(
-                    "line {} is over {limit} bytes; one NDJSON record may be at most {limit} bytes",
-                    self.line + 1
+                    "{} is over {limit} bytes; one JSON record may be at most {limit} bytes",
+                    self.place(1)
                 ),
             )
             .at_row(self.values as u64 + 1));
@@ -196,19 +240,127 @@ impl NdjsonStream {
         if l.is_empty() {
             return Ok(());
         }
+        let line = self.line;
+        self.take_value(l, Some(line), out)
+    }
+
+    /// Cuts the array's elements out of `text`, keeping the scan state across chunks.
+    fn scan_array(&mut self, text: &str, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        let mut scan = self.array.take().expect("array mode");
+        let result = self.scan_with(&mut scan, text, out);
+        self.array = Some(scan);
+        result?;
+        self.check_length(self.partial.len())
+    }
+
+    fn scan_with(
+        &mut self,
+        scan: &mut ArrayScan,
+        text: &str,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
+        let not_array = |what: &str| {
+            IngestError::new(ErrorCode::InvalidJson, format!("not valid JSON: {what}"))
+        };
+        // Bytes of the element not yet copied into `partial` start at `from`.
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            match scan.state {
+                Scan::Before => {
+                    if b == b'[' {
+                        scan.state = Scan::Between;
+                    } else if !b.is_ascii_whitespace() {
+                        return Err(not_array(
+                            "a streamed JSON file must be an array of objects",
+                        ));
+                    }
+                    from = i + 1;
+                }
+                Scan::Ended => {
+                    if !b.is_ascii_whitespace() {
+                        return Err(not_array("text after the closing `]`"));
+                    }
+                    from = i + 1;
+                }
+                Scan::Between | Scan::Inside => {
+                    if scan.in_string {
+                        if scan.escape {
+                            scan.escape = false;
+                        } else if b == b'\\' {
+                            scan.escape = true;
+                        } else if b == b'"' {
+                            scan.in_string = false;
+                        }
+                        continue;
+                    }
+                    match b {
+                        b'"' => {
+                            scan.in_string = true;
+                            scan.state = Scan::Inside;
+                        }
+                        b'{' | b'[' => {
+                            scan.depth += 1;
+                            scan.state = Scan::Inside;
+                        }
+                        b']' if scan.depth == 0 => {
+                            self.partial.push_str(&text[from..i]);
+                            let element = std::mem::take(&mut self.partial);
+                            if !element.trim().is_empty() || scan.after_comma {
+                                self.take_element(&element, out)?;
+                            }
+                            scan.state = Scan::Ended;
+                            from = i + 1;
+                        }
+                        b'}' | b']' => scan.depth = scan.depth.saturating_sub(1),
+                        b',' if scan.depth == 0 => {
+                            self.partial.push_str(&text[from..i]);
+                            let element = std::mem::take(&mut self.partial);
+                            self.take_element(&element, out)?;
+                            scan.after_comma = true;
+                            scan.state = Scan::Between;
+                            from = i + 1;
+                        }
+                        b if b.is_ascii_whitespace() && scan.state == Scan::Between => {}
+                        _ => scan.state = Scan::Inside,
+                    }
+                }
+            }
+        }
+        if from < bytes.len() {
+            self.partial.push_str(&text[from..]);
+        }
+        Ok(())
+    }
+
+    fn take_element(&mut self, element: &str, out: &mut Vec<Row>) -> Result<(), IngestError> {
+        self.check_length(element.len())?;
+        self.take_value(element.trim(), None, out)
+    }
+
+    /// One record's text (a line, or an array element): parsed with the JSON value rules.
+    fn take_value(
+        &mut self,
+        l: &str,
+        line_no: Option<u64>,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
         let at = At::Item(Record {
             set: Set::RootArray,
             index: self.values,
         });
         let value = json::parse_tracked(l, &self.seen, at).map_err(|e| {
+            let place = match line_no {
+                Some(n) => format!("line {n}"),
+                None => format!("element {} of the array", self.values + 1),
+            };
             IngestError::new(
                 ErrorCode::InvalidJson,
-                format!("line {} is not valid JSON: {e}", self.line),
+                format!("{place} is not valid JSON: {e}"),
             )
             .at_row(self.values as u64 + 1)
         })?;
         self.values += 1;
-        let line_no = self.line;
         if self.builder.is_none() {
             self.sample.push((value, line_no));
             if self.sample.len() >= self.opts.sample_rows {
@@ -217,9 +369,9 @@ impl NdjsonStream {
             return Ok(());
         }
         self.new_keys_refused()?;
-        self.report_duplicates();
+        self.report_duplicates(line_no);
         let (builder, names, _) = self.builder.as_mut().expect("checked above");
-        json::push_record(builder, value, names, Some(line_no), out)
+        json::push_record(builder, value, names, line_no, out)
     }
 
     /// The columns are fixed: a key first seen now cannot be added to rows already stored.
@@ -237,22 +389,22 @@ impl NdjsonStream {
             Some(key) => Err(IngestError::new(
                 ErrorCode::InvalidJson,
                 format!(
-                    "line {}: the key {key:?} first appears after the first {} records, which fix the columns of an NDJSON file over {} bytes; give the first record every key (null where empty)",
-                    self.line, self.opts.sample_rows, self.hold_bytes
+                    "{}: the key {key:?} first appears after the first {} records, which fix the columns of a JSON file over {} bytes; give the first record every key (null where empty)",
+                    self.place(0), self.opts.sample_rows, self.hold_bytes
                 ),
             )
             .at_row(self.values as u64)),
         }
     }
 
-    fn report_duplicates(&mut self) {
+    fn report_duplicates(&mut self, line_no: Option<u64>) {
         let dups = std::mem::take(&mut self.seen.borrow_mut().duplicates);
         let Some((builder, names, keys)) = self.builder.as_mut() else {
             return;
         };
         for d in dups {
             let (row, line) = match &d.record {
-                Some((OwnedSet::RootArray, i)) => (Some(*i as u64 + 1), Some(self.line)),
+                Some((OwnedSet::RootArray, i)) => (Some(*i as u64 + 1), line_no),
                 _ => (None, None),
             };
             builder
@@ -284,10 +436,12 @@ impl NdjsonStream {
         }
         let keys = clean_keys(&names);
         let mut issues = self.issues.take().expect("the builder is made once");
-        let lines: Vec<u64> = self.sample.iter().map(|(_, l)| *l).collect();
+        let lines: Vec<Option<u64>> = self.sample.iter().map(|(_, l)| *l).collect();
         for d in std::mem::take(&mut self.seen.borrow_mut().duplicates) {
             let (row, line) = match &d.record {
-                Some((OwnedSet::RootArray, i)) => (Some(*i as u64 + 1), lines.get(*i).copied()),
+                Some((OwnedSet::RootArray, i)) => {
+                    (Some(*i as u64 + 1), lines.get(*i).copied().flatten())
+                }
                 _ => (None, None),
             };
             issues.push(json::duplicate_issue(d, row, line, &names, &keys));
@@ -295,9 +449,31 @@ impl NdjsonStream {
         let mut builder =
             TableBuilder::new(names.clone(), &self.opts, issues, true)?.without_null_tokens();
         for (value, line) in std::mem::take(&mut self.sample) {
-            json::push_record(&mut builder, value, &names, Some(line), out)?;
+            json::push_record(&mut builder, value, &names, line, out)?;
         }
         self.builder = Some((builder, names, keys));
         Ok(())
     }
+}
+
+/// Where the array scanner is: before `[`, between elements, inside one, or after `]`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    #[default]
+    Before,
+    Between,
+    Inside,
+    Ended,
+}
+
+/// The byte scanner's state across chunks; only ASCII bytes change it, so a chunk boundary may
+/// fall inside a multi-byte character.
+#[derive(Debug, Default)]
+struct ArrayScan {
+    state: Scan,
+    depth: usize,
+    in_string: bool,
+    escape: bool,
+    /// A `,` came: an empty element before `]` (`[1,]`) is an error, not the end.
+    after_comma: bool,
 }

@@ -164,3 +164,85 @@ fn invalid_lines_and_empty_streams_answer_like_the_whole_read() {
     let got = streamed(&blank, 64 * 1024, IngestOptions::new(), 0).unwrap_err();
     assert_eq!(got.code, ErrorCode::EmptyFile);
 }
+
+/// The NDJSON corpus as one array, with strings that hold the scanner's delimiters.
+fn messy_array() -> String {
+    let mut s = String::from(" \n[");
+    for (i, line) in messy_ndjson()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            s.push_str(",\n  ");
+        }
+        s.push_str(line.trim());
+    }
+    s.push_str(r#", {"id": 3, "name": "a \"quoted\", [bracketed] {braced} \\ name ünïcødé 😀", "nested": [[1, {"x": "]"}], []]}"#);
+    s.push_str("\n]\n");
+    s
+}
+
+#[test]
+fn a_json_array_streamed_in_any_chunking_equals_the_whole_read() {
+    let text = messy_array();
+    let opts = IngestOptions::new().with_sample_rows(5);
+    let whole = ingest(text.as_bytes(), &opts).unwrap().tables.remove(0);
+    assert_eq!(whole.format, ingest::Format::Json);
+    for hold in [0, 64, ingest::HOLD_BYTES] {
+        for chunk in [1, 2, 7, 64, text.len()] {
+            let mut stream = NdjsonStream::json_array(opts.clone())
+                .unwrap()
+                .with_hold_bytes(hold);
+            let mut rows = Vec::new();
+            for c in text.as_bytes().chunks(chunk) {
+                rows.extend(stream.feed(c).unwrap());
+            }
+            let end = stream.finish().unwrap();
+            rows.extend(end.rows);
+            let at = format!("hold {hold}, chunks of {chunk}");
+            assert_eq!(rows, whole.rows, "{at}");
+            assert_eq!(schema_def(&end.table), schema_def(&whole), "{at}");
+            assert_eq!(sorted_issues(&end.table), sorted_issues(&whole), "{at}");
+        }
+    }
+}
+
+#[test]
+fn a_huge_array_element_is_refused_as_it_streams() {
+    let mut stream = NdjsonStream::json_array(IngestOptions::new()).unwrap();
+    stream.feed(b"[{\"a\": 1}, {\"a\": \"").unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut fed = 0usize;
+    let err = loop {
+        if let Err(e) = stream.feed(&chunk) {
+            break e;
+        }
+        fed += chunk.len();
+        assert!(
+            fed < 8 * 1024 * 1024,
+            "a 40 MB element must not be read to its end"
+        );
+    };
+    assert_eq!(err.code, ErrorCode::CellTooLarge);
+    assert!(err.message.contains("element 2"), "{}", err.message);
+}
+
+#[test]
+fn a_streamed_json_array_that_is_not_closed_or_has_text_after_it_is_invalid() {
+    for text in [
+        "[{\"a\": 1}, {\"a\": 2}",
+        "[{\"a\": 1}] {\"a\": 2}",
+        "[{\"a\": 1},]",
+        "{\"a\": 1}",
+    ] {
+        let mut stream = NdjsonStream::json_array(IngestOptions::new())
+            .unwrap()
+            .with_hold_bytes(0);
+        let err = match stream.feed(text.as_bytes()) {
+            Err(e) => e,
+            Ok(_) => stream.finish().unwrap_err(),
+        };
+        assert_eq!(err.code, ErrorCode::InvalidJson, "{text}");
+    }
+}
