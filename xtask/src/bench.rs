@@ -913,7 +913,7 @@ fn json_request(
 
 /// Creates a client with [`READ_CLIENT_ROWS`] rows and a password through the Worker's JSON
 /// create, logs in as it, then times `GET /api/data/{id}?limit=50` through the Worker and the
-/// RPC the Worker makes for it (`get_client_data_filtered`, same arguments, same token) straight
+/// RPC the Worker makes for it (`query_client_data`, same plan, same token) straight
 /// at the data API, each over one kept-alive connection; reads the workerd processes' CPU time
 /// around the Worker's requests.
 fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()> {
@@ -1018,14 +1018,10 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
         })
         .collect::<Vec<_>>();
 
-    // What the Worker sends upstream for `?limit=50` (src/query.rs `rows_args`).
+    // What the Worker sends upstream for `?limit=50` (src/api/data.rs: `crates/query`'s plan).
     let args = serde_json::json!({
         "p_client_id": client_id,
-        "p_table_name": null,
-        "p_limit": READ_PAGE,
-        "p_filter": null,
-        "p_after_created_at": null,
-        "p_after_id": null,
+        "p_query": { "limit": READ_PAGE },
     })
     .to_string();
     let api = http::Client::local(stack.ports.data_api, UPLOAD_TIMEOUT);
@@ -1033,7 +1029,7 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
     let mut direct_call = || -> Result<()> {
         let (status, answer) = api.request(
             "POST",
-            "/rest/v1/rpc/get_client_data_filtered",
+            "/rest/v1/rpc/query_client_data",
             &[
                 ("apikey", anon.as_str()),
                 ("Authorization", bearer.as_str()),
@@ -1042,13 +1038,13 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
             args.len() as u64,
             &mut args.as_bytes(),
         )?;
-        let rows: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        match rows.as_array() {
+        let page: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        match page["rows"].as_array() {
             Some(rows) if status == 200 && rows.len() == READ_PAGE => Ok(()),
             _ => Err(Error::new(
                 "bench_read_rows_failed",
                 format!(
-                    "get_client_data_filtered at the data API: HTTP {status}, expected \
+                    "query_client_data at the data API: HTTP {status}, expected \
                      {READ_PAGE} rows: {}",
                     String::from_utf8_lossy(&answer[..answer.len().min(300)])
                 ),
@@ -1083,9 +1079,9 @@ fn read_rows(stack: &Stack, requests: usize, lines: &mut Vec<Line>) -> Result<()
         },
     });
     lines.push(Line::Note {
-        label: "same RPC get_client_data_filtered, data API".into(),
+        label: "same RPC query_client_data, data API".into(),
         text: format!(
-            "median {:.2} ms, p90 {:.2} ms per call (p_limit {READ_PAGE}, same token, \
+            "median {:.2} ms, p90 {:.2} ms per call (limit {READ_PAGE}, same token, \
              {requests} sequential, one kept-alive connection)",
             ms(&direct, 0.5),
             ms(&direct, 0.9)

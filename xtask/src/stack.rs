@@ -530,6 +530,8 @@ pub fn up(root: &Path) -> Result<Stack> {
         setup.check()?;
         build::worker_wasm(root)?;
         setup.finish()?;
+        // wrangler refuses to start without the `[assets]` directory, so the console comes first.
+        crate::console::build(root)?;
         build::worker_bundle(root)?;
         steps::step("Worker: start wrangler dev", || stack.start_worker())?;
     } else {

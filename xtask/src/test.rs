@@ -331,7 +331,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
             run_checked(
                 Command::new(&cargo)
                     .current_dir(root)
-                    .args(["test", "--package", "e2e"])
+                    .args(["test", "--package", "e2e", "--no-fail-fast"])
                     .envs(stack.env()),
                 "e2e_failed",
             )
