@@ -5,7 +5,9 @@
 //! Design decision: a crate of its own, only ever a dev-dependency (or the bench's), so none of
 //! this ships in the Worker's wasm.
 
+mod formatted;
 mod structure;
+pub use formatted::{formatted_corpus, FormattedFile};
 pub use structure::{structure_corpus, ExpectedTable, StructureCase, STRUCTURE_ISSUES};
 
 /// A small deterministic pseudo-random generator (xorshift64*).
