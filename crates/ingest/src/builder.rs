@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
-use crate::classify::classify;
+use crate::classify::{classify_views, Classification, ColumnView, MAX_VALUES};
 use crate::decode::TextEncoding;
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
@@ -653,6 +653,9 @@ pub(crate) struct TableBuilder {
     null_tokens: bool,
     /// Per column, a number format the source stated (XLSX), applied to numeric plans.
     number_styles: Vec<Option<NumberStyle>>,
+    /// `data_type` and its points, decided with the types from the sample (so a stream knows
+    /// it before its last row, and the end agrees).
+    classification: Option<Classification>,
 }
 
 impl TableBuilder {
@@ -723,6 +726,7 @@ impl TableBuilder {
             row_count: 0,
             null_tokens: true,
             number_styles: Vec::new(),
+            classification: None,
         })
     }
 
@@ -910,6 +914,7 @@ impl TableBuilder {
             }
             col.plan = Some(plan);
         }
+        self.classification = Some(self.classify_sample());
         self.typed = true;
         for p in std::mem::take(&mut self.sample) {
             let row = self.clean_row(p.row, p.line, p.cells);
@@ -959,42 +964,44 @@ impl TableBuilder {
         out
     }
 
-    /// `(data_type, evidence)` as [`classify`] decides it from the typed columns, once the sample
-    /// has fixed the types (it depends only on keys and semantic types, so it is already final
-    /// unless ragged rows add columns later); `None` before that.
-    pub(crate) fn data_type(&self) -> Option<(String, Vec<String>)> {
-        if !self.typed {
-            return None;
-        }
-        let columns: Vec<Column> = self
+    /// `data_type` from the header, the plans and the sample's values (at most
+    /// `MAX_VALUES` non-null texts a column).
+    fn classify_sample(&self) -> Classification {
+        let views: Vec<ColumnView> = self
             .columns
             .iter()
             .enumerate()
-            .map(|(position, c)| {
+            .map(|(i, c)| {
                 let plan = c.plan.as_ref();
-                let ty = plan.map_or(ColumnType::String, |p| p.ty);
-                Column {
-                    key: c.key.clone(),
-                    name: c.name.clone(),
-                    position,
-                    ty,
-                    inferred_type: ty,
-                    semantic_type: plan.and_then(|p| p.semantic),
-                    nullable: false,
-                    null_count: 0,
-                    non_null_count: 0,
-                    nonconforming_count: 0,
-                    distinct_count: 0,
-                    distinct_exact: true,
-                    min: None,
-                    max: None,
-                    samples: Vec::new(),
-                    null_tokens: Vec::new(),
-                    format: ColumnFormat::default(),
+                let values = self
+                    .sample
+                    .iter()
+                    .filter_map(|p| match p.cells.get(i) {
+                        Some(Cell::Text(t)) => Some(t.trim()),
+                        Some(Cell::Json(Value::String(t))) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .filter(|t| !(t.is_empty() || self.null_tokens && is_null_token(t)))
+                    .take(MAX_VALUES)
+                    .collect();
+                ColumnView {
+                    key: &c.key,
+                    name: &c.name,
+                    ty: plan.map_or(ColumnType::String, |p| p.ty),
+                    semantic: plan.and_then(|p| p.semantic),
+                    values,
                 }
             })
             .collect();
-        Some(classify(&columns))
+        classify_views(&views)
+    }
+
+    /// `(data_type, evidence)` once the sample has fixed the types; `None` before that. It is
+    /// final: columns that ragged rows add later are not classified.
+    pub(crate) fn data_type(&self) -> Option<(String, Vec<String>)> {
+        self.classification
+            .as_ref()
+            .map(|c| (c.data_type.clone(), c.evidence.clone()))
     }
 
     /// Ends the table: types are fixed if the sample never filled, statistics become columns.
@@ -1063,7 +1070,14 @@ impl TableBuilder {
                 }
             })
             .collect();
-        let (data_type, data_type_evidence) = classify(&columns);
+        let Classification {
+            data_type,
+            evidence: data_type_evidence,
+            points: data_type_points,
+        } = self
+            .classification
+            .take()
+            .expect("fix_types classified the table");
         Table {
             sheet,
             format,
@@ -1072,6 +1086,7 @@ impl TableBuilder {
             columns,
             data_type,
             data_type_evidence,
+            data_type_points,
             row_count: self.row_count,
             rows: Vec::new(),
             issue_counts: self

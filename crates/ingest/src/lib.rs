@@ -32,7 +32,10 @@ mod values;
 mod xlsx;
 
 pub use builder::{clean_keys, snake_case};
-pub use classify::{classify, known_data_types};
+pub use classify::{
+    classify, known_data_types, Classification, DataTypePoints, PointReason, MAX_COLUMN_POINTS,
+    MIN_POINTS,
+};
 pub use decode::TextEncoding;
 pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};

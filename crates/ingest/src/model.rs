@@ -311,6 +311,8 @@ pub struct Table {
     pub data_type: String,
     /// Column keys that decided `data_type`.
     pub data_type_evidence: Vec<String>,
+    /// Every kind that scored, most points first, with its reasons (header words, values).
+    pub data_type_points: Vec<crate::classify::DataTypePoints>,
     /// Data rows read (equals `rows.len()` unless the rows were streamed out).
     pub row_count: u64,
     pub rows: Vec<Row>,

@@ -276,11 +276,20 @@ pub(crate) fn split_percent(t: &str) -> Option<&str> {
     t.strip_suffix('%').map(|r| r.trim_end())
 }
 
-/// `Some(true|false)` for boolean words; `1`/`0` only when `allow_digits`.
+/// `Some(true|false)` for boolean words in English, German, French and Spanish (`ja`/`nein`,
+/// `wahr`/`falsch`, `oui`/`non`, `vrai`/`faux`, `sí`/`no`, `verdadero`/`falso`), any case;
+/// `1`/`0` only when `allow_digits`. The stored value is the boolean; the cell's spelling is
+/// the source's, so an export as written can give it back.
 pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
-    match t.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "t" => Some(true),
-        "false" | "no" | "n" | "f" => Some(false),
+    let t = t.trim();
+    if t.len() > 9 {
+        return None;
+    }
+    match t.to_lowercase().as_str() {
+        "true" | "yes" | "y" | "t" | "ja" | "wahr" | "oui" | "vrai" | "sí" | "si" | "verdadero" => {
+            Some(true)
+        }
+        "false" | "no" | "n" | "f" | "nein" | "falsch" | "non" | "faux" | "falso" => Some(false),
         "1" if allow_digits => Some(true),
         "0" if allow_digits => Some(false),
         _ => None,
@@ -589,6 +598,27 @@ pub(crate) fn is_ipv4(t: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn booleans_in_four_languages() {
+        for (yes, no) in [
+            ("true", "false"),
+            ("Ja", "Nein"),
+            ("wahr", "falsch"),
+            ("oui", "non"),
+            ("VRAI", "FAUX"),
+            ("sí", "no"),
+            ("SÍ", "No"),
+            ("si", "no"),
+            ("verdadero", "falso"),
+        ] {
+            assert_eq!(parse_bool(yes, false), Some(true), "{yes}");
+            assert_eq!(parse_bool(no, false), Some(false), "{no}");
+        }
+        for other in ["jein", "oui!", "s", "1", "verdaderos", ""] {
+            assert_eq!(parse_bool(other, false), None, "{other}");
+        }
+    }
 
     #[test]
     fn numbers_convert_only_when_exact() {
