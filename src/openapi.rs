@@ -123,7 +123,7 @@ mod tests {
         for refused in ["limit", "offset", "cursor", "count"] {
             assert!(!export.contains(refused), "export documents {refused}");
         }
-        assert!(export.contains("format") && export.contains("filter"));
+        assert!(export.contains("format") && export.contains("as") && export.contains("filter"));
         let profile = names(&query_parameters(&doc, &format!("{path}/profile")));
         assert_eq!(profile, set(&["table"]));
         // Every operator is named where a generator (and a person) reads it.

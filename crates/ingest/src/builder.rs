@@ -14,6 +14,7 @@ use crate::decode::TextEncoding;
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::{DateOrder, Format, IngestOptions};
+use crate::source_format::{Kind, Observer, SourceFormat};
 use crate::values::*;
 
 /// One cell as read from the source.
@@ -439,6 +440,29 @@ impl Plan {
         }
     }
 
+    /// What [`Observer::finish`] needs to know of this column.
+    fn source_kind(&self) -> Kind<'_> {
+        match self.ty {
+            ColumnType::Boolean => Kind::Boolean,
+            ColumnType::Integer | ColumnType::Number => Kind::Number {
+                decimal: self.decimal,
+                currency: self
+                    .currency
+                    .map(|c| c.0)
+                    .or(self.format.currency_symbol.as_deref()),
+                percent: self.semantic == Some(SemanticType::Percent),
+            },
+            ColumnType::Date | ColumnType::Datetime | ColumnType::Time => Kind::Temporal {
+                day_first: self.date_order == DateOrder::Dmy,
+            },
+            _ => Kind::Text,
+        }
+    }
+
+    fn source_kind_is_typed(&self) -> bool {
+        !matches!(self.source_kind(), Kind::Text)
+    }
+
     fn clean(&self, cell: Cell) -> Cleaned {
         let text = match cell {
             Cell::Json(Value::Null) => return Cleaned::Null(None),
@@ -632,6 +656,9 @@ struct ColumnState {
     name: String,
     plan: Option<Plan>,
     stats: Stats,
+    /// The sample's cells while it is cleaned, then the format they were written in.
+    source: Option<Observer>,
+    source_format: Option<SourceFormat>,
 }
 
 struct Pending {
@@ -714,6 +741,8 @@ impl TableBuilder {
                 name,
                 plan: None,
                 stats: Stats::default(),
+                source: None,
+                source_format: None,
             })
             .collect();
         Ok(TableBuilder {
@@ -862,6 +891,8 @@ impl TableBuilder {
                         name: String::new(),
                         plan,
                         stats,
+                        source: None,
+                        source_format: None,
                     });
                 }
             }
@@ -916,9 +947,16 @@ impl TableBuilder {
         }
         self.classification = Some(self.classify_sample());
         self.typed = true;
+        for col in self.columns.iter_mut() {
+            col.source = Some(Observer::default());
+        }
         for p in std::mem::take(&mut self.sample) {
             let row = self.clean_row(p.row, p.line, p.cells);
             out.push(row);
+        }
+        for col in self.columns.iter_mut() {
+            let kind = col.plan.as_ref().map_or(Kind::Text, Plan::source_kind);
+            col.source_format = col.source.take().and_then(|o| o.finish(kind));
         }
     }
 
@@ -928,8 +966,16 @@ impl TableBuilder {
         for col in self.columns.iter_mut() {
             let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
             let plan = col.plan.get_or_insert_with(Plan::string);
+            // The sample's typed texts, to find the format they were written in.
+            let text = match (&col.source, &cell) {
+                (Some(_), Cell::Text(s)) if plan.source_kind_is_typed() => Some(s.clone()),
+                _ => None,
+            };
             let value = match plan.clean(cell) {
                 Cleaned::Null(token) => {
+                    if let (Some(o), Some(t)) = (col.source.as_mut(), token.as_deref()) {
+                        o.null(t);
+                    }
                     col.stats.null_count += 1;
                     if let Some(t) = token.filter(|t| !t.is_empty()) {
                         if col.stats.null_tokens.len() < 10 {
@@ -939,6 +985,9 @@ impl TableBuilder {
                     Value::Null
                 }
                 Cleaned::Fits(v) => {
+                    if let (Some(o), Some(t)) = (col.source.as_mut(), text.as_deref()) {
+                        o.value(t, &v);
+                    }
                     col.stats.record(&v, true, self.opts.distinct_cap);
                     v
                 }
@@ -1067,6 +1116,7 @@ impl TableBuilder {
                     samples: s.samples,
                     null_tokens: s.null_tokens.into_iter().collect(),
                     format: plan.format,
+                    source_format: c.source_format,
                 }
             })
             .collect();

@@ -28,6 +28,7 @@ mod model;
 mod ndjson;
 mod options;
 mod schema;
+mod source_format;
 mod values;
 mod xlsx;
 
@@ -43,6 +44,7 @@ pub use model::*;
 pub use ndjson::{NdjsonStream, HOLD_BYTES};
 pub use options::{DateOrder, Format, IngestOptions};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
+pub use source_format::{render, SourceCsv, SourceFormat};
 
 /// Detects the format from the content first, the hint second.
 pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {
