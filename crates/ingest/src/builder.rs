@@ -549,7 +549,7 @@ struct Stats {
     null_count: u64,
     non_null: u64,
     nonconforming: u64,
-    distinct: HashSet<String>,
+    distinct: HashSet<String, foldhash::fast::RandomState>,
     distinct_overflow: bool,
     min: Option<Value>,
     max: Option<Value>,

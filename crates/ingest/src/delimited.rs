@@ -158,12 +158,14 @@ impl Splitter {
     }
 
     fn end_field(&mut self) {
-        let bytes = std::mem::take(&mut self.field);
-        // Splits happen only at ASCII bytes of valid UTF-8, so this never fails.
-        self.fields.push(
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        );
+        // Copied out at its exact length; the buffer keeps its capacity for the next field.
+        // Splits happen only at ASCII bytes of valid UTF-8, so the lossy branch never runs.
+        let field = match std::str::from_utf8(&self.field) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&self.field).into_owned(),
+        };
+        self.field.clear();
+        self.fields.push(field);
     }
 
     /// `tail`: the record's text in the current chunk.
@@ -177,8 +179,10 @@ impl Splitter {
         };
         self.raw.clear();
         self.spans_lines = false;
+        // The next record likely has as many fields: room for them up front.
+        let width = self.fields.len();
         out.push(Record {
-            fields: std::mem::take(&mut self.fields),
+            fields: std::mem::replace(&mut self.fields, Vec::with_capacity(width)),
             line: self.record_line,
             comment: false,
             first_quoted: self.first_quoted,
