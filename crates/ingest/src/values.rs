@@ -390,13 +390,20 @@ pub(crate) fn split_percent(t: &str) -> Option<&str> {
 }
 
 /// `Some(true|false)` for boolean words; `1`/`0` only when `allow_digits`.
+/// Compares in place, ASCII case-insensitively (it runs on every cell of a boolean column).
 pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
-    match t.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "t" => Some(true),
-        "false" | "no" | "n" | "f" => Some(false),
-        "1" if allow_digits => Some(true),
-        "0" if allow_digits => Some(false),
-        _ => None,
+    let t = t.trim().as_bytes();
+    let is = |word: &str| t.eq_ignore_ascii_case(word.as_bytes());
+    if ["true", "yes", "y", "t"].into_iter().any(is) {
+        Some(true)
+    } else if ["false", "no", "n", "f"].into_iter().any(is) {
+        Some(false)
+    } else if allow_digits && t == b"1" {
+        Some(true)
+    } else if allow_digits && t == b"0" {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -802,6 +809,22 @@ mod tests {
         assert!(fast * 4 > total, "{fast} of {total} on the fast path");
         for (written, value) in [("1,406.78", "1406.78"), ("-0.0", "-0.0"), ("007", "7")] {
             assert_eq!(parse_number(written, '.').unwrap().value.to_string(), value);
+        }
+    }
+
+    #[test]
+    fn booleans_compare_ascii_case_insensitively() {
+        let old = |t: &str, digits: bool| match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "t" => Some(true),
+            "false" | "no" | "n" | "f" => Some(false),
+            "1" if digits => Some(true),
+            "0" if digits => Some(false),
+            _ => None,
+        };
+        for t in ["TRUE", "Yes", " y ", "T", "fAlse", "NO", "n", "F", "1", "0", "2", "yes!", "ÿ", ""] {
+            for digits in [false, true] {
+                assert_eq!(parse_bool(t, digits), old(t, digits), "{t:?}");
+            }
         }
     }
 
