@@ -168,8 +168,14 @@ fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<Currency>, bool)> {
     if let Some(n) = parse_number(t, dec) {
         return Some((n, None, false));
     }
-    if let Some((sym, code, rest)) = split_currency(t) {
-        return parse_number(&rest, dec).map(|n| (n, Some((sym, code)), false));
+    if let Some((sym, code, neg, rest)) = currency_parts(t) {
+        // `-$12` reads as the number `-12`, without building that text.
+        let n = if neg {
+            parse_unsigned(true, rest, dec)
+        } else {
+            parse_number(rest, dec)
+        };
+        return n.map(|n| (n, Some((sym, code)), false));
     }
     if let Some(rest) = split_percent(t) {
         return parse_number(rest, dec).map(|n| (n, None, true));
@@ -492,6 +498,14 @@ impl Plan {
         if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
         }
+        // A date already written as ISO `YYYY-MM-DD` is stored as its own text, not rebuilt.
+        if self.ty == ColumnType::Date
+            && t.len() == text.len()
+            && is_iso_date_shape(t)
+            && parse_date(t, self.date_order).is_some()
+        {
+            return Cleaned::Fits(Value::String(text));
+        }
         let converted: Result<Value, &str> = match self.ty {
             ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
                 return Cleaned::Fits(Value::String(text))
@@ -559,19 +573,22 @@ struct Stats {
     null_count: u64,
     non_null: u64,
     nonconforming: u64,
-    distinct: HashSet<String>,
+    distinct: HashSet<String, foldhash::fast::RandomState>,
     distinct_overflow: bool,
     min: Option<Value>,
     max: Option<Value>,
+    /// `min`/`max` as f64 when they are numbers, so a comparison parses only the new value.
+    min_f64: Option<f64>,
+    max_f64: Option<f64>,
     samples: Vec<Value>,
     null_tokens: BTreeSet<String>,
 }
 
-fn less(a: &Value, b: &Value) -> bool {
+/// `a < b` for the statistics: numbers by value (`af`/`bf`, their f64), strings by text; other
+/// pairs are unordered.
+fn less(a: &Value, af: Option<f64>, b: &Value, bf: Option<f64>) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().unwrap_or(0.0) < y.as_f64().unwrap_or(0.0)
-        }
+        (Value::Number(_), Value::Number(_)) => af.unwrap_or(0.0) < bf.unwrap_or(0.0),
         (Value::String(x), Value::String(y)) => x < y,
         _ => false,
     }
@@ -585,27 +602,46 @@ impl Stats {
         }
         // Past the cap the count is a floor; skip the per-value work.
         if !self.distinct_overflow {
-            let key = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            // The text a value is told apart by; looked up borrowed, copied only when new.
+            let owned;
+            let key: &str = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.as_str(),
+                Value::Bool(true) => "true",
+                Value::Bool(false) => "false",
+                other => {
+                    owned = other.to_string();
+                    &owned
+                }
             };
-            if !self.distinct.contains(&key) {
+            if !self.distinct.contains(key) {
                 if self.distinct.len() >= cap {
                     self.distinct_overflow = true;
                 } else {
                     if self.samples.len() < 5 {
                         self.samples.push(v.clone());
                     }
-                    self.distinct.insert(key);
+                    self.distinct.insert(key.to_string());
                 }
             }
         }
         if conforming && (v.is_number() || v.is_string()) {
-            if self.min.as_ref().is_none_or(|m| less(v, m)) {
+            let vf = v.as_number().map(|n| n.as_f64().unwrap_or(0.0));
+            if self
+                .min
+                .as_ref()
+                .is_none_or(|m| less(v, vf, m, self.min_f64))
+            {
                 self.min = Some(v.clone());
+                self.min_f64 = vf;
             }
-            if self.max.as_ref().is_none_or(|m| less(m, v)) {
+            if self
+                .max
+                .as_ref()
+                .is_none_or(|m| less(m, self.max_f64, v, vf))
+            {
                 self.max = Some(v.clone());
+                self.max_f64 = vf;
             }
         }
     }
