@@ -7,8 +7,11 @@
 //! same answer. A longer file is read record by record (a line, or an array element cut out by
 //! a byte scanner that tracks strings, escapes and depth) with the same value rules (`json::parse_tracked`:
 //! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
-//! the keys of the first `sample_rows` records, and a key first seen later is refused with its
-//! line, since the rows before it are already stored.
+//! the keys of the first `sample_rows` records (or of those in the first [`SAMPLE_BYTES`] of
+//! record text, whichever ends first), and a key first seen later is refused with its line,
+//! since the rows before it are already stored. The column limit is checked on every record of
+//! the sample as it arrives, the row limit on every record after it, so a hostile file is
+//! refused at the record that crosses a limit, never after the whole file was read.
 
 use std::cell::RefCell;
 
@@ -23,10 +26,26 @@ use crate::options::{Format, IngestOptions};
 /// A file up to this size is held and read whole (the cap that applied to all NDJSON before).
 pub const HOLD_BYTES: usize = 1024 * 1024;
 
+/// The record text the type-inference sample may hold: with records of up to a line's limit
+/// (1 MiB), `sample_rows` of them could otherwise hold a gigabyte before the columns are fixed.
+pub const SAMPLE_BYTES: usize = 1024 * 1024;
+
 /// The longest line a record may take: a record at the row limits (every cell at its limit) is
 /// refused by the builder anyway, so the splitter stops well before holding one.
 fn line_limit(opts: &IngestOptions) -> usize {
     opts.max_cell_bytes.saturating_mul(16).max(HOLD_BYTES)
+}
+
+/// Whether a file's first bytes open a top-level JSON array (`[`, after an optional UTF-8 BOM
+/// and whitespace; UTF-16 by its interleaved NULs): such a file is read by
+/// [`NdjsonStream::json_array`].
+pub fn starts_json_array(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter()
+        .copied()
+        .filter(|b| !matches!(b, 0 | 0xFE | 0xFF))
+        .find(|b| !b.is_ascii_whitespace())
+        == Some(b'[')
 }
 
 /// Push parser for NDJSON: `feed` chunks, get rows back once the column types are fixed, then
@@ -51,6 +70,10 @@ pub struct NdjsonStream {
     seen: RefCell<Seen>,
     /// Records held until the columns are known, with their line.
     sample: Vec<(serde_json::Value, Option<u64>)>,
+    /// Text bytes of the records in `sample` (capped by [`SAMPLE_BYTES`]).
+    sample_bytes: usize,
+    /// How many records fixed the columns (`sample_rows`, or fewer when they were long).
+    sampled: usize,
     issues: Option<IssueLog>,
     builder: Option<(TableBuilder, Vec<String>, Vec<String>)>,
 }
@@ -72,6 +95,8 @@ impl NdjsonStream {
             values: 0,
             seen: RefCell::new(Seen::default()),
             sample: Vec::new(),
+            sample_bytes: 0,
+            sampled: 0,
             builder: None,
         })
     }
@@ -362,8 +387,19 @@ impl NdjsonStream {
         })?;
         self.values += 1;
         if self.builder.is_none() {
+            // Each record may bring new keys: the column limit is checked as they appear.
+            let keys = self
+                .seen
+                .borrow()
+                .keys
+                .get(&OwnedSet::RootArray)
+                .map_or(0, |k| k.order.len());
+            if keys > self.opts.max_columns {
+                return Err(json::too_many_keys(keys, &self.opts).at_row(self.values as u64));
+            }
             self.sample.push((value, line_no));
-            if self.sample.len() >= self.opts.sample_rows {
+            self.sample_bytes += l.len();
+            if self.sample.len() >= self.opts.sample_rows || self.sample_bytes > SAMPLE_BYTES {
                 self.start_builder(out)?;
             }
             return Ok(());
@@ -390,7 +426,7 @@ impl NdjsonStream {
                 ErrorCode::InvalidJson,
                 format!(
                     "{}: the key {key:?} first appears after the first {} records, which fix the columns of a JSON file over {} bytes; give the first record every key (null where empty)",
-                    self.place(0), self.opts.sample_rows, self.hold_bytes
+                    self.place(0), self.sampled, self.hold_bytes
                 ),
             )
             .at_row(self.values as u64)),
@@ -435,6 +471,7 @@ impl NdjsonStream {
             ));
         }
         let keys = clean_keys(&names);
+        self.sampled = self.sample.len();
         let mut issues = self.issues.take().expect("the builder is made once");
         let lines: Vec<Option<u64>> = self.sample.iter().map(|(_, l)| *l).collect();
         for d in std::mem::take(&mut self.seen.borrow_mut().duplicates) {
