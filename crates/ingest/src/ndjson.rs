@@ -30,6 +30,9 @@ pub const HOLD_BYTES: usize = 1024 * 1024;
 /// (1 MiB), `sample_rows` of them could otherwise hold a gigabyte before the columns are fixed.
 pub const SAMPLE_BYTES: usize = 1024 * 1024;
 
+/// Input read per step once a file outgrew the hold (see [`NdjsonStream::pending`]).
+const STEP_BYTES: usize = 64 * 1024;
+
 /// The longest line a record may take: a record at the row limits (every cell at its limit) is
 /// refused by the builder anyway, so the splitter stops well before holding one.
 fn line_limit(opts: &IngestOptions) -> usize {
@@ -59,6 +62,10 @@ pub struct NdjsonStream {
     hold_bytes: usize,
     /// The file's bytes while it may still be read whole; `None` once streaming.
     held: Option<Vec<u8>>,
+    /// Input fed but not read yet (the held bytes when the file outgrew the hold), read from
+    /// `backlog_at` on, a step at a time.
+    backlog: Vec<u8>,
+    backlog_at: usize,
     bytes_seen: u64,
     decoder: Decoder,
     /// Text of the line not yet ended.
@@ -89,6 +96,8 @@ impl NdjsonStream {
             opts,
             hold_bytes: HOLD_BYTES,
             held: Some(Vec::new()),
+            backlog: Vec::new(),
+            backlog_at: 0,
             bytes_seen: 0,
             partial: String::new(),
             line: 0,
@@ -140,12 +149,41 @@ impl NdjsonStream {
             Some(held) => {
                 held.extend_from_slice(chunk);
                 if held.len() > self.hold_bytes {
-                    let held = self.held.take().unwrap_or_default();
-                    self.stream(&held, false, &mut out)?;
+                    // Read in steps: the held megabyte of tiny records is 130,000 rows, and
+                    // rows held as maps cost hundreds of bytes each.
+                    self.backlog = self.held.take().unwrap_or_default();
+                    return self.pending();
                 }
+            }
+            None if self.backlog_at < self.backlog.len() => {
+                self.backlog.extend_from_slice(chunk);
+                return self.pending();
             }
             None => self.stream(chunk, false, &mut out)?,
         }
+        Ok(out)
+    }
+
+    /// The rows of the next [`STEP_BYTES`] of input not read yet (the held bytes, once the file
+    /// outgrew the hold); empty when everything fed so far was read. Call it after each `feed`
+    /// until it is empty to keep the rows in hand to one step's.
+    pub fn pending(&mut self) -> Result<Vec<Row>, IngestError> {
+        let mut out = Vec::new();
+        while out.is_empty() && self.backlog_at < self.backlog.len() {
+            let end = (self.backlog_at + STEP_BYTES).min(self.backlog.len());
+            let step = std::mem::take(&mut self.backlog);
+            let result = self.stream(&step[self.backlog_at..end], false, &mut out);
+            self.backlog = step;
+            self.backlog_at = end;
+            result?;
+        }
+        if self.backlog_at >= self.backlog.len() {
+            self.backlog = Vec::new();
+        } else {
+            // What was read goes: the backlog stays the unread bytes, however long the file.
+            self.backlog.drain(..self.backlog_at);
+        }
+        self.backlog_at = 0;
         Ok(out)
     }
 
@@ -160,6 +198,13 @@ impl NdjsonStream {
             });
         }
         let mut out = Vec::new();
+        loop {
+            let more = self.pending()?;
+            if more.is_empty() {
+                break;
+            }
+            out.extend(more);
+        }
         self.stream(&[], true, &mut out)?;
         let rest = std::mem::take(&mut self.partial);
         match &self.array {

@@ -624,6 +624,14 @@ impl RowStream {
         }
         .map_err(ingest_error)
     }
+    /// Rows of input the parser holds but has not read yet (NDJSON and JSON arrays read the
+    /// held first megabyte a step at a time); empty when there are none.
+    fn pending(&mut self) -> Result<Vec<ingest::Row>, ApiError> {
+        match self {
+            RowStream::Delimited(_) => Ok(Vec::new()),
+            RowStream::Ndjson(s) => s.pending().map_err(ingest_error),
+        }
+    }
     fn data_type(&self) -> Option<(String, Vec<String>)> {
         match self {
             RowStream::Delimited(s) => s.data_type(),
@@ -869,24 +877,28 @@ async fn store_rows<R: Rpc>(
             let mut began = false;
             let mut chunk = Some(head);
             while let Some(c) = chunk {
-                let ready = stream.feed(&c)?;
+                let mut ready = stream.feed(&c)?;
                 drop(c);
-                if !ready.is_empty() && !began {
-                    let data_type = explicit_type
-                        .clone()
-                        .or_else(|| stream.data_type().map(|(d, _)| d))
-                        .unwrap_or_else(|| "data".to_owned());
-                    if let Some(r) = begin_for(sink, &data_type).await? {
-                        // The rest of the file still counts for the digest (not parsed).
-                        while reader.chunk().await?.is_some() {}
-                        return Ok(replayed(sink.same_request(r)?));
+                // The rows of one step at a time (a parser may have more input in hand).
+                while !ready.is_empty() {
+                    if !began {
+                        let data_type = explicit_type
+                            .clone()
+                            .or_else(|| stream.data_type().map(|(d, _)| d))
+                            .unwrap_or_else(|| "data".to_owned());
+                        if let Some(r) = begin_for(sink, &data_type).await? {
+                            // The rest of the file still counts for the digest (not parsed).
+                            while reader.chunk().await?.is_some() {}
+                            return Ok(replayed(sink.same_request(r)?));
+                        }
+                        began = true;
                     }
-                    began = true;
-                }
-                for row in &ready {
-                    if let Some(b) = batcher.push(row) {
-                        sink.stage(b).await?;
+                    for row in &ready {
+                        if let Some(b) = batcher.push(row) {
+                            sink.stage(b).await?;
+                        }
                     }
+                    ready = stream.pending()?;
                 }
                 chunk = reader.chunk().await?;
             }
