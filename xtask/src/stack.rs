@@ -497,6 +497,11 @@ impl Stack {
         self.running_pid("data-api")
     }
 
+    /// wrangler's pid (the Worker) while it runs.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.running_pid("worker")
+    }
+
     /// SIGKILLs the data API (no graceful shutdown: in-flight requests die with their
     /// connections) and waits until it is gone.
     pub fn kill_data_api(&self) -> Result<()> {
