@@ -1,8 +1,10 @@
 //! `NdjsonStream` holds the same heap however long the file: its own test binary, because the
-//! heap is counted by a global allocator that other tests running in parallel would disturb.
+//! heap is counted by a global allocator that other tests running in parallel would disturb
+//! (and the tests in it take turns, for the same reason).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use ingest::{IngestOptions, NdjsonStream};
 
@@ -26,6 +28,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The counters are global, so the tests of this binary take turns: run side by side, each
+/// would measure the other's heap.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Streams `total` bytes of NDJSON in 64 KiB chunks, dropping the rows as a caller that stores
 /// them would; returns the rows and the peak heap above what was live before.
 fn peak_heap(total: usize) -> (usize, usize) {
@@ -46,6 +52,7 @@ fn peak_heap(total: usize) -> (usize, usize) {
 
 #[test]
 fn memory_stays_bounded_however_long_the_file() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (_, small) = peak_heap(4 * 1024 * 1024);
     let (rows, large) = peak_heap(20 * 1024 * 1024);
     eprintln!(
@@ -65,6 +72,7 @@ fn memory_stays_bounded_however_long_the_file() {
 /// the heap does not grow with the records read (it did not hold them, nor anything per row).
 #[test]
 fn a_json_array_of_tiny_records_holds_flat_memory_up_to_the_row_limit() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let peak = |records: usize| -> (usize, Option<String>) {
         let chunk: String = "{\"a\":0},".repeat(8 * 1024);
         let base = LIVE.load(Ordering::Relaxed);
