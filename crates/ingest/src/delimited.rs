@@ -643,6 +643,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
             preamble_lines: 0,
             comment: None,
             trailing_empty_columns: 0,
+            crlf: false,
         };
         let (mut recs, _) = split_text(Splitter::for_dialect(&dialect), sample);
         recs.truncate(500);
@@ -663,6 +664,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
                 preamble_lines: 0,
                 comment: None,
                 trailing_empty_columns: 0,
+                crlf: false,
             };
             let (recs, _) = split_text(Splitter::for_dialect(&d), sample);
             (d, recs, 1)
@@ -1105,7 +1107,8 @@ impl DelimitedStream {
             if self.pending_text.trim().is_empty() {
                 return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
             }
-            let s = sniff(&self.pending_text, last);
+            let mut s = sniff(&self.pending_text, last);
+            s.dialect.crlf = crate::source_format::uses_crlf(&self.pending_text);
             // A field far over the cell limit, or a line of more cells than a row may have
             // (room for ragged rows and empty right-edge columns), is refused as it arrives
             // instead of being buffered whole first; a cell just over the limit still gets the

@@ -389,19 +389,44 @@ pub(crate) fn split_percent(t: &str) -> Option<&str> {
     t.strip_suffix('%').map(|r| r.trim_end())
 }
 
-/// `Some(true|false)` for boolean words; `1`/`0` only when `allow_digits`.
-/// Compares in place, ASCII case-insensitively (it runs on every cell of a boolean column).
+/// `Some(true|false)` for boolean words in English, German, French and Spanish (`ja`/`nein`,
+/// `wahr`/`falsch`, `oui`/`non`, `vrai`/`faux`, `sí`/`no`, `verdadero`/`falso`), any case;
+/// `1`/`0` only when `allow_digits`. The stored value is the boolean; the cell's spelling is
+/// the source's, so an export as written can give it back.
+/// Compares in place, ASCII case-insensitively (it runs on every cell of a boolean column); only
+/// `sí` needs a Unicode lowercase, and only a short non-ASCII cell pays for it.
 pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
-    let t = t.trim().as_bytes();
-    let is = |word: &str| t.eq_ignore_ascii_case(word.as_bytes());
-    if ["true", "yes", "y", "t"].into_iter().any(is) {
+    const TRUE: [&str; 11] = [
+        "true",
+        "yes",
+        "y",
+        "t",
+        "ja",
+        "wahr",
+        "oui",
+        "vrai",
+        "sí",
+        "si",
+        "verdadero",
+    ];
+    const FALSE: [&str; 9] = [
+        "false", "no", "n", "f", "nein", "falsch", "non", "faux", "falso",
+    ];
+    let t = t.trim();
+    if t.len() > 9 {
+        return None;
+    }
+    let is = |word: &&str| t.as_bytes().eq_ignore_ascii_case(word.as_bytes());
+    if TRUE.iter().any(is) {
         Some(true)
-    } else if ["false", "no", "n", "f"].into_iter().any(is) {
+    } else if FALSE.iter().any(is) {
         Some(false)
-    } else if allow_digits && t == b"1" {
+    } else if allow_digits && t == "1" {
         Some(true)
-    } else if allow_digits && t == b"0" {
+    } else if allow_digits && t == "0" {
         Some(false)
+    } else if !t.is_ascii() && t.to_lowercase() == "sí" {
+        Some(true)
     } else {
         None
     }
@@ -482,9 +507,13 @@ pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
 pub(crate) fn is_iso_date_shape(t: &str) -> bool {
     let b = t.as_bytes();
     b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
@@ -495,7 +524,8 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
     }
     let b = t.as_bytes();
     if is_iso_date_shape(t) {
-        let n = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        let n =
+            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
         return valid_ymd(n(0..4) as i32, n(5..7), n(8..10));
     }
     if b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/' | b'.') {
@@ -724,6 +754,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn booleans_in_four_languages() {
+        for (yes, no) in [
+            ("true", "false"),
+            ("Ja", "Nein"),
+            ("wahr", "falsch"),
+            ("oui", "non"),
+            ("VRAI", "FAUX"),
+            ("sí", "no"),
+            ("SÍ", "No"),
+            ("si", "no"),
+            ("verdadero", "falso"),
+        ] {
+            assert_eq!(parse_bool(yes, false), Some(true), "{yes}");
+            assert_eq!(parse_bool(no, false), Some(false), "{no}");
+        }
+        for other in ["jein", "oui!", "s", "1", "verdaderos", ""] {
+            assert_eq!(parse_bool(other, false), None, "{other}");
+        }
+    }
+
+    #[test]
     fn numbers_convert_only_when_exact() {
         assert_eq!(parse_number("1,234.56", '.').unwrap().value, json!(1234.56));
         assert_eq!(parse_number("1.234,56", ',').unwrap().value, json!(1234.56));
@@ -821,7 +872,9 @@ mod tests {
             "0" if digits => Some(false),
             _ => None,
         };
-        for t in ["TRUE", "Yes", " y ", "T", "fAlse", "NO", "n", "F", "1", "0", "2", "yes!", "ÿ", ""] {
+        for t in [
+            "TRUE", "Yes", " y ", "T", "fAlse", "NO", "n", "F", "1", "0", "2", "yes!", "ÿ", "",
+        ] {
             for digits in [false, true] {
                 assert_eq!(parse_bool(t, digits), old(t, digits), "{t:?}");
             }
@@ -832,8 +885,9 @@ mod tests {
     fn null_tokens_compare_ascii_case_insensitively() {
         let old = |t: &str| t.len() <= 9 && NULL_TOKENS.contains(&t.to_ascii_lowercase().as_str());
         for t in [
-            "", "NA", "nA", "N/a", "NULL", "Null", "nil", "NONE", "-", "--", "NaN", "#N/A", "(NULL)",
-            "(Blank)", "MISSING", "missing!", "ná", "NÁ", "n/a ", "0", "none1", "Ñ", "nul",
+            "", "NA", "nA", "N/a", "NULL", "Null", "nil", "NONE", "-", "--", "NaN", "#N/A",
+            "(NULL)", "(Blank)", "MISSING", "missing!", "ná", "NÁ", "n/a ", "0", "none1", "Ñ",
+            "nul",
         ] {
             assert_eq!(is_null_token(t), old(t), "{t:?}");
         }

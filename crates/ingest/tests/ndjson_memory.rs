@@ -60,3 +60,45 @@ fn memory_stays_bounded_however_long_the_file() {
     );
     assert!(large < 24 * 1024 * 1024, "peak heap {large} bytes");
 }
+
+/// A JSON array of tiny records (the hostile "20 MB of `{"a":0}`"), streamed to the row limit:
+/// the heap does not grow with the records read (it did not hold them, nor anything per row).
+#[test]
+fn a_json_array_of_tiny_records_holds_flat_memory_up_to_the_row_limit() {
+    let peak = |records: usize| -> (usize, Option<String>) {
+        let chunk: String = "{\"a\":0},".repeat(8 * 1024);
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let opts = IngestOptions::new().with_max_rows(records as u64);
+        let mut stream = NdjsonStream::json_array(opts).unwrap();
+        stream.feed(b"[").unwrap();
+        let mut refused = None;
+        'feeding: for _ in 0..records / (8 * 1024) + 2 {
+            let mut ready = stream.feed(chunk.as_bytes());
+            // As the Worker does: the rows of each step are stored before the next is read.
+            loop {
+                match ready {
+                    Err(e) => {
+                        refused = Some(e.code().to_owned());
+                        break 'feeding;
+                    }
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(_) => ready = stream.pending(),
+                }
+            }
+        }
+        (PEAK.load(Ordering::Relaxed) - base, refused)
+    };
+    let (small, e1) = peak(300_000);
+    let (large, e2) = peak(2_000_000);
+    eprintln!(
+        "json array of tiny records: peak heap {} KiB to 300,000 rows, {} KiB to 2,000,000",
+        small / 1024,
+        large / 1024
+    );
+    assert_eq!((e1.as_deref(), e2.as_deref()), (Some("too_many_rows"), Some("too_many_rows")), "{small} {large}");
+    assert!(large <= small + 1024 * 1024, "300k: {small} bytes, 2M: {large} bytes");
+    // The held megabyte, the 64 KiB step's rows and the sample: not the 85 MB that the whole
+    // megabyte's 131,000 rows at once took.
+    assert!(large <= 16 * 1024 * 1024, "{large} bytes");
+}
