@@ -1507,7 +1507,9 @@ mod tests {
         // depends on where a chunk ends after a delimiter (the delimiter is left out).
         let mut direct = 0;
         for _ in 0..3000 {
-            let text: String = (0..below(60)).map(|_| TOKENS[below(TOKENS.len())]).collect();
+            let text: String = (0..below(60))
+                .map(|_| TOKENS[below(TOKENS.len())])
+                .collect();
             for (delim, quote, escape) in dialects {
                 let make = || {
                     let mut sp = Splitter::new(delim, quote, Some(b'#')).with_limits(8, 64);
