@@ -1484,6 +1484,54 @@ mod tests {
         assert_eq!(early, "ecommerce");
     }
 
+    /// Fed one character at a time no field is ever whole in a chunk, so every field takes the
+    /// buffered path; fed whole, most take the direct one. Both must give the same records.
+    #[test]
+    fn fields_taken_straight_from_the_text_equal_the_buffered_ones() {
+        const TOKENS: [&str; 12] = [
+            "a", "bc", ",", ",", ";", "\"", "\"\"", "\n", "\r\n", "\\", " ", "é",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut below = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let dialects = [
+            (b',', b'"', None),
+            (b',', b'"', Some(b'\\')),
+            (b';', b'"', None),
+        ];
+        // Not the `, ` dialect (the direct path never runs there): its `raw` text already
+        // depends on where a chunk ends after a delimiter (the delimiter is left out).
+        let mut direct = 0;
+        for _ in 0..3000 {
+            let text: String = (0..below(60))
+                .map(|_| TOKENS[below(TOKENS.len())])
+                .collect();
+            for (delim, quote, escape) in dialects {
+                let make = || {
+                    let mut sp = Splitter::new(delim, quote, Some(b'#')).with_limits(8, 64);
+                    sp.escape = escape;
+                    sp
+                };
+                let (mut sp, mut whole) = (make(), Vec::new());
+                sp.feed(&text, &mut whole);
+                let whole_end = (sp.finish(&mut whole), sp.overflow());
+                let (mut sp, mut one_by_one) = (make(), Vec::new());
+                for (i, c) in text.char_indices() {
+                    sp.feed(&text[i..i + c.len_utf8()], &mut one_by_one);
+                }
+                let end = (sp.finish(&mut one_by_one), sp.overflow());
+                assert_eq!(whole, one_by_one, "{text:?} with {:?}", delim as char);
+                assert_eq!(whole_end, end, "{text:?}");
+                direct += whole.iter().map(|r| r.fields.len()).sum::<usize>();
+            }
+        }
+        assert!(direct > 10_000, "the generator makes fields: {direct}");
+    }
+
     #[test]
     fn quoted_newlines_and_escaped_quotes_survive_any_chunking() {
         let text = "a,b\r\n\"line1\nline2\",\"say \"\"hi\"\"\"\r\nx,é\n";

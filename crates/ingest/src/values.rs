@@ -827,7 +827,7 @@ mod tests {
             let grouped = r.below(3) == 0;
             let sep = [',', '.', ' ', '\''][r.below(4) as usize];
             for i in 0..int_len {
-                if grouped && i > 0 && (int_len - i) % 3 == 0 {
+                if grouped && i > 0 && (int_len - i).is_multiple_of(3) {
                     body.push(sep);
                 }
                 // Zeros often, for leading and trailing zeros.
