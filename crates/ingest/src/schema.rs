@@ -8,7 +8,7 @@
 //!   "encoding": "utf-8" | "utf-8-bom" | "utf-16le" | "utf-16be" | "windows-1252" | null,
 //!   "sheet": "Sheet1" | null,
 //!   "dialect": {"delimiter": ",", "quote": "\"", "has_header": true, "preamble_lines": 0,
-//!               "comment": "#" | null, "trailing_empty_columns": 0} | null,
+//!               "comment": "#" | null, "trailing_empty_columns": 0, "crlf": true} | null,
 //!   "data_type": "ecommerce", "data_type_evidence": ["order_id", "sku"],
 //!   "data_type_points": [{"kind": "ecommerce", "points": 9, "reasons": [
 //!     {"column": "order_id", "points": 3, "reason": "header \"Order ID\": \"order\" (en)"}, …]}, …],
@@ -22,7 +22,10 @@
 //!     "samples": [1.5, 2.0], "null_tokens": ["N/A"],
 //!     "format": {"decimal_separator": ",", "thousands_separator": ".", "date_order": "dmy",
 //!                "date_order_assumed": false, "currency_symbol": "€", "currency_code": "EUR",
-//!                "boolean_digits": false}
+//!                "boolean_digits": false},
+//!     "source_format": {"decimal": ",", "thousands": ".", "decimals": 2, "currency": "€",
+//!                       "currency_after": true, "currency_gap": " ", "null": "-",
+//!                       "checked": 120, "misses": 0}   (optional; see source_format.rs)
 //!   }],
 //!   "issue_counts": {"value_not_converted": 3, "ragged_row": 1}
 //! }

@@ -149,7 +149,7 @@ fn decimal_parts(text: &str) -> Option<(bool, String, String)> {
 fn group(int: &str, sep: char) -> String {
     let mut out = String::with_capacity(int.len() + int.len() / 3);
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -289,7 +289,7 @@ const SPECS: [(&str, u8); 17] = [
 fn piece(spec: &str, p: &Parts) -> Option<String> {
     let date = p.date;
     let time = p.time.as_ref();
-    let h12 = |h: u32| if h % 12 == 0 { 12 } else { h % 12 };
+    let h12 = |h: u32| if h.is_multiple_of(12) { 12 } else { h % 12 };
     Some(match spec {
         "Y" => format!("{:04}", date?.0),
         "m" => format!("{:02}", date?.1),
