@@ -240,6 +240,8 @@ async fn inspect_previews_a_csv_and_an_xlsx_and_writes_nothing() {
     assert_eq!(t["row_count"], 12);
     assert_eq!(t["data_type"], "ecommerce");
     assert!(!t["data_type_evidence"].as_array().unwrap().is_empty());
+    assert_eq!(t["data_type_points"][0]["kind"], "ecommerce");
+    assert!(t["data_type_points"][0]["reasons"][0]["reason"].is_string());
     let cols = t["columns"].as_array().unwrap();
     assert_eq!(cols[1]["type"], "mixed");
     assert_eq!(cols[2]["semantic_type"], "email");

@@ -1897,3 +1897,82 @@ async fn a_retried_two_sheet_create_with_an_idempotency_key_replays_every_sheet(
     assert_eq!(count(&stack, &id, None).await, 4, "both sheets stored once");
     assert_eq!(clients_with_email(&stack, &email).await, 1);
 }
+
+// ---------------------------------------------------------------- data_type (issue 12)
+
+/// The issue's examples through the API: the stored `data_type`, the table name and the
+/// `data_type_points` of the stored schema; German `ja`/`nein` stored as booleans.
+#[tokio::test]
+async fn data_type_is_named_from_headers_and_values_with_its_points() {
+    let stack = Stack::connect().await;
+    let cases = [
+        (
+            "Customer ID,Name,Email,Website,Sign-up Date\n\
+             1,Ana Silva,ana@acme.example,https://acme.example,2024-01-05\n\
+             2,Bruno Novak,bruno@globex.example,https://globex.example,2024-02-11\n",
+            "crm",
+        ),
+        (
+            "SKU,Product Name,Stock Level,Warehouse,Reorder Point\n\
+             MUG-101,Mug,120,North,20\nCAP-202,Cap,0,South,15\nBAG-303,Bag,48,North,10\n",
+            "inventory",
+        ),
+        (
+            "Kundennr;Firma;E-Mail;Newsletter;Registriert am\n\
+             1;Acme;a@acme.example;ja;05.01.2024\n2;Globex;b@globex.example;nein;11.02.2024\n",
+            "crm",
+        ),
+    ];
+    for (csv, kind) in cases {
+        let s = create_raw(&stack, "text/csv", csv.as_bytes()).await;
+        assert_eq!(s.entry["data_type"], kind, "{csv}");
+        let table = s.answer["table_name"].as_str().unwrap_or_default();
+        assert!(table.ends_with(&format!("_{kind}")), "{table}");
+        let points = &s.schema()["data_type_points"];
+        assert_eq!(points[0]["kind"], kind, "{points}");
+        assert!(
+            points[0]["reasons"].as_array().map_or(0, Vec::len) >= 3,
+            "{points}"
+        );
+        assert_eq!(s.answer["schema"]["data_type_points"], *points);
+    }
+    let s = create_raw(&stack, "text/csv", cases[2].0.as_bytes()).await;
+    assert_eq!(s.rows[0]["newsletter"], json!(true));
+    assert_eq!(s.rows[1]["newsletter"], json!(false));
+    assert_eq!(column(s.schema(), "newsletter")["type"], "boolean");
+}
+
+/// The whole labelled corpus through `POST /api/inspect`: the Worker's answer is the native
+/// one for every table, and at least nine in ten are named right.
+#[tokio::test]
+async fn the_labelled_data_type_corpus_through_inspect() {
+    let stack = Stack::connect().await;
+    let corpus = ingest_testdata::data_type_corpus();
+    let mut right = 0;
+    for case in &corpus {
+        let a = post_bytes(
+            &stack,
+            "/api/inspect?filename=t.csv",
+            &stack.service_role_key,
+            "text/csv",
+            case.csv.clone().into_bytes(),
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}: {:?}", case.name, a.body);
+        let t = &a.body["tables"][0];
+        let native = ingest::ingest(case.csv.as_bytes(), &ingest::IngestOptions::new())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let n = &native.tables[0];
+        assert_eq!(t["data_type"], n.data_type.as_str(), "{}", case.name);
+        assert_eq!(
+            t["data_type_points"],
+            json!(n.data_type_points),
+            "{}",
+            case.name
+        );
+        right += usize::from(n.data_type == case.expected);
+    }
+    println!("data_type through /api/inspect: {right}/{}", corpus.len());
+    assert!(right * 10 >= corpus.len() * 9, "{right}/{}", corpus.len());
+}
