@@ -284,7 +284,11 @@ fn too_many_keys_in_the_sample_are_refused_at_the_record_that_brings_them() {
     };
     // The decoder holds the first 16 KiB until it decides the encoding; from then on each
     // record is checked as it is cut out.
-    assert!(fed <= 16 * 1024 + 64, "refused after {fed} of {} bytes", text.len());
+    assert!(
+        fed <= 16 * 1024 + 64,
+        "refused after {fed} of {} bytes",
+        text.len()
+    );
     assert_eq!(e.code(), "too_many_columns", "{e}");
     assert!(e.message.contains("the limit is 10 columns"), "{e}");
     assert_eq!(e.row, Some(6), "the record that brought the 11th key");
@@ -297,14 +301,18 @@ fn the_sample_holds_at_most_sample_bytes_of_records() {
     let big = "x".repeat(300 * 1024);
     let mut text = String::from("[");
     for i in 0..6 {
-        text.push_str(&format!("{{\"id\": {i}, \"note\": \"{}\"}},", &big[..60 * 1024]));
+        text.push_str(&format!(
+            "{{\"id\": {i}, \"note\": \"{}\"}},",
+            &big[..60 * 1024]
+        ));
         text.push_str(&format!("{{\"id\": {i}, \"blob\": [\"{big}\"]}},"));
     }
     text.push_str("{\"id\": 99, \"late\": true}]");
     let e = streamed_array(text.as_bytes(), IngestOptions::new()).unwrap_err();
     assert_eq!(e.code(), "invalid_json", "{e}");
     assert!(
-        e.message.contains("\"late\" first appears after the first 6 records"),
+        e.message
+            .contains("\"late\" first appears after the first 6 records"),
         "{e}"
     );
     // The same file with every key in the first record streams completely.
@@ -315,7 +323,9 @@ fn the_sample_holds_at_most_sample_bytes_of_records() {
 
 #[test]
 fn the_row_limit_stops_a_streamed_array_at_the_record_over_it() {
-    let opts = IngestOptions::new().with_max_rows(5000).with_sample_rows(100);
+    let opts = IngestOptions::new()
+        .with_max_rows(5000)
+        .with_sample_rows(100);
     let mut stream = NdjsonStream::json_array(opts).unwrap().with_hold_bytes(0);
     let mut fed = 0usize;
     let record = b"{\"a\":0},";

@@ -32,7 +32,9 @@ fn sheet_repeating_string_1(rows: usize) -> String {
     let mut xml = String::from(SHEET_OPEN);
     xml.push_str(r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#);
     for r in 2..rows + 2 {
-        xml.push_str(&format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>"#));
+        xml.push_str(&format!(
+            r#"<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>"#
+        ));
     }
     xml.push_str(SHEET_CLOSE);
     xml

@@ -459,15 +459,15 @@ pub fn ingest_error(e: ingest::IngestError) -> ApiError {
     out
 }
 
-/// A JSON or XLSX file (or a `.ndjson` name on JSON that is not one object per line) over
-/// [`super::WHOLE_FILE_BYTES`]: those are parsed whole.
+/// A JSON object document or an XLSX file (or a `.ndjson` name on JSON that is not one object
+/// per line) over [`super::WHOLE_FILE_BYTES`]: those are parsed whole.
 pub fn whole_file_too_large(limit: u64) -> ApiError {
     ApiError::new(
         ErrorCode::PayloadTooLarge,
-        format!("a JSON or XLSX upload is parsed whole and may have at most {limit} bytes"),
+        format!("a JSON object or XLSX upload is parsed whole and may have at most {limit} bytes"),
     )
     .with_details(json!({ "limit_bytes": limit }))
-    .with_hint("send larger data as CSV or NDJSON (one object per line), which stream up to MAX_UPLOAD_BYTES")
+    .with_hint("send larger data as CSV, NDJSON (one object per line) or a top-level JSON array, which stream up to MAX_UPLOAD_BYTES")
 }
 
 fn too_large_message(message: String) -> ApiError {

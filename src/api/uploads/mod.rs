@@ -411,8 +411,10 @@ async fn read_rows(
 /// byte-order mark): enough to tell a JSON array from an object.
 async fn peek_first_byte(source: &mut Source) -> Result<Vec<u8>, ApiError> {
     let mut head = Vec::new();
-    let decided =
-        |h: &[u8]| h.iter().any(|b| !b.is_ascii_whitespace() && !matches!(b, 0 | 0xEF | 0xBB | 0xBF | 0xFE | 0xFF));
+    let decided = |h: &[u8]| {
+        h.iter()
+            .any(|b| !b.is_ascii_whitespace() && !matches!(b, 0 | 0xEF | 0xBB | 0xBF | 0xFE | 0xFF))
+    };
     while !decided(&head) {
         match source.next().await? {
             Some(c) => head.extend_from_slice(&c),

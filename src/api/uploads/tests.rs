@@ -190,7 +190,12 @@ fn ndjson_and_a_json_array_over_the_whole_file_limit_stream_in_batches() {
         let rpc = happy().on("commit_upload", move |_, _| {
             Ok(result("sales", rows as i64))
         });
-        let reply = run(&rpc, create_raw(content_type, array.clone()), Target::Create).unwrap();
+        let reply = run(
+            &rpc,
+            create_raw(content_type, array.clone()),
+            Target::Create,
+        )
+        .unwrap();
         assert_eq!(reply.body["schema"]["format"], "json", "{content_type}");
         assert_eq!(reply.body["schema"]["row_count"], rows, "{content_type}");
         let keys: Vec<&Value> = reply.body["schema"]["columns"]
@@ -224,9 +229,18 @@ fn a_json_array_with_a_record_over_the_limits_is_refused_and_aborted() {
     }
     let wide: Vec<String> = (0..600).map(|k| format!("\"k{k}\": 1")).collect();
     for (bad, code) in [
-        (format!("{{\"name\": \"{}\"}}]", "x".repeat(70 * 1024)), ErrorCode::CellTooLarge),
-        (format!("{{\"name\": \"a\", \"late\": 1}}]"), ErrorCode::InvalidJson),
-        (format!("{{\"name\": {}1{}}}]", "[".repeat(200), "]".repeat(200)), ErrorCode::InvalidJson),
+        (
+            format!("{{\"name\": \"{}\"}}]", "x".repeat(70 * 1024)),
+            ErrorCode::CellTooLarge,
+        ),
+        (
+            format!("{{\"name\": \"a\", \"late\": 1}}]"),
+            ErrorCode::InvalidJson,
+        ),
+        (
+            format!("{{\"name\": {}1{}}}]", "[".repeat(200), "]".repeat(200)),
+            ErrorCode::InvalidJson,
+        ),
     ] {
         let mut body = array.clone();
         body.extend(bad.into_bytes());
