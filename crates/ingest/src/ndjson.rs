@@ -148,6 +148,13 @@ impl NdjsonStream {
             }
             Some(_) => {}
         }
+        if self.values == 0 && self.is_array {
+            // `[]`: not empty, but no records (the whole-file read's answer too).
+            return Err(IngestError::new(
+                ErrorCode::InvalidJson,
+                "no JSON objects found (the array is empty)",
+            ));
+        }
         if self.values == 0 {
             return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
         }
