@@ -120,7 +120,9 @@ pub fn jwt(data: &[u8]) {
     let header_token = format!("{}.{}.{sig}", b64(data), b64(b"{}"));
     if let Some(claims) = check_token(&header_token) {
         assert_eq!(claims, serde_json::json!({}));
-        let header: Value = serde_json::from_slice(data).expect("an accepted header is JSON");
+        // serde skips the strings of fields it ignores without checking their UTF-8.
+        let header: Value = serde_json::from_str(&String::from_utf8_lossy(data))
+            .expect("an accepted header is JSON");
         assert!(matches!(header["alg"].as_str(), Some("HS256" | "ES256" | "RS256")));
     }
 }

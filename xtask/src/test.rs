@@ -80,6 +80,7 @@ const STAGES: &[&str] = &[
     "e2e",
     "console",
     "postgrest-js",
+    "fuzz-smoke",
 ];
 
 impl Runner {
@@ -361,6 +362,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
             runner.blocked("postgrest-js", "the stack");
         }
     }
+
+    // Last, so a first run's background `cargo install cargo-fuzz` has had the other stages' time.
+    runner.stage("fuzz-smoke", || crate::fuzz::smoke(root));
 
     let failed = runner.count(Outcome::Failed);
     teardown.keep_logs = failed > 0;
