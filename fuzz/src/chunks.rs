@@ -25,7 +25,11 @@ pub fn pieces(data: &[u8], selector: u8) -> Vec<&[u8]> {
 pub fn committed_inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     while !dir.join("fuzz").join("regressions").is_dir() {
-        assert!(dir.pop(), "no fuzz/regressions above {}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.pop(),
+            "no fuzz/regressions above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
     }
     let mut files = Vec::new();
     for kind in ["regressions", "seeds"] {
@@ -41,4 +45,16 @@ pub fn committed_inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     }
     files.sort();
     files
+}
+
+/// Runs each target's check on its committed inputs, naming each file first (so a failure
+/// names the input).
+#[allow(dead_code)] // Used by the stable replay tests only.
+pub fn replay(targets: &[(&str, fn(&[u8]))]) {
+    for (target, check) in targets {
+        for (path, bytes) in committed_inputs(target) {
+            println!("{}", path.display());
+            check(&bytes);
+        }
+    }
 }

@@ -69,9 +69,10 @@ fn filter_param(f: &Filter) -> (String, String) {
     match f {
         Filter::Condition { field, op, value } => (quoted(field), op_value(*op, value, false)),
         Filter::Not(inner) => match inner.as_ref() {
-            Filter::Condition { field, op, value } => {
-                (quoted(field), format!("not.{}", op_value(*op, value, false)))
-            }
+            Filter::Condition { field, op, value } => (
+                quoted(field),
+                format!("not.{}", op_value(*op, value, false)),
+            ),
             Filter::Or(nodes) => ("not.or".into(), tree(nodes)),
             Filter::And(nodes) => ("not.and".into(), tree(nodes)),
             Filter::Not(_) => unreachable!("the grammar has no double negation"),
@@ -129,13 +130,27 @@ pub fn render_read(r: &ReadRequest) -> Vec<(String, String)> {
         p.push(pair("cursor", encode_cursor(after)));
     }
     if let Some(c) = r.count {
-        p.push(pair("count", if c == query::CountKind::Exact { "exact" } else { "estimated" }));
+        p.push(pair(
+            "count",
+            if c == query::CountKind::Exact {
+                "exact"
+            } else {
+                "estimated"
+            },
+        ));
     }
     if let Some(q) = &r.q {
         p.push(pair("q", q.as_str()));
     }
     if let Some(f) = r.format {
-        p.push(pair("format", if f == query::ExportFormat::Csv { "csv" } else { "ndjson" }));
+        p.push(pair(
+            "format",
+            if f == query::ExportFormat::Csv {
+                "csv"
+            } else {
+                "ndjson"
+            },
+        ));
     }
     p.extend(filter_params(&r.filter));
     p
@@ -171,8 +186,11 @@ pub fn render_aggregate(r: &AggregateRequest) -> Vec<(String, String)> {
         .collect();
     p.push(pair("metrics", metrics.join(",")));
     if !r.order.is_empty() {
-        let terms: Vec<String> =
-            r.order.iter().map(|o| format!("{}.{}", o.by, o.dir.as_str())).collect();
+        let terms: Vec<String> = r
+            .order
+            .iter()
+            .map(|o| format!("{}.{}", o.by, o.dir.as_str()))
+            .collect();
         p.push(pair("order", terms.join(",")));
     }
     if let Some(l) = r.limit {

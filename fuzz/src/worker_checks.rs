@@ -35,7 +35,11 @@ fn parse_multipart(boundary: &str, chunks: &[&[u8]]) -> Result<Vec<Part>, String
         for event in p.feed(chunk).map_err(|e| e.code.as_str().to_string())? {
             match event {
                 Event::Field { name, value } => parts.push(Part::Field(name, value)),
-                Event::FileStart { name, filename, content_type } => {
+                Event::FileStart {
+                    name,
+                    filename,
+                    content_type,
+                } => {
                     parts.push(Part::FileStart(name, filename, content_type));
                     parts.push(Part::File(Vec::new()));
                 }
@@ -77,7 +81,10 @@ fn round_trip(body: &[u8], selector: u8) {
     let mut segments: Vec<&[u8]> = body.split(|&x| x == 0xFF).collect();
     let file = segments.pop().unwrap_or_default();
     let delimiter = format!("\r\n--{b}");
-    if body.windows(delimiter.len()).any(|w| w == delimiter.as_bytes()) {
+    if body
+        .windows(delimiter.len())
+        .any(|w| w == delimiter.as_bytes())
+    {
         return;
     }
     let mut expected = Vec::new();
@@ -88,13 +95,20 @@ fn round_trip(body: &[u8], selector: u8) {
         if value.len() > MAX_FIELD_BYTES {
             return;
         }
-        out.extend_from_slice(format!("\r\n--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}").as_bytes());
+        out.extend_from_slice(
+            format!("\r\n--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}")
+                .as_bytes(),
+        );
         expected.push(Part::Field(name, value));
     }
     out.extend_from_slice(format!("\r\n--{b} \t\r\ncontent-type: text/csv\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a b.csv\"\r\n\r\n").as_bytes());
     out.extend_from_slice(file);
     out.extend_from_slice(format!("\r\n--{b}--\r\nepilogue").as_bytes());
-    expected.push(Part::FileStart("file".into(), Some("a b.csv".into()), Some("text/csv".into())));
+    expected.push(Part::FileStart(
+        "file".into(),
+        Some("a b.csv".into()),
+        Some("text/csv".into()),
+    ));
     expected.push(Part::File(file.to_vec()));
     let content_type = format!("multipart/form-data; charset=utf-8; boundary=\"{b}\"");
     assert_eq!(boundary(&content_type).as_deref(), Some(b));
@@ -113,7 +127,11 @@ pub fn jwt(data: &[u8]) {
     let _ = jwt::bearer(Some(&text));
     check_token(&text);
     let sig = b64(b"signature");
-    let payload_token = format!("{}.{}.{sig}", b64(br#"{"alg":"HS256","typ":"JWT"}"#), b64(data));
+    let payload_token = format!(
+        "{}.{}.{sig}",
+        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(data)
+    );
     let parsed = check_token(&payload_token);
     let object = serde_json::from_slice::<Value>(data).is_ok_and(|v| v.is_object());
     assert_eq!(parsed.is_some(), object, "payload {text:?}");
@@ -123,7 +141,10 @@ pub fn jwt(data: &[u8]) {
         // serde skips the strings of fields it ignores without checking their UTF-8.
         let header: Value = serde_json::from_str(&String::from_utf8_lossy(data))
             .expect("an accepted header is JSON");
-        assert!(matches!(header["alg"].as_str(), Some("HS256" | "ES256" | "RS256")));
+        assert!(matches!(
+            header["alg"].as_str(),
+            Some("HS256" | "ES256" | "RS256")
+        ));
     }
 }
 
@@ -133,7 +154,11 @@ fn check_token(token: &str) -> Option<Value> {
     assert_eq!(parts.len(), 3);
     assert_eq!(t.signing_input, format!("{}.{}", parts[0], parts[1]));
     assert!(!t.signature.is_empty());
-    assert_eq!(b64(&t.signature), parts[2].trim_end_matches('='), "canonical base64url");
+    assert_eq!(
+        b64(&t.signature),
+        parts[2].trim_end_matches('='),
+        "canonical base64url"
+    );
     assert!(t.claims.is_object());
     for now in [i64::MIN, -1, 0, 1_700_000_000, i64::MAX] {
         for aud in ["authenticated", ""] {
@@ -157,7 +182,10 @@ fn encode(s: &str) -> String {
 }
 
 fn url(pairs: &[(String, String)]) -> String {
-    let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    let q: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     format!("https://h.example/api/data/x?{}#frag", q.join("&"))
 }
 
@@ -167,7 +195,11 @@ fn url(pairs: &[(String, String)]) -> String {
 pub fn query(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let pairs = query_pairs(&format!("https://h.example/p?{text}"));
-    assert_eq!(query_pairs(&url(&pairs)), pairs, "pairs through a percent-encoded URL");
+    assert_eq!(
+        query_pairs(&url(&pairs)),
+        pairs,
+        "pairs through a percent-encoded URL"
+    );
     query_checks::query_pairs(&pairs);
     if let Ok(r) = query::parse_read(&pairs) {
         let back = query::parse_read(&query_pairs(&url(&query_checks::render_read(&r))))
@@ -183,21 +215,13 @@ pub fn cursor(data: &[u8]) {
 
 #[cfg(test)]
 mod replay {
-    use super::chunks::committed_inputs;
-
     #[test]
     fn committed_fuzz_inputs_pass_the_worker_checks() {
-        let targets: [(&str, fn(&[u8])); 4] = [
+        super::chunks::replay(&[
             ("multipart", super::multipart),
             ("jwt", super::jwt),
             ("query", super::query),
             ("cursor", super::cursor),
-        ];
-        for (target, check) in targets {
-            for (path, bytes) in committed_inputs(target) {
-                println!("{}", path.display());
-                check(&bytes);
-            }
-        }
+        ]);
     }
 }

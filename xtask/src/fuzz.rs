@@ -103,10 +103,7 @@ fn build(root: &Path) -> Result<()> {
             .arg(fuzz_dir(root).join("target")),
         "fuzz_build_failed",
     )?;
-    println!(
-        "fuzz: targets built in {}",
-        crate::steps::duration(started)
-    );
+    println!("fuzz: targets built in {}", crate::steps::duration(started));
     Ok(())
 }
 
@@ -225,7 +222,11 @@ fn fuzz(root: &Path, targets: &[&'static str], seconds: u64) -> Result<()> {
     }
     let crashed: Vec<String> = stats
         .iter()
-        .flat_map(|s| s.crashes.iter().map(|c| format!("{}: {}", s.target, c.display())))
+        .flat_map(|s| {
+            s.crashes
+                .iter()
+                .map(|c| format!("{}: {}", s.target, c.display()))
+        })
         .collect();
     if crashed.is_empty() {
         return Ok(());
@@ -286,7 +287,10 @@ pub fn smoke(root: &Path) -> Result<Option<String>> {
         let log = install_log(root);
         let running = proc::read_pid(&log.with_extension("pid")).is_some_and(proc::ours);
         return Ok(Some(match (running, log.is_file()) {
-            (true, _) => format!("cargo-fuzz not installed yet (installing: {})", log.display()),
+            (true, _) => format!(
+                "cargo-fuzz not installed yet (installing: {})",
+                log.display()
+            ),
             (false, true) => format!(
                 "cargo-fuzz not installed: its background install ended without it ({})",
                 log.display()
