@@ -47,10 +47,14 @@ pub fn committed_inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// A target's name and its check.
+#[allow(dead_code)] // Used by the stable replay tests only.
+pub type Target<'a> = (&'a str, fn(&[u8]));
+
 /// Runs each target's check on its committed inputs, naming each file first (so a failure
 /// names the input).
 #[allow(dead_code)] // Used by the stable replay tests only.
-pub fn replay(targets: &[(&str, fn(&[u8]))]) {
+pub fn replay(targets: &[Target]) {
     for (target, check) in targets {
         for (path, bytes) in committed_inputs(target) {
             println!("{}", path.display());
