@@ -24,6 +24,24 @@ mod scheduled;
 
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
+/// The pure parsers a stranger's bytes reach, for `fuzz/` (cargo-fuzz links this crate natively
+/// with `--features fuzzing`) and for the replay of its regressions in this crate's tests. Not
+/// an API: nothing outside `fuzz/` uses it.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::api::data::query_pairs;
+    pub use crate::api::uploads::multipart::{boundary, Event, Multipart, MAX_FIELD_BYTES};
+    pub use crate::auth::jwt;
+    pub use crate::error::ApiError;
+}
+
+/// `fuzz/src/worker_checks.rs` (the checks of the `multipart`, `jwt` and `query_pairs` fuzz
+/// targets) replaying `fuzz/regressions/` and `fuzz/seeds/` on stable.
+#[cfg(test)]
+#[path = "../fuzz/src/worker_checks.rs"]
+mod fuzz_checks;
+
 // Panics are logged by the `worker` crate's own panic hook (console.error "Rust panic: …").
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {

@@ -13,6 +13,7 @@ mod build;
 mod console;
 mod error;
 mod faults;
+mod fuzz;
 mod http;
 mod keys;
 mod migrate;
@@ -47,6 +48,9 @@ commands:
   test [--only STAGE[,STAGE...]]
                  run every test suite against a throwaway stack on free ports (--only: just
                  those stages and what they need, e.g. --only pgtap or --only e2e)
+  fuzz [--seconds N] [--target T[,T...]]
+                 the cargo-fuzz targets of fuzz/ (nightly; installs cargo-fuzz when missing),
+                 N seconds each (default 60): runs, corpus size and crashes per target
   bench [--quick] [--help]
                  throughput table: ingest native vs wasm vs DuckDB, upload via the Worker
                  vs COPY, data API RPC vs pgbench, workerd memory (own throwaway stack)
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("fuzz") => fuzz::command(&root, &args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

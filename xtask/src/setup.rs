@@ -94,6 +94,8 @@ fn start_installs(root: &Path, with_apt: bool) -> Result<Pending> {
             "apt packages (PostgreSQL 15, pgTAP, pg_prove, openssl)",
             apt_packages,
         )?;
+        // Detached and never waited for: the `fuzz-smoke` stage skips until it is there.
+        crate::fuzz::start_background_install(root)?;
     }
     step("npm packages (npm ci)", || npm_packages(root))?;
     Ok(pending)

@@ -81,6 +81,7 @@ const STAGES: &[&str] = &[
     "console",
     "postgrest-js",
     "faults",
+    "fuzz-smoke",
 ];
 
 impl Runner {
@@ -370,6 +371,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
         .iter()
         .any(|r| r.name == "services" && r.outcome == Outcome::Passed);
     runner.stage("faults", || faults::run(root, &stack.dir, !worker_built));
+
+    // Last, so a first run's background `cargo install cargo-fuzz` has had the other stages' time.
+    runner.stage("fuzz-smoke", || crate::fuzz::smoke(root));
 
     let failed = runner.count(Outcome::Failed);
     teardown.keep_logs = failed > 0;

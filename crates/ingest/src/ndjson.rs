@@ -218,6 +218,13 @@ impl NdjsonStream {
             }
             Some(_) => {}
         }
+        if self.values == 0 && self.is_array {
+            // `[]`: not empty, but no records (the whole-file read's answer too).
+            return Err(IngestError::new(
+                ErrorCode::InvalidJson,
+                "no JSON objects found (the array is empty)",
+            ));
+        }
         if self.values == 0 {
             return Err(IngestError::new(ErrorCode::EmptyFile, "the file is empty"));
         }
@@ -334,13 +341,22 @@ impl NdjsonStream {
         };
         // Bytes of the element not yet copied into `partial` start at `from`.
         let bytes = text.as_bytes();
+        // Around the array the whole read trims as `str::trim` does (any Unicode white space);
+        // a byte inside a character is reached only after its first byte was white space.
+        let blank = |i: usize, b: u8| {
+            b.is_ascii_whitespace()
+                || b == 0x0b
+                || (b >= 0x80
+                    && (!text.is_char_boundary(i)
+                        || text[i..].chars().next().is_some_and(char::is_whitespace)))
+        };
         let mut from = 0;
         for (i, &b) in bytes.iter().enumerate() {
             match scan.state {
                 Scan::Before => {
                     if b == b'[' {
                         scan.state = Scan::Between;
-                    } else if !b.is_ascii_whitespace() {
+                    } else if !blank(i, b) {
                         return Err(not_array(
                             "a streamed JSON file must be an array of objects",
                         ));
@@ -348,7 +364,7 @@ impl NdjsonStream {
                     from = i + 1;
                 }
                 Scan::Ended => {
-                    if !b.is_ascii_whitespace() {
+                    if !blank(i, b) {
                         return Err(not_array("text after the closing `]`"));
                     }
                     from = i + 1;
@@ -376,7 +392,7 @@ impl NdjsonStream {
                         b']' if scan.depth == 0 => {
                             self.partial.push_str(&text[from..i]);
                             let element = std::mem::take(&mut self.partial);
-                            if !element.trim().is_empty() || scan.after_comma {
+                            if !element.trim_matches(json_blank).is_empty() || scan.after_comma {
                                 self.take_element(&element, out)?;
                             }
                             scan.state = Scan::Ended;
@@ -391,7 +407,7 @@ impl NdjsonStream {
                             scan.state = Scan::Between;
                             from = i + 1;
                         }
-                        b if b.is_ascii_whitespace() && scan.state == Scan::Between => {}
+                        b if json_blank(char::from(b)) && scan.state == Scan::Between => {}
                         _ => scan.state = Scan::Inside,
                     }
                 }
@@ -405,7 +421,8 @@ impl NdjsonStream {
 
     fn take_element(&mut self, element: &str, out: &mut Vec<Row>) -> Result<(), IngestError> {
         self.check_length(element.len())?;
-        self.take_value(element.trim(), None, out)
+        // Only JSON's white space: a form feed between elements is invalid, as in the whole read.
+        self.take_value(element.trim_matches(json_blank), None, out)
     }
 
     /// One record's text (a line, or an array element): parsed with the JSON value rules.
@@ -558,4 +575,9 @@ struct ArrayScan {
     escape: bool,
     /// A `,` came: an empty element before `]` (`[1,]`) is an error, not the end.
     after_comma: bool,
+}
+
+/// JSON's white space (RFC 8259): what may stand between an array's elements.
+fn json_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
 }

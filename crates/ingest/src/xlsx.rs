@@ -580,7 +580,11 @@ fn column_index(cell_ref: &str) -> Option<usize> {
     let mut n = 0usize;
     let mut any = false;
     for c in cell_ref.chars().take_while(char::is_ascii_alphabetic) {
-        n = n * 26 + (c.to_ascii_uppercase() as usize - 'A' as usize + 1);
+        // Saturating: `AAAAAAAAAAAAAAAA1` is a column past any limit, not an overflow (a
+        // panic natively, a wrapped small index in a 32-bit wasm build).
+        n = n
+            .saturating_mul(26)
+            .saturating_add(c.to_ascii_uppercase() as usize - 'A' as usize + 1);
         any = true;
     }
     any.then(|| n - 1)
