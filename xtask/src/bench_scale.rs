@@ -611,37 +611,26 @@ fn worker_per_call(
             &mut std::io::empty(),
         )?;
         let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        if status != 200 || worker_answer_size(read, &value) != rows {
-            return Err(Error::new(
-                "bench_worker_failed",
-                format!(
-                    "{} through the Worker (GET {path}): HTTP {status}, expected {rows}: {}",
-                    read.name,
-                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                ),
-            ));
-        }
-        Ok(())
+        let what = format!("{} through the Worker (GET {path})", read.name);
+        expect(
+            status,
+            worker_answer_size(read, &value),
+            rows,
+            &answer,
+            &what,
+        )
     };
     for _ in 0..3 {
         call()?;
     }
     let ticks = clock_ticks()?;
     let cpu_before = workerd.and_then(|pid| cpu_secs(pid, ticks));
-    let mut secs = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        call()?;
-        secs.push(started.elapsed().as_secs_f64());
-    }
+    let secs = median_of_calls(calls, call)?;
     let cpu = match (cpu_before, workerd.and_then(|pid| cpu_secs(pid, ticks))) {
         (Some(a), Some(b)) => Some((b - a) / calls as f64),
         _ => None,
     };
-    Ok(WorkerTiming {
-        secs: median(secs),
-        cpu,
-    })
+    Ok(WorkerTiming { secs, cpu })
 }
 
 /// The median latency of a one-statement script in one pgbench session as `role` with the JWT
@@ -730,21 +719,31 @@ fn data_api_per_call(
             &mut body.as_bytes(),
         )?;
         let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        if status != 200 || answer_size(read, &value) != rows {
-            return Err(Error::new(
-                "bench_data_api_failed",
-                format!(
-                    "{} at the data API: HTTP {status}, expected {rows}: {}",
-                    read.name,
-                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                ),
-            ));
-        }
-        Ok(())
+        let what = format!("{} at the data API", read.name);
+        expect(status, answer_size(read, &value), rows, &answer, &what)
     };
     for _ in 0..3 {
         call()?;
     }
+    median_of_calls(calls, call)
+}
+
+/// A 200 whose answer holds `expected` rows, counts or groups; else the error naming `what`.
+fn expect(status: u16, size: usize, expected: usize, answer: &[u8], what: &str) -> Result<()> {
+    if status == 200 && size == expected {
+        return Ok(());
+    }
+    Err(Error::new(
+        "bench_answer_unexpected",
+        format!(
+            "{what}: HTTP {status}, expected {expected}, got {size}: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+        ),
+    ))
+}
+
+/// The median wall seconds of `calls` sequential calls.
+fn median_of_calls(calls: usize, call: impl Fn() -> Result<()>) -> Result<f64> {
     let mut secs = Vec::with_capacity(calls);
     for _ in 0..calls {
         let started = Instant::now();
