@@ -26,6 +26,8 @@ enum Answer {
     Json(Reply),
     /// JSON text served as is (the OpenAPI document: parsing it per request would be waste).
     Static(&'static str),
+    /// JSON text made by the route, 200 (a page of rows: see `api::data::render_page`).
+    Text(String),
     NoContent,
     Download(export::Download),
 }
@@ -81,6 +83,7 @@ async fn answer(req: Request, env: &Env) -> Response {
                 ..ExtraHeaders::default()
             },
         ),
+        Ok(Answer::Text(body)) => render(200, body, ExtraHeaders::default()),
         Ok(Answer::NoContent) => Response::builder()
             .with_status(204)
             .with_headers(no_store(cors_headers()))
@@ -206,7 +209,11 @@ async fn respond_to(
             api::login::throttle(&EnvLimiters(env), address.as_deref(), &login.email).await?;
             api::login::login(&rpc, config, login).await?
         }
-        Route::DataRows { client_id } => api::data::rows(&rpc, who, &client_id, &query).await?,
+        Route::DataRows { client_id } => {
+            return Ok(Answer::Text(
+                api::data::rows(&rpc, who, &client_id, &query).await?,
+            ))
+        }
         Route::DataCount { client_id } => api::data::count(&rpc, who, &client_id, &query).await?,
         Route::DataSchema { client_id } => api::data::schema(&rpc, who, &client_id).await?,
         Route::DataAggregate { client_id } => {

@@ -7,28 +7,32 @@
 //! values and refuses what does not fit (`PT400`, mapped in `db`). Every read is one RPC: the
 //! query functions raise `PT404` for a client the caller cannot see, so an empty page needs no
 //! second call to tell "no rows" from "not yours". The cursor is the SQL answer's `next`,
-//! base64url-encoded by `query::encode_cursor` and never looked into here.
+//! base64url-encoded by `query::encode_cursor` and never looked into here. A page's rows are
+//! passed on as the bytes the data API sent (`RawValue`): parsing them into a `Value` tree and
+//! writing it out again was most of the Worker's own work on a read.
 
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::api::Reply;
 use crate::db::{self, QueryAnswer, Rpc, Who};
 use crate::error::{ApiError, ErrorCode};
 
-/// `GET /api/data/{client_id}`: one page, in file order unless `order=`.
+/// `GET /api/data/{client_id}`: one page, in file order unless `order=`, as JSON text.
 pub async fn rows(
     rpc: &impl Rpc,
     who: Who<'_>,
     client_id: &str,
     pairs: &[(String, String)],
-) -> Result<Reply, ApiError> {
+) -> Result<String, ApiError> {
     let read = query::parse_read(pairs)?;
     if read.format.is_some() {
         return Err(not_here("format", "only the export has a format")
             .with_hint("GET /api/data/{client_id}/export?format=csv downloads the rows"));
     }
     let answer = db::query_data(rpc, who, client_id, &read.plan()).await?;
-    Ok(Reply::ok(render_page(answer)))
+    Ok(render_page(answer))
 }
 
 /// `GET /api/data/{client_id}/count`: `{count}` of the rows the filters match, from the same
@@ -54,7 +58,7 @@ pub async fn count(
     }
     read.limit = Some(0);
     read.count = Some(read.count.unwrap_or(query::CountKind::Exact));
-    let answer = db::query_data(rpc, who, client_id, &read.plan()).await?;
+    let answer: QueryAnswer<IgnoredAny> = db::query_data(rpc, who, client_id, &read.plan()).await?;
     let count = answer.total.ok_or_else(|| {
         ApiError::upstream_unavailable("query_client_data answered no total to a count")
     })?;
@@ -187,33 +191,29 @@ fn percent_decode(s: &str) -> String {
 
 /// Shapes `query_client_data`'s answer into the public page: `{data: [{id, table_name,
 /// created_at, data}], next_cursor, table}`, plus `total` and `total_kind` when `count=` asked.
-/// `next_cursor` is null on the last page.
-pub fn render_page(answer: QueryAnswer) -> Value {
-    let data: Vec<Value> = answer
-        .rows
-        .into_iter()
-        .map(|row| {
-            json!({
-                "id": row.id,
-                "table_name": row.table_name,
-                "created_at": row.created_at,
-                "data": row.data,
-            })
-        })
-        .collect();
+/// `next_cursor` is null on the last page. `data` is the answer's `rows` as they came (the SQL
+/// builds exactly those four keys per row); only the small rest is built here.
+pub fn render_page(answer: QueryAnswer<Box<RawValue>>) -> String {
     let next_cursor = answer.next.as_ref().map(query::encode_cursor);
-    let mut page = json!({"data": data, "next_cursor": next_cursor, "table": answer.table});
+    let mut rest = json!({"next_cursor": next_cursor, "table": answer.table});
     if let Some(kind) = answer.total_kind {
-        page["total"] = json!(answer.total);
-        page["total_kind"] = json!(kind);
+        rest["total"] = json!(answer.total);
+        rest["total_kind"] = json!(kind);
     }
-    page
+    // `rest` is an object with at least two keys: `{"next_cursor":…}` minus its `{`.
+    let rest = rest.to_string();
+    format!("{{\"data\":{},{}", answer.rows.get(), &rest[1..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::fake::{block_on, pg_error, FakeRpc};
+
+    /// A page route's answer, parsed back.
+    fn page_of(text: String) -> Value {
+        serde_json::from_str(&text).expect("a page is JSON")
+    }
 
     const CLIENT: &str = "0b6a4c1e-7f2d-4a9b-8c3e-1d2f3a4b5c6d";
     const WHO: Who<'static> = Who::Client { token: "t" };
@@ -260,9 +260,9 @@ mod tests {
             let rpc =
                 FakeRpc::new().on("query_client_data", move |_, _| Ok(page_answer(ids, None)));
             let q = pairs(&[("price", "gt.10"), ("order", "price.desc"), ("limit", "2")]);
-            let reply = block_on(rows(&rpc, WHO, CLIENT, &q)).unwrap();
+            let page = page_of(block_on(rows(&rpc, WHO, CLIENT, &q)).unwrap());
             assert_eq!(rpc.names(), ["query_client_data"]);
-            assert_eq!(reply.body["data"].as_array().unwrap().len(), ids.len());
+            assert_eq!(page["data"].as_array().unwrap().len(), ids.len());
             let args = &rpc.calls.borrow()[0].args;
             assert_eq!(args["p_client_id"], CLIENT);
             assert_eq!(
@@ -288,7 +288,7 @@ mod tests {
         let next = json!({"o": ["2025-01-01T00:00:00+00:00"], "id": 2, "k": "abc"});
         let answer = page_answer(&[1, 2], Some(next.clone()));
         let rpc = FakeRpc::new().on("query_client_data", move |_, _| Ok(answer.clone()));
-        let page = block_on(rows(&rpc, WHO, CLIENT, &[])).unwrap().body;
+        let page = page_of(block_on(rows(&rpc, WHO, CLIENT, &[])).unwrap());
         let cursor = page["next_cursor"].as_str().unwrap().to_owned();
         assert_eq!(page["table"], "client_0b6a4c1e_sales");
         assert!(page.get("total").is_none(), "no total unless count= asks");
@@ -296,6 +296,42 @@ mod tests {
         assert_eq!(rpc.calls.borrow()[1].args["p_query"]["after"], next);
         let last = block_on(rows(&rpc, WHO, CLIENT, &[]));
         assert!(last.is_ok());
+    }
+
+    #[test]
+    fn a_page_passes_the_rows_on_as_they_came_and_adds_cursor_table_and_total() {
+        // The bytes of the data API's rows, key order, spacing and numbers as written, are the
+        // page's `data`; nothing of a row is re-serialised.
+        let answer = r#"{"table": "t", "rows": [{"id": 7, "data": {"b": 1.50, "a": "x"}, "created_at": "2025-01-01T00:00:00+00:00", "table_name": "t"}], "next": {"o": [1], "id": 7, "k": "f"}, "total": 9, "total_kind": "exact"}"#;
+        let rpc = FakeRpc::new().on("query_client_data", move |_, _| {
+            Ok(serde_json::from_str::<Value>(answer).unwrap())
+        });
+        let text = block_on(rows(&rpc, WHO, CLIENT, &pairs(&[("count", "exact")]))).unwrap();
+        // What the fake sent for `rows`, byte for byte, is the page's `data`.
+        let sent = serde_json::from_str::<Value>(answer).unwrap()["rows"].to_string();
+        assert!(text.starts_with(&format!("{{\"data\":{sent},")), "{text}");
+        let page = page_of(text.clone());
+        assert_eq!(page["data"][0]["data"]["a"], "x");
+        assert_eq!(page["data"][0]["id"], 7);
+        assert_eq!(page["table"], "t");
+        assert_eq!(
+            (page["total"].clone(), page["total_kind"].clone()),
+            (json!(9), json!("exact"))
+        );
+        assert_eq!(
+            query::decode_cursor(page["next_cursor"].as_str().unwrap()).unwrap(),
+            json!({"o": [1], "id": 7, "k": "f"})
+        );
+        let keys: Vec<&String> = page.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["data", "next_cursor", "table", "total", "total_kind"]
+        );
+        let rpc = FakeRpc::new().on("query_client_data", |_, _| {
+            Ok(json!({"table": null, "rows": [], "next": null, "total": null, "total_kind": null}))
+        });
+        let text = block_on(rows(&rpc, WHO, CLIENT, &[])).unwrap();
+        assert_eq!(text, r#"{"data":[],"next_cursor":null,"table":null}"#);
     }
 
     #[test]

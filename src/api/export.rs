@@ -179,7 +179,7 @@ pub async fn start(
 ) -> Result<Download, ApiError> {
     let who = caller.who();
     let rpc = FetchRpc { config: &config };
-    let first = db::query_data(&rpc, who, &client_id, &export.plan).await?;
+    let first: db::QueryAnswer = db::query_data(&rpc, who, &client_id, &export.plan).await?;
     let mut columns = None;
     let mut prefix = Vec::new();
     if export.format == Format::Csv {
@@ -269,7 +269,7 @@ impl Walk {
                 let who = self.caller.who();
                 let mut plan = self.plan.clone();
                 plan["after"] = after;
-                match db::query_data(&rpc, who, &self.client_id, &plan).await {
+                match db::query_data::<Vec<DataRow>>(&rpc, who, &self.client_id, &plan).await {
                     Ok(page) => (page.rows, page.next, Vec::new()),
                     Err(e) => return Some((Err(self.abort(e)), self)),
                 }

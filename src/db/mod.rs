@@ -233,12 +233,15 @@ pub struct DataRow {
     pub data: Value,
 }
 
-/// `query_client_data`'s answer (docs/QUERY.md).
+/// `query_client_data`'s answer (docs/QUERY.md). `Rows` is what the caller keeps of the rows:
+/// [`DataRow`]s to look into them (the export), `Box<RawValue>` to pass them on exactly as the
+/// database wrote them without building a `Value` tree (a page: its rows already have the
+/// public shape `{id, table_name, created_at, data}`), `IgnoredAny` for none (a count).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct QueryAnswer {
+pub struct QueryAnswer<Rows = Vec<DataRow>> {
     /// The table the plan resolved to; `None` when it read every table of the client.
     pub table: Option<String>,
-    pub rows: Vec<DataRow>,
+    pub rows: Rows,
     /// The keyset after the last row when there are more; opaque to the Worker.
     pub next: Option<Value>,
     pub total: Option<i64>,
@@ -247,12 +250,12 @@ pub struct QueryAnswer {
 
 /// `query_client_data(client_id, plan)`: one page (and the total when the plan asks), in one
 /// call; `plan` is `query::ReadRequest::plan`'s JSON.
-pub async fn query_data(
+pub async fn query_data<Rows: DeserializeOwned>(
     rpc: &impl Rpc,
     who: Who<'_>,
     client_id: &str,
     plan: &Value,
-) -> Result<QueryAnswer, ApiError> {
+) -> Result<QueryAnswer<Rows>, ApiError> {
     let args = json!({"p_client_id": client_id, "p_query": plan});
     call(rpc, who, Function::QueryData, args.to_string()).await
 }

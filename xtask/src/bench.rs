@@ -784,16 +784,16 @@ fn upload_sample(stack: &Stack, files: &Files, runs: usize) -> Result<(Sample, S
     Ok((Sample { bytes, rows, secs }, memory.join("\n")))
 }
 
-struct Workerd {
-    pid: u32,
+pub(crate) struct Workerd {
+    pub(crate) pid: u32,
     /// wrangler dev runs two: a proxy on the Worker's port, and the runtime executing the Worker.
-    role: &'static str,
+    pub(crate) role: &'static str,
 }
 
 /// The workerd processes wrangler started for this stack: descendants of the pid in
 /// `pids/worker.pid` whose command name is `workerd`. The one listening on the Worker's port is
 /// wrangler's proxy; the other runs the Worker's code.
-fn workerd_processes(stack: &Stack) -> Vec<Workerd> {
+pub(crate) fn workerd_processes(stack: &Stack) -> Vec<Workerd> {
     let Some(root) = proc::read_pid(&stack.pids().join("worker.pid")) else {
         return Vec::new();
     };
@@ -906,7 +906,7 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
 }
 
 /// CPU seconds (user + system) a process has used so far: fields 14 and 15 of `/proc/<pid>/stat`.
-fn cpu_secs(pid: u32, ticks_per_sec: f64) -> Option<f64> {
+pub(crate) fn cpu_secs(pid: u32, ticks_per_sec: f64) -> Option<f64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces; the fields after its closing `)` start at field 3.
     let (_, rest) = stat.rsplit_once(')')?;
@@ -917,7 +917,7 @@ fn cpu_secs(pid: u32, ticks_per_sec: f64) -> Option<f64> {
 }
 
 /// The kernel's clock ticks per second, the unit of `/proc/<pid>/stat` times.
-fn clock_ticks() -> Result<f64> {
+pub(crate) fn clock_ticks() -> Result<f64> {
     let out = proc::output(Command::new("getconf").arg("CLK_TCK"), "getconf_failed")?;
     out.trim().parse::<f64>().map_err(|_| {
         Error::new(
