@@ -26,6 +26,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The tests of this binary count the one heap: they take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Streams `total` bytes of NDJSON in 64 KiB chunks, dropping the rows as a caller that stores
 /// them would; returns the rows and the peak heap above what was live before.
 fn peak_heap(total: usize) -> (usize, usize) {
@@ -46,6 +49,7 @@ fn peak_heap(total: usize) -> (usize, usize) {
 
 #[test]
 fn memory_stays_bounded_however_long_the_file() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (_, small) = peak_heap(4 * 1024 * 1024);
     let (rows, large) = peak_heap(20 * 1024 * 1024);
     eprintln!(
@@ -65,6 +69,7 @@ fn memory_stays_bounded_however_long_the_file() {
 /// the heap does not grow with the records read (it did not hold them, nor anything per row).
 #[test]
 fn a_json_array_of_tiny_records_holds_flat_memory_up_to_the_row_limit() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let peak = |records: usize| -> (usize, Option<String>) {
         let chunk: String = "{\"a\":0},".repeat(8 * 1024);
         let base = LIVE.load(Ordering::Relaxed);
