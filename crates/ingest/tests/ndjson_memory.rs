@@ -1,8 +1,10 @@
 //! `NdjsonStream` holds the same heap however long the file: its own test binary, because the
-//! heap is counted by a global allocator that other tests running in parallel would disturb.
+//! heap is counted by a global allocator that other tests running in parallel would disturb
+//! (and the tests in it take turns, for the same reason).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use ingest::{IngestOptions, NdjsonStream};
 
@@ -26,8 +28,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// The tests of this binary count the one heap: they take turns.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The counters are global, so the tests of this binary take turns: run side by side, each
+/// would measure the other's heap.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Streams `total` bytes of NDJSON in 64 KiB chunks, dropping the rows as a caller that stores
 /// them would; returns the rows and the peak heap above what was live before.
@@ -101,15 +104,8 @@ fn a_json_array_of_tiny_records_holds_flat_memory_up_to_the_row_limit() {
         small / 1024,
         large / 1024
     );
-    assert_eq!(
-        (e1.as_deref(), e2.as_deref()),
-        (Some("too_many_rows"), Some("too_many_rows")),
-        "{small} {large}"
-    );
-    assert!(
-        large <= small + 1024 * 1024,
-        "300k: {small} bytes, 2M: {large} bytes"
-    );
+    assert_eq!((e1.as_deref(), e2.as_deref()), (Some("too_many_rows"), Some("too_many_rows")), "{small} {large}");
+    assert!(large <= small + 1024 * 1024, "300k: {small} bytes, 2M: {large} bytes");
     // The held megabyte, the 64 KiB step's rows and the sample: not the 85 MB that the whole
     // megabyte's 131,000 rows at once took.
     assert!(large <= 16 * 1024 * 1024, "{large} bytes");
