@@ -38,6 +38,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     ClientNotFound,
     UpstreamUnavailable,
+    UpstreamTimeout,
     InternalError,
     ConfigMissing,
     PayloadTooLarge,
@@ -89,6 +90,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::ClientNotFound,
         ErrorCode::UpstreamUnavailable,
+        ErrorCode::UpstreamTimeout,
         ErrorCode::InternalError,
         ErrorCode::ConfigMissing,
         ErrorCode::PayloadTooLarge,
@@ -139,6 +141,7 @@ impl ErrorCode {
             MethodNotAllowed => "method_not_allowed",
             ClientNotFound => "client_not_found",
             UpstreamUnavailable => "upstream_unavailable",
+            UpstreamTimeout => "upstream_timeout",
             InternalError => "internal_error",
             ConfigMissing => "config_missing",
             PayloadTooLarge => "payload_too_large",
@@ -205,6 +208,7 @@ impl ErrorCode {
             RateLimited => 429,
             InternalError | ConfigMissing => 500,
             UpstreamUnavailable => 502,
+            UpstreamTimeout => 504,
         }
     }
 }
@@ -308,6 +312,18 @@ impl ApiError {
             ErrorCode::UpstreamUnavailable,
             "the database API is unavailable",
         );
+        e.internal = Some(cause.into());
+        e
+    }
+
+    /// The data API took longer than the Worker waits for one call (`db::fetch`). The call may
+    /// still complete upstream, so the message says the outcome is unknown.
+    pub fn upstream_timeout(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            ErrorCode::UpstreamTimeout,
+            "the database API did not answer in time; the outcome of the request is unknown",
+        )
+        .with_hint("retry; an upload retried with the same Idempotency-Key is stored at most once");
         e.internal = Some(cause.into());
         e
     }

@@ -123,7 +123,7 @@ mod tests {
         for refused in ["limit", "offset", "cursor", "count"] {
             assert!(!export.contains(refused), "export documents {refused}");
         }
-        assert!(export.contains("format") && export.contains("filter"));
+        assert!(export.contains("format") && export.contains("as") && export.contains("filter"));
         let profile = names(&query_parameters(&doc, &format!("{path}/profile")));
         assert_eq!(profile, set(&["table"]));
         // Every operator is named where a generator (and a person) reads it.
@@ -143,5 +143,39 @@ mod tests {
             .clone();
         assert_eq!(limit["default"], DEFAULT_LIMIT);
         assert_eq!(limit["maximum"], MAX_LIMIT);
+    }
+
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object()
+            .unwrap_or_else(|| panic!("an object: {v}"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn the_inspection_schema_names_every_field_of_the_report_and_of_data_type_points() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let csv = b"SKU,Stock Level,Warehouse\nMUG-101,120,North\nCAP-202,0,South\n";
+        let got = ingest::ingest(csv, &ingest::IngestOptions::new()).unwrap();
+        let report = ingest::inspect::report(&got, Default::default());
+        let table = &report["tables"][0];
+        assert_eq!(
+            keys(&schemas["Inspection"]["properties"]["tables"]["items"]["properties"]),
+            keys(table)
+        );
+        let points = &table["data_type_points"][0];
+        let documented = &schemas["DataTypePoints"];
+        assert_eq!(keys(&documented["properties"]), keys(points));
+        assert_eq!(
+            keys(&documented["properties"]["reasons"]["items"]["properties"]),
+            keys(&points["reasons"][0])
+        );
+        // The stored schema_def carries the same points.
+        assert_eq!(
+            ingest::schema_def(&got.tables[0])["data_type_points"],
+            table["data_type_points"]
+        );
     }
 }

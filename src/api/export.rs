@@ -16,6 +16,10 @@
 //! (a later upload widened the schema) still has its column. Cells a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) are prefixed with `'` (OWASP's CSV
 //! injection advice), except plain numbers in number columns, which stay numbers.
+//!
+//! `as=source` (CSV only) writes the file back as it was uploaded: `ingest::SourceCsv` takes the
+//! original header texts, column order, delimiter, quote and line ends from the schema_def and
+//! renders each value in its column's `source_format`; only text cells are formula-guarded.
 
 use std::pin::Pin;
 
@@ -62,6 +66,8 @@ pub struct ExportQuery {
     pub plan: Value,
     /// The `table` asked for, for the file name.
     pub table: Option<String>,
+    /// `as=source`: the CSV in the source file's layout and value formats.
+    pub source: bool,
 }
 
 impl ExportQuery {
@@ -70,7 +76,28 @@ impl ExportQuery {
     /// are refused: an export is all rows. `select` only for NDJSON (CSV columns are the
     /// table's).
     pub fn parse(pairs: &[(String, String)]) -> Result<ExportQuery, ApiError> {
-        let mut read = query::parse_read(pairs)?;
+        let (as_pairs, pairs): (Vec<_>, Vec<_>) =
+            pairs.iter().cloned().partition(|(k, _)| k == "as");
+        let source = match as_pairs.as_slice() {
+            [] => false,
+            [(_, v)] if v == "source" => true,
+            [(_, v)] => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("as must be `source`, got `{v}`"),
+                )
+                .with_details(json!({ "parameter": "as" }))
+                .with_hint("as=source writes the values as the uploaded file wrote them"))
+            }
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateParameter,
+                    "query parameter `as` is given more than once",
+                )
+                .with_details(json!({ "parameter": "as" })))
+            }
+        };
+        let mut read = query::parse_read(&pairs)?;
         for (given, name) in [
             (read.limit.is_some(), "limit"),
             (read.offset.is_some(), "offset"),
@@ -86,6 +113,11 @@ impl ExportQuery {
             Some(query::ExportFormat::Csv) => Format::Csv,
             _ => Format::Ndjson,
         };
+        if source && format != Format::Csv {
+            return Err(
+                not_here("as", "the source layout is a CSV export").with_hint("add format=csv")
+            );
+        }
         if format == Format::Csv && read.select.is_some() {
             return Err(not_here("select", "a CSV export has the table's columns")
                 .with_hint("use format=ndjson to pick fields"));
@@ -95,6 +127,7 @@ impl ExportQuery {
             format,
             plan: read.plan(),
             table: read.table,
+            source,
         })
     }
 }
@@ -167,8 +200,17 @@ pub async fn start(
         };
         let mut cols = schema_columns(&table.schema_def);
         add_first_page_keys(&mut cols, &first.rows);
-        prefix = csv_record(cols.iter().map(|c| (Cell::Text(&c.key), false)));
-        columns = Some(cols);
+        if export.source {
+            let mut layout = ingest::SourceCsv::new(&table.schema_def);
+            for c in &cols {
+                layout.add_column(&c.key);
+            }
+            prefix = layout.header();
+            columns = Some(Layout::Source(layout));
+        } else {
+            prefix = csv_record(cols.iter().map(|c| (Cell::Text(&c.key), false)));
+            columns = Some(Layout::Keys(cols));
+        }
     }
     // The file is named after the table asked for (CSV: the one read), else the client.
     let name = match export.format {
@@ -203,7 +245,7 @@ struct Walk {
     /// The first page's plan; later pages add `after`.
     plan: Value,
     /// CSV columns; `None` for NDJSON.
-    columns: Option<Vec<Column>>,
+    columns: Option<Layout>,
     next: Step,
 }
 
@@ -233,7 +275,15 @@ impl Walk {
                 }
             }
         };
-        render_rows(self.columns.as_deref(), &rows, &mut out);
+        match &self.columns {
+            Some(Layout::Source(layout)) => {
+                for row in &rows {
+                    out.extend(layout.record(&row.data, &|s| formula_safe(s, false).into_owned()));
+                }
+            }
+            Some(Layout::Keys(cols)) => render_rows(Some(cols), &rows, &mut out),
+            None => render_rows(None, &rows, &mut out),
+        }
         if let Some(after) = after {
             self.next = Step::Fetch(after);
         }
@@ -249,6 +299,12 @@ impl Walk {
         );
         worker::Error::RustError(format!("export aborted: {}", e.code.as_str()))
     }
+}
+
+/// How CSV rows are written: by stored key (the plain export), or as the source file wrote them.
+enum Layout {
+    Keys(Vec<Column>),
+    Source(ingest::SourceCsv),
 }
 
 /// A CSV column: the stored key, and whether the schema types it as a number (whose plain
@@ -559,6 +615,50 @@ mod tests {
         let keys: Vec<&str> = columns.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "z", "c"]);
         assert!(schema_columns(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn as_source_is_a_csv_export_asked_once() {
+        let q = ExportQuery::parse(&pairs(&[("format", "csv"), ("as", "source")])).unwrap();
+        assert!(q.source && q.format == Format::Csv);
+        assert_eq!(q.plan["filter"], Value::Null, "`as` is not a field filter");
+        assert!(
+            !ExportQuery::parse(&pairs(&[("format", "csv")]))
+                .unwrap()
+                .source
+        );
+        for (query, code) in [
+            (&[("as", "source")][..], "invalid_parameter"),
+            (&[("format", "csv"), ("as", "raw")][..], "invalid_parameter"),
+            (
+                &[("format", "csv"), ("as", "source"), ("as", "source")][..],
+                "duplicate_parameter",
+            ),
+        ] {
+            let e = ExportQuery::parse(&pairs(query)).unwrap_err();
+            assert_eq!((e.status(), e.code.as_str()), (400, code), "{query:?}");
+        }
+    }
+
+    #[test]
+    fn the_source_layout_guards_text_cells_only() {
+        let schema = json!({"dialect": {"delimiter": ";", "quote": "\"", "has_header": true, "crlf": true},
+            "columns": [
+                {"key": "note", "name": "Notiz", "position": 1, "type": "string"},
+                {"key": "amount", "name": "Betrag", "position": 0, "type": "number",
+                 "source_format": {"decimal": ",", "currency": "€", "currency_after": true,
+                                   "currency_gap": " ", "null": "-", "checked": 1, "misses": 0}}]});
+        let layout = ingest::SourceCsv::new(&schema);
+        let guard = |s: &str| formula_safe(s, false).into_owned();
+        assert_eq!(text(layout.header()), "Betrag;Notiz\r\n");
+        assert_eq!(
+            text(layout.record(&json!({"amount": -3.5, "note": "=1+1"}), &guard)),
+            "-3,5 €;'=1+1\r\n"
+        );
+        assert_eq!(
+            text(layout.record(&json!({"amount": null, "note": "a;b"}), &guard)),
+            "-;\"a;b\"\r\n"
+        );
     }
 
     #[test]

@@ -2,9 +2,21 @@
 //!
 //! Design decision: the key choice per [`Who`] is a pure function ([`upstream_headers`]) so it is
 //! unit-tested natively; only [`FetchRpc::call`] and [`get_json`] touch the network.
+//!
+//! Every call is raced against a timer ([`timeout_for`]): `fetch` itself never gives up on a data
+//! API that accepted the connection and then stopped answering (a frozen process, a lost packet
+//! after the handshake), and one such call would hold its request, and the caller, forever. On
+//! expiry the fetch is aborted through its `AbortSignal` (so the connection is released) and the
+//! caller gets 504 `upstream_timeout`; the call may still have completed upstream, which is why
+//! the limit is long for the writes that move or delete many rows in one transaction.
 
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 use serde_json::Value;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use super::{Failure, Rpc, Who};
 use crate::config::{ApiKey, Config};
@@ -28,6 +40,56 @@ pub fn upstream_headers(config: &Config, who: Who) -> Vec<(&'static str, String)
     headers
 }
 
+/// How long one call to the data API may take, answer body included. Reads and batches take
+/// milliseconds; 15 s is above Supabase's 8 s `statement_timeout` for the `authenticated` role,
+/// so a slow query ends as the database's own error first.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// For the functions that work on every row of an upload or a client in one transaction
+/// (`commit_upload` moves up to 2,000,000 staged rows).
+pub const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The time limit of one call of `function`.
+pub fn timeout_for(function: &str) -> Duration {
+    match function {
+        "commit_upload" | "delete_client" | "cleanup_abandoned_uploads" => LONG_CALL_TIMEOUT,
+        _ => CALL_TIMEOUT,
+    }
+}
+
+/// `work`'s output, or `None` when `limit` passed first (`work` is then dropped, unfinished).
+async fn within<T>(limit: Duration, work: impl Future<Output = T>) -> Option<T> {
+    match select(pin!(work), pin!(Delay::from(limit))).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(_) => None,
+    }
+}
+
+/// Sends `request` and reads its answer as text within `limit`; aborts the fetch on expiry.
+async fn exchange(request: Request, url: &str, limit: Duration) -> Result<(u16, String), Failure> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let answer = within(limit, async {
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| Failure::Unreachable(format!("{url}: {e}")))?;
+        let status = response.status_code();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("reading {url}: {e}")))?;
+        Ok((status, body))
+    })
+    .await;
+    answer.unwrap_or_else(|| {
+        controller.abort();
+        Err(Failure::Timeout(format!(
+            "{url}: no complete answer within {} s",
+            limit.as_secs()
+        )))
+    })
+}
+
 /// PostgREST at `config.rest_url`.
 pub struct FetchRpc<'a> {
     pub config: &'a Config,
@@ -48,15 +110,7 @@ impl Rpc for FetchRpc<'_> {
             .with_body(Some(args.into()));
         let request = Request::new_with_init(&url, &init)
             .map_err(|e| Failure::Unreachable(format!("building request to {url}: {e}")))?;
-        let mut response = Fetch::Request(request)
-            .send()
-            .await
-            .map_err(|e| Failure::Unreachable(format!("POST {url}: {e}")))?;
-        let status = response.status_code();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| Failure::Unreachable(format!("reading {url}: {e}")))?;
+        let (status, body) = exchange(request, &url, timeout_for(function)).await?;
         if (200..300).contains(&status) {
             Ok(body)
         } else {
@@ -70,19 +124,21 @@ pub async fn get_json(url: &str) -> Result<Value, ApiError> {
     // A Request rather than Fetch::Url: parsing with `url::Url` would pull the url crate in.
     let request = Request::new(url, Method::Get)
         .map_err(|e| ApiError::internal(format!("JWKS URL {url}: {e}")))?;
-    let mut response = Fetch::Request(request)
-        .send()
-        .await
-        .map_err(|e| ApiError::upstream_unavailable(format!("GET {url}: {e}")))?;
-    if response.status_code() != 200 {
+    let (status, body) =
+        exchange(request, url, CALL_TIMEOUT)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Timeout(cause) => ApiError::upstream_timeout(format!("GET {cause}")),
+                Failure::Unreachable(cause) | Failure::Status { body: cause, .. } => {
+                    ApiError::upstream_unavailable(format!("GET {cause}"))
+                }
+            })?;
+    if status != 200 {
         return Err(ApiError::upstream_unavailable(format!(
-            "GET {url} answered {}",
-            response.status_code()
+            "GET {url} answered {status}"
         )));
     }
-    response
-        .json()
-        .await
+    serde_json::from_str(&body)
         .map_err(|e| ApiError::upstream_unavailable(format!("GET {url}: not JSON ({e})")))
 }
 
@@ -105,6 +161,26 @@ mod tests {
 
     fn get<'a>(h: &'a [(&str, String)], k: &str) -> Option<&'a str> {
         h.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn only_the_whole_table_writes_get_the_long_time_limit() {
+        for f in [
+            "commit_upload",
+            "delete_client",
+            "cleanup_abandoned_uploads",
+        ] {
+            assert_eq!(timeout_for(f), LONG_CALL_TIMEOUT, "{f}");
+        }
+        for f in [
+            "query_client_data",
+            "stage_upload_rows",
+            "begin_upload",
+            "get_login_credentials",
+        ] {
+            assert_eq!(timeout_for(f), CALL_TIMEOUT, "{f}");
+        }
+        assert!(CALL_TIMEOUT < LONG_CALL_TIMEOUT);
     }
 
     #[test]

@@ -29,8 +29,10 @@ pub enum Who<'a> {
 /// Why an RPC call did not answer 2xx.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
-    /// No HTTP answer (connection refused, reset, timeout): the cause, for the log.
+    /// No HTTP answer (connection refused, reset): the cause, for the log.
     Unreachable(String),
+    /// No complete answer within the call's time limit (`fetch::timeout_for`): the cause.
+    Timeout(String),
     /// An HTTP answer other than 2xx, with its body (PostgREST's `{code, message, details, hint}`).
     Status { status: u16, body: String },
 }
@@ -135,6 +137,9 @@ pub fn upstream_error(function: Function, failure: Failure) -> ApiError {
     let (status, body) = match failure {
         Failure::Unreachable(cause) => {
             return ApiError::upstream_unavailable(format!("rpc {name}: {cause}"))
+        }
+        Failure::Timeout(cause) => {
+            return ApiError::upstream_timeout(format!("rpc {name}: {cause}"))
         }
         Failure::Status { status, body } => (status, body),
     };
@@ -643,6 +648,10 @@ mod tests {
             upstream_error(Function::QueryData, Failure::Unreachable("refused".into())).status(),
             502
         );
+        // A call that outlived its time limit: 504, the outcome unknown, the cause only logged.
+        let e = upstream_error(Function::QueryData, Failure::Timeout("after 15 s".into()));
+        assert_eq!((e.status(), e.code), (504, ErrorCode::UpstreamTimeout));
+        assert!(!e.body().to_string().contains("15 s"));
         // An unplanned 4xx (e.g. function missing) is our bug, answered as 500.
         let e = upstream_error(
             Function::QueryData,

@@ -3,7 +3,7 @@
 //! against PostgreSQL `COPY` of the same rows, one data-API RPC call against the same `select` in
 //! one PostgreSQL session, a client's `GET /api/data/{id}?limit=50` through the Worker against the
 //! same RPC straight at the data API (wall and workerd CPU per request), and the workerd
-//! process's memory during the upload.
+//! process's memory during the upload; plus the `data_type` accuracy on the labelled corpus.
 //!
 //! Design decision: every measurement runs as a separate process (`ingest-bench`, `node run.mjs`,
 //! `python3` for DuckDB, `psql`/`pgbench`, the Worker over HTTP) and reports every run's seconds;
@@ -182,6 +182,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     )?)?;
     println!("==> DuckDB read_csv");
     let duckdb = duckdb_samples(&files.csv, opts.runs);
+    println!("==> data_type on the labelled corpus");
+    let data_type = data_type_accuracy(&tools);
 
     let mut lines = Vec::new();
     let sample = |set: &[(String, Sample)], name: &str| -> Result<Sample> {
@@ -230,12 +232,48 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }),
     }
 
+    lines.push(Line::Note {
+        label: "data_type accuracy (labelled corpus)".into(),
+        text: data_type.unwrap_or_else(|e| format!("n/a ({e})")),
+    });
+
     let mut memory = None;
     if opts.with_stack {
         stack_rows(root, &files, &opts, &mut lines, &mut memory)?;
     }
     print_table(&opts, &files, &lines, memory.as_deref());
     Ok(())
+}
+
+/// `ingest-bench data-type`: `84/87 = 96.6 % (en/de/fr/es tables; misses: …)`.
+fn data_type_accuracy(tools: &Tools) -> Result<String> {
+    let out = proc::output(
+        Command::new(&tools.ingest_bench).arg("data-type"),
+        "bench_native_failed",
+    )?;
+    let v: Value = serde_json::from_str(out.trim()).map_err(|e| {
+        Error::new(
+            "bench_output_missing",
+            format!("ingest-bench data-type: {e}"),
+        )
+    })?;
+    let (correct, total) = (
+        v["correct"].as_u64().unwrap_or(0),
+        v["total"].as_u64().unwrap_or(0),
+    );
+    let misses: Vec<&str> = v["misses"]
+        .as_array()
+        .map(|m| m.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    Ok(format!(
+        "{correct}/{total} = {:.1} % (tables in en/de/fr/es; misses: {})",
+        100.0 * correct as f64 / total.max(1) as f64,
+        if misses.is_empty() {
+            "none".to_owned()
+        } else {
+            misses.join(", ")
+        }
+    ))
 }
 
 struct Tools {

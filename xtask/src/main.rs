@@ -12,6 +12,7 @@ mod bench_scale;
 mod build;
 mod console;
 mod error;
+mod faults;
 mod fuzz;
 mod http;
 mod keys;

@@ -31,6 +31,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // Headless browser of the `console` test stage (puppeteer-core drives it; npm's own browser
     // downloads do not work offline).
     ("chromium", "/usr/bin/chromium"),
+    // The `faults` test stage: uploads and reads (curl), the bounded load run (wrk).
+    ("curl", "/usr/bin/curl"),
+    ("wrk", "/usr/bin/wrk"),
 ];
 
 /// Installs still running after [`start`] returned.

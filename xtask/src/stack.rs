@@ -230,6 +230,18 @@ impl Stack {
         if !self.pgdata().join("PG_VERSION").exists() {
             self.init_cluster()?;
         }
+        self.start_postgres()?;
+        let db_url = self.db_url();
+        migrate::run_file(
+            &db_url,
+            &self.root.join("dev").join("supabase-bootstrap.sql"),
+        )?;
+        migrate::apply(&self.root, &db_url)?;
+        Ok(())
+    }
+
+    /// Starts the server unless it runs, and waits until it accepts connections.
+    fn start_postgres(&self) -> Result<()> {
         if self.postgres_running() {
             println!("postgres: already running ({})", self.db_url());
         } else {
@@ -268,14 +280,7 @@ impl Stack {
             None,
             &self.postgres_log(),
             ready,
-        )?;
-        let db_url = self.db_url();
-        migrate::run_file(
-            &db_url,
-            &self.root.join("dev").join("supabase-bootstrap.sql"),
-        )?;
-        migrate::apply(&self.root, &db_url)?;
-        Ok(())
+        )
     }
 
     fn init_cluster(&self) -> Result<()> {
@@ -465,6 +470,78 @@ impl Stack {
             let _ = fs::remove_file(self.pid_file(service));
         }
         self.stop_postgres();
+    }
+}
+
+impl Stack {
+    // ---- faults: what the `faults` test stage (xtask/src/faults.rs) does to a running stack ----
+
+    /// Crashes PostgreSQL: `pg_ctl stop -m immediate` (every backend quits at once, no
+    /// checkpoint; the next start runs crash recovery).
+    pub fn kill_postgres(&self) -> Result<()> {
+        proc::output(
+            self.pg_ctl().args(["-m", "immediate", "-w", "stop"]),
+            "postgres_kill_failed",
+        )
+        .map(|_| println!("postgres: killed (pg_ctl stop -m immediate)"))
+    }
+
+    /// Starts PostgreSQL again after [`Stack::kill_postgres`] and waits until it answers (the
+    /// cluster has its migrations already).
+    pub fn restart_postgres(&self) -> Result<()> {
+        self.start_postgres()
+    }
+
+    /// The data API's pid while it runs.
+    pub fn data_api_pid(&self) -> Option<u32> {
+        self.running_pid("data-api")
+    }
+
+    /// wrangler's pid (the Worker) while it runs.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.running_pid("worker")
+    }
+
+    /// SIGKILLs the data API (no graceful shutdown: in-flight requests die with their
+    /// connections) and waits until it is gone.
+    pub fn kill_data_api(&self) -> Result<()> {
+        let pid = self
+            .data_api_pid()
+            .ok_or_else(|| Error::new("data_api_not_running", "the data API is not running"))?;
+        // SAFETY: plain signal and wait calls on a process group and pid we started.
+        unsafe {
+            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            // Reaps it when it is our child (started by this process); else returns at once.
+            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
+        }
+        let _ = fs::remove_file(self.pid_file("data-api"));
+        println!("data API: killed (SIGKILL, pid {pid})");
+        Ok(())
+    }
+
+    /// Kills the data API if it runs, then starts `binary` again and waits until it answers.
+    pub fn restart_data_api(&self, binary: &Path) -> Result<()> {
+        if self.data_api_pid().is_some() {
+            self.kill_data_api()?;
+        }
+        self.start_data_api(binary)
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the data API: its port keeps accepting
+    /// connections (the kernel completes the handshake) but nothing answers while frozen.
+    pub fn freeze_data_api(&self, frozen: bool) -> Result<()> {
+        let pid = self
+            .data_api_pid()
+            .ok_or_else(|| Error::new("data_api_not_running", "the data API is not running"))?;
+        let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: a plain signal to a pid we started.
+        if unsafe { libc::kill(pid as libc::pid_t, signal) } != 0 {
+            return Err(Error::new(
+                "signal_failed",
+                format!("kill -{signal} {pid}: {}", std::io::Error::last_os_error()),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::stack::{Ports, Stack};
-use crate::{build, migrate, proc, setup, signals, Result};
+use crate::{build, faults, migrate, proc, setup, signals, Result};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Outcome {
@@ -80,6 +80,7 @@ const STAGES: &[&str] = &[
     "e2e",
     "console",
     "postgrest-js",
+    "faults",
     "fuzz-smoke",
 ];
 
@@ -363,6 +364,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool> {
         }
     }
 
+    // Its own stack (it kills PostgreSQL and the data API); builds the Worker when `services`
+    // did not (not selected: `stage` then returns true without running it).
+    let worker_built = runner
+        .results
+        .iter()
+        .any(|r| r.name == "services" && r.outcome == Outcome::Passed);
+    runner.stage("faults", || faults::run(root, &stack.dir, !worker_built));
     // Last, so a first run's background `cargo install cargo-fuzz` has had the other stages' time.
     runner.stage("fuzz-smoke", || crate::fuzz::smoke(root));
 

@@ -1,11 +1,16 @@
 //! `ingest-testdata`: deterministic generated uploads for the tests and benchmarks of `ingest`: a
 //! messy CSV, a corpus of structurally messy files with the tables a person would see in them,
+//! a labelled corpus of tables for `data_type` in four languages,
 //! and a minimal XLSX writer (deflated XML parts), so no fixture files are needed.
 //!
 //! Design decision: a crate of its own, only ever a dev-dependency (or the bench's), so none of
 //! this ships in the Worker's wasm.
 
+mod data_type;
+mod formatted;
 mod structure;
+pub use data_type::{data_type_corpus, score_data_types, DataTypeCase, DataTypeScore};
+pub use formatted::{formatted_corpus, FormattedFile};
 pub use structure::{structure_corpus, ExpectedTable, StructureCase, STRUCTURE_ISSUES};
 
 /// A small deterministic pseudo-random generator (xorshift64*).

@@ -10,6 +10,7 @@
 //! ingest-bench generate-xlsx <out.xlsx> <rows>
 //! ingest-bench copy-rows     <in.csv> <out.copy.csv> <client_id> <table_name>
 //! ingest-bench measure       <file.csv> <file.xlsx> <runs>
+//! ingest-bench data-type
 //! ```
 
 use std::fs;
@@ -18,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ingest_testdata::{messy_csv, messy_xlsx};
+use ingest_testdata::{messy_csv, messy_xlsx, score_data_types};
 use ingest_wasm_bench::{ingest_whole, stream_csv};
 
 /// Every generated file uses this seed, so every run measures the same bytes.
@@ -106,6 +107,26 @@ fn measure(csv: &Path, xlsx: &Path, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// `data_type` on the labelled corpus (`ingest_testdata::data_type_corpus`), through
+/// `ingest::ingest` as an upload: one JSON line `{name, correct, total, misses}`.
+fn data_type_accuracy() -> Result<(), String> {
+    let score = score_data_types(|csv| {
+        ingest::ingest(csv, &ingest::IngestOptions::new())
+            .ok()
+            .and_then(|got| got.tables.into_iter().next())
+            .map_or_else(|| "error".to_owned(), |t| t.data_type)
+    });
+    let misses: Vec<String> = score
+        .misses
+        .iter()
+        .map(|(name, want, got)| format!("{name}: {want} → {got}"))
+        .collect();
+    let line = serde_json::json!({"name": "data_type", "correct": score.correct,
+                                  "total": score.total, "misses": misses});
+    println!("{line}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -121,12 +142,13 @@ fn main() -> ExitCode {
         ["copy-rows", csv, out, client_id, table] => {
             copy_rows(Path::new(csv), Path::new(out), client_id, table)
         }
+        ["data-type"] => data_type_accuracy(),
         ["measure", csv, xlsx, runs] => {
             number(runs).and_then(|runs| measure(Path::new(csv), Path::new(xlsx), runs.max(1)))
         }
         _ => Err(
             "usage: see the top of crates/ingest-wasm-bench/src/main.rs (generate-csv, \
-                  generate-xlsx, copy-rows, measure)"
+                  generate-xlsx, copy-rows, measure, data-type)"
                 .to_string(),
         ),
     };

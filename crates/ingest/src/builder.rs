@@ -9,11 +9,12 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
-use crate::classify::classify;
+use crate::classify::{classify_views, Classification, ColumnView, MAX_VALUES};
 use crate::decode::TextEncoding;
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::{DateOrder, Format, IngestOptions};
+use crate::source_format::{Kind, Observer, SourceFormat};
 use crate::values::*;
 
 /// One cell as read from the source.
@@ -167,8 +168,14 @@ fn parse_numeric(t: &str, dec: char) -> Option<(Num, Option<Currency>, bool)> {
     if let Some(n) = parse_number(t, dec) {
         return Some((n, None, false));
     }
-    if let Some((sym, code, rest)) = split_currency(t) {
-        return parse_number(&rest, dec).map(|n| (n, Some((sym, code)), false));
+    if let Some((sym, code, neg, rest)) = currency_parts(t) {
+        // `-$12` reads as the number `-12`, without building that text.
+        let n = if neg {
+            parse_unsigned(true, rest, dec)
+        } else {
+            parse_number(rest, dec)
+        };
+        return n.map(|n| (n, Some((sym, code)), false));
     }
     if let Some(rest) = split_percent(t) {
         return parse_number(rest, dec).map(|n| (n, None, true));
@@ -439,6 +446,29 @@ impl Plan {
         }
     }
 
+    /// What [`Observer::finish`] needs to know of this column.
+    fn source_kind(&self) -> Kind<'_> {
+        match self.ty {
+            ColumnType::Boolean => Kind::Boolean,
+            ColumnType::Integer | ColumnType::Number => Kind::Number {
+                decimal: self.decimal,
+                currency: self
+                    .currency
+                    .map(|c| c.0)
+                    .or(self.format.currency_symbol.as_deref()),
+                percent: self.semantic == Some(SemanticType::Percent),
+            },
+            ColumnType::Date | ColumnType::Datetime | ColumnType::Time => Kind::Temporal {
+                day_first: self.date_order == DateOrder::Dmy,
+            },
+            _ => Kind::Text,
+        }
+    }
+
+    fn source_kind_is_typed(&self) -> bool {
+        !matches!(self.source_kind(), Kind::Text)
+    }
+
     fn clean(&self, cell: Cell) -> Cleaned {
         let text = match cell {
             Cell::Json(Value::Null) => return Cleaned::Null(None),
@@ -467,6 +497,14 @@ impl Plan {
         let t = text.trim();
         if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
+        }
+        // A date already written as ISO `YYYY-MM-DD` is stored as its own text, not rebuilt.
+        if self.ty == ColumnType::Date
+            && t.len() == text.len()
+            && is_iso_date_shape(t)
+            && parse_date(t, self.date_order).is_some()
+        {
+            return Cleaned::Fits(Value::String(text));
         }
         let converted: Result<Value, &str> = match self.ty {
             ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
@@ -535,19 +573,22 @@ struct Stats {
     null_count: u64,
     non_null: u64,
     nonconforming: u64,
-    distinct: HashSet<String>,
+    distinct: HashSet<String, foldhash::fast::RandomState>,
     distinct_overflow: bool,
     min: Option<Value>,
     max: Option<Value>,
+    /// `min`/`max` as f64 when they are numbers, so a comparison parses only the new value.
+    min_f64: Option<f64>,
+    max_f64: Option<f64>,
     samples: Vec<Value>,
     null_tokens: BTreeSet<String>,
 }
 
-fn less(a: &Value, b: &Value) -> bool {
+/// `a < b` for the statistics: numbers by value (`af`/`bf`, their f64), strings by text; other
+/// pairs are unordered.
+fn less(a: &Value, af: Option<f64>, b: &Value, bf: Option<f64>) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().unwrap_or(0.0) < y.as_f64().unwrap_or(0.0)
-        }
+        (Value::Number(_), Value::Number(_)) => af.unwrap_or(0.0) < bf.unwrap_or(0.0),
         (Value::String(x), Value::String(y)) => x < y,
         _ => false,
     }
@@ -561,27 +602,46 @@ impl Stats {
         }
         // Past the cap the count is a floor; skip the per-value work.
         if !self.distinct_overflow {
-            let key = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            // The text a value is told apart by; looked up borrowed, copied only when new.
+            let owned;
+            let key: &str = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.as_str(),
+                Value::Bool(true) => "true",
+                Value::Bool(false) => "false",
+                other => {
+                    owned = other.to_string();
+                    &owned
+                }
             };
-            if !self.distinct.contains(&key) {
+            if !self.distinct.contains(key) {
                 if self.distinct.len() >= cap {
                     self.distinct_overflow = true;
                 } else {
                     if self.samples.len() < 5 {
                         self.samples.push(v.clone());
                     }
-                    self.distinct.insert(key);
+                    self.distinct.insert(key.to_string());
                 }
             }
         }
         if conforming && (v.is_number() || v.is_string()) {
-            if self.min.as_ref().is_none_or(|m| less(v, m)) {
+            let vf = v.as_number().map(|n| n.as_f64().unwrap_or(0.0));
+            if self
+                .min
+                .as_ref()
+                .is_none_or(|m| less(v, vf, m, self.min_f64))
+            {
                 self.min = Some(v.clone());
+                self.min_f64 = vf;
             }
-            if self.max.as_ref().is_none_or(|m| less(m, v)) {
+            if self
+                .max
+                .as_ref()
+                .is_none_or(|m| less(m, self.max_f64, v, vf))
+            {
                 self.max = Some(v.clone());
+                self.max_f64 = vf;
             }
         }
     }
@@ -632,6 +692,9 @@ struct ColumnState {
     name: String,
     plan: Option<Plan>,
     stats: Stats,
+    /// The sample's cells while it is cleaned, then the format they were written in.
+    source: Option<Observer>,
+    source_format: Option<SourceFormat>,
 }
 
 struct Pending {
@@ -653,6 +716,9 @@ pub(crate) struct TableBuilder {
     null_tokens: bool,
     /// Per column, a number format the source stated (XLSX), applied to numeric plans.
     number_styles: Vec<Option<NumberStyle>>,
+    /// `data_type` and its points, decided with the types from the sample (so a stream knows
+    /// it before its last row, and the end agrees).
+    classification: Option<Classification>,
 }
 
 impl TableBuilder {
@@ -711,6 +777,8 @@ impl TableBuilder {
                 name,
                 plan: None,
                 stats: Stats::default(),
+                source: None,
+                source_format: None,
             })
             .collect();
         Ok(TableBuilder {
@@ -723,6 +791,7 @@ impl TableBuilder {
             row_count: 0,
             null_tokens: true,
             number_styles: Vec::new(),
+            classification: None,
         })
     }
 
@@ -858,6 +927,8 @@ impl TableBuilder {
                         name: String::new(),
                         plan,
                         stats,
+                        source: None,
+                        source_format: None,
                     });
                 }
             }
@@ -910,10 +981,18 @@ impl TableBuilder {
             }
             col.plan = Some(plan);
         }
+        self.classification = Some(self.classify_sample());
         self.typed = true;
+        for col in self.columns.iter_mut() {
+            col.source = Some(Observer::default());
+        }
         for p in std::mem::take(&mut self.sample) {
             let row = self.clean_row(p.row, p.line, p.cells);
             out.push(row);
+        }
+        for col in self.columns.iter_mut() {
+            let kind = col.plan.as_ref().map_or(Kind::Text, Plan::source_kind);
+            col.source_format = col.source.take().and_then(|o| o.finish(kind));
         }
     }
 
@@ -923,8 +1002,16 @@ impl TableBuilder {
         for col in self.columns.iter_mut() {
             let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
             let plan = col.plan.get_or_insert_with(Plan::string);
+            // The sample's typed texts, to find the format they were written in.
+            let text = match (&col.source, &cell) {
+                (Some(_), Cell::Text(s)) if plan.source_kind_is_typed() => Some(s.clone()),
+                _ => None,
+            };
             let value = match plan.clean(cell) {
                 Cleaned::Null(token) => {
+                    if let (Some(o), Some(t)) = (col.source.as_mut(), token.as_deref()) {
+                        o.null(t);
+                    }
                     col.stats.null_count += 1;
                     if let Some(t) = token.filter(|t| !t.is_empty()) {
                         if col.stats.null_tokens.len() < 10 {
@@ -934,6 +1021,9 @@ impl TableBuilder {
                     Value::Null
                 }
                 Cleaned::Fits(v) => {
+                    if let (Some(o), Some(t)) = (col.source.as_mut(), text.as_deref()) {
+                        o.value(t, &v);
+                    }
                     col.stats.record(&v, true, self.opts.distinct_cap);
                     v
                 }
@@ -959,42 +1049,44 @@ impl TableBuilder {
         out
     }
 
-    /// `(data_type, evidence)` as [`classify`] decides it from the typed columns, once the sample
-    /// has fixed the types (it depends only on keys and semantic types, so it is already final
-    /// unless ragged rows add columns later); `None` before that.
-    pub(crate) fn data_type(&self) -> Option<(String, Vec<String>)> {
-        if !self.typed {
-            return None;
-        }
-        let columns: Vec<Column> = self
+    /// `data_type` from the header, the plans and the sample's values (at most
+    /// `MAX_VALUES` non-null texts a column).
+    fn classify_sample(&self) -> Classification {
+        let views: Vec<ColumnView> = self
             .columns
             .iter()
             .enumerate()
-            .map(|(position, c)| {
+            .map(|(i, c)| {
                 let plan = c.plan.as_ref();
-                let ty = plan.map_or(ColumnType::String, |p| p.ty);
-                Column {
-                    key: c.key.clone(),
-                    name: c.name.clone(),
-                    position,
-                    ty,
-                    inferred_type: ty,
-                    semantic_type: plan.and_then(|p| p.semantic),
-                    nullable: false,
-                    null_count: 0,
-                    non_null_count: 0,
-                    nonconforming_count: 0,
-                    distinct_count: 0,
-                    distinct_exact: true,
-                    min: None,
-                    max: None,
-                    samples: Vec::new(),
-                    null_tokens: Vec::new(),
-                    format: ColumnFormat::default(),
+                let values = self
+                    .sample
+                    .iter()
+                    .filter_map(|p| match p.cells.get(i) {
+                        Some(Cell::Text(t)) => Some(t.trim()),
+                        Some(Cell::Json(Value::String(t))) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .filter(|t| !(t.is_empty() || self.null_tokens && is_null_token(t)))
+                    .take(MAX_VALUES)
+                    .collect();
+                ColumnView {
+                    key: &c.key,
+                    name: &c.name,
+                    ty: plan.map_or(ColumnType::String, |p| p.ty),
+                    semantic: plan.and_then(|p| p.semantic),
+                    values,
                 }
             })
             .collect();
-        Some(classify(&columns))
+        classify_views(&views)
+    }
+
+    /// `(data_type, evidence)` once the sample has fixed the types; `None` before that. It is
+    /// final: columns that ragged rows add later are not classified.
+    pub(crate) fn data_type(&self) -> Option<(String, Vec<String>)> {
+        self.classification
+            .as_ref()
+            .map(|c| (c.data_type.clone(), c.evidence.clone()))
     }
 
     /// Ends the table: types are fixed if the sample never filled, statistics become columns.
@@ -1060,10 +1152,18 @@ impl TableBuilder {
                     samples: s.samples,
                     null_tokens: s.null_tokens.into_iter().collect(),
                     format: plan.format,
+                    source_format: c.source_format,
                 }
             })
             .collect();
-        let (data_type, data_type_evidence) = classify(&columns);
+        let Classification {
+            data_type,
+            evidence: data_type_evidence,
+            points: data_type_points,
+        } = self
+            .classification
+            .take()
+            .expect("fix_types classified the table");
         Table {
             sheet,
             format,
@@ -1072,6 +1172,7 @@ impl TableBuilder {
             columns,
             data_type,
             data_type_evidence,
+            data_type_points,
             row_count: self.row_count,
             rows: Vec::new(),
             issue_counts: self

@@ -30,7 +30,8 @@ impl Default for ReportLimits {
     }
 }
 
-/// `{format, encoding, tables: [{sheet, dialect, data_type, data_type_evidence, row_count,
+/// `{format, encoding, tables: [{sheet, dialect, data_type, data_type_evidence,
+/// data_type_points: [{kind, points, reasons: [{column, points, reason}]}], row_count,
 /// columns: [{key, name, type, semantic_type, nullable, null_count, samples, …}], rows,
 /// issues: [{kind, row, line, column, original, message}], issue_counts}]}`.
 pub fn report(got: &Ingested, limits: ReportLimits) -> Value {
@@ -49,6 +50,7 @@ fn table(t: &Table, limits: ReportLimits) -> Value {
         "dialect": t.dialect,
         "data_type": t.data_type,
         "data_type_evidence": t.data_type_evidence,
+        "data_type_points": t.data_type_points,
         "row_count": t.row_count,
         "columns": t.columns.iter().map(|c| column(c, limits.samples)).collect::<Vec<_>>(),
         "rows": t.rows.iter().take(limits.rows).collect::<Vec<_>>(),

@@ -28,18 +28,23 @@ mod model;
 mod ndjson;
 mod options;
 mod schema;
+mod source_format;
 mod values;
 mod xlsx;
 
 pub use builder::{clean_keys, snake_case};
-pub use classify::{classify, known_data_types};
+pub use classify::{
+    classify, known_data_types, Classification, DataTypePoints, PointReason, MAX_COLUMN_POINTS,
+    MIN_POINTS,
+};
 pub use decode::TextEncoding;
 pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
-pub use ndjson::{NdjsonStream, HOLD_BYTES};
+pub use ndjson::{starts_json_array, NdjsonStream, HOLD_BYTES, SAMPLE_BYTES};
 pub use options::{DateOrder, Format, IngestOptions};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
+pub use source_format::{render, SourceCsv, SourceFormat};
 
 /// Detects the format from the content first, the hint second.
 pub fn detect_format(bytes: &[u8], hint: Option<&str>) -> Option<Format> {

@@ -146,6 +146,10 @@ pub struct Column {
     /// Null spellings met in this column (`N/A`, `-`, …).
     pub null_tokens: Vec<String>,
     pub format: ColumnFormat,
+    /// How the source wrote the values, to write them back (`ingest::render`); absent when no
+    /// cell was sampled, and in schemas stored before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_format: Option<crate::source_format::SourceFormat>,
 }
 
 /// How delimited text was read.
@@ -167,6 +171,9 @@ pub struct Dialect {
     pub comment: Option<char>,
     /// Empty columns at the right edge of every row that were dropped.
     pub trailing_empty_columns: usize,
+    /// Lines end with CRLF (most line breaks of the sniffed text are `\r\n`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub crlf: bool,
 }
 
 /// Kinds of problems worth telling the uploader about. Stable snake_case names.
@@ -209,6 +216,9 @@ pub enum IssueKind {
     /// A stray quote that ran past the end of its line: the line was re-read with the quote as
     /// a literal, and the lines it swallowed read as the rows they are.
     QuoteRecovered,
+    /// A sheet whose table name (after cleaning) was already taken by an earlier sheet of the
+    /// same workbook (`Sales Q1` / `Sales-Q1`): stored as `{table}_2`, not appended to it.
+    TableRenamed,
 }
 
 impl IssueKind {
@@ -234,6 +244,7 @@ impl IssueKind {
             IssueKind::HeaderRepeated => "header_repeated",
             IssueKind::TableSplit => "table_split",
             IssueKind::QuoteRecovered => "quote_recovered",
+            IssueKind::TableRenamed => "table_renamed",
         }
     }
 }
@@ -311,6 +322,8 @@ pub struct Table {
     pub data_type: String,
     /// Column keys that decided `data_type`.
     pub data_type_evidence: Vec<String>,
+    /// Every kind that scored, most points first, with its reasons (header words, values).
+    pub data_type_points: Vec<crate::classify::DataTypePoints>,
     /// Data rows read (equals `rows.len()` unless the rows were streamed out).
     pub row_count: u64,
     pub rows: Vec<Row>,

@@ -7,8 +7,11 @@
 //! same answer. A longer file is read record by record (a line, or an array element cut out by
 //! a byte scanner that tracks strings, escapes and depth) with the same value rules (`json::parse_tracked`:
 //! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
-//! the keys of the first `sample_rows` records, and a key first seen later is refused with its
-//! line, since the rows before it are already stored.
+//! the keys of the first `sample_rows` records (or of those in the first [`SAMPLE_BYTES`] of
+//! record text, whichever ends first), and a key first seen later is refused with its line,
+//! since the rows before it are already stored. The column limit is checked on every record of
+//! the sample as it arrives, the row limit on every record after it, so a hostile file is
+//! refused at the record that crosses a limit, never after the whole file was read.
 
 use std::cell::RefCell;
 
@@ -23,10 +26,29 @@ use crate::options::{Format, IngestOptions};
 /// A file up to this size is held and read whole (the cap that applied to all NDJSON before).
 pub const HOLD_BYTES: usize = 1024 * 1024;
 
+/// The record text the type-inference sample may hold: with records of up to a line's limit
+/// (1 MiB), `sample_rows` of them could otherwise hold a gigabyte before the columns are fixed.
+pub const SAMPLE_BYTES: usize = 1024 * 1024;
+
+/// Input read per step once a file outgrew the hold (see [`NdjsonStream::pending`]).
+const STEP_BYTES: usize = 64 * 1024;
+
 /// The longest line a record may take: a record at the row limits (every cell at its limit) is
 /// refused by the builder anyway, so the splitter stops well before holding one.
 fn line_limit(opts: &IngestOptions) -> usize {
     opts.max_cell_bytes.saturating_mul(16).max(HOLD_BYTES)
+}
+
+/// Whether a file's first bytes open a top-level JSON array (`[`, after an optional UTF-8 BOM
+/// and whitespace; UTF-16 by its interleaved NULs): such a file is read by
+/// [`NdjsonStream::json_array`].
+pub fn starts_json_array(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter()
+        .copied()
+        .filter(|b| !matches!(b, 0 | 0xFE | 0xFF))
+        .find(|b| !b.is_ascii_whitespace())
+        == Some(b'[')
 }
 
 /// Push parser for NDJSON: `feed` chunks, get rows back once the column types are fixed, then
@@ -40,6 +62,10 @@ pub struct NdjsonStream {
     hold_bytes: usize,
     /// The file's bytes while it may still be read whole; `None` once streaming.
     held: Option<Vec<u8>>,
+    /// Input fed but not read yet (the held bytes when the file outgrew the hold), read from
+    /// `backlog_at` on, a step at a time.
+    backlog: Vec<u8>,
+    backlog_at: usize,
     bytes_seen: u64,
     decoder: Decoder,
     /// Text of the line not yet ended.
@@ -51,6 +77,10 @@ pub struct NdjsonStream {
     seen: RefCell<Seen>,
     /// Records held until the columns are known, with their line.
     sample: Vec<(serde_json::Value, Option<u64>)>,
+    /// Text bytes of the records in `sample` (capped by [`SAMPLE_BYTES`]).
+    sample_bytes: usize,
+    /// How many records fixed the columns (`sample_rows`, or fewer when they were long).
+    sampled: usize,
     issues: Option<IssueLog>,
     builder: Option<(TableBuilder, Vec<String>, Vec<String>)>,
 }
@@ -66,12 +96,16 @@ impl NdjsonStream {
             opts,
             hold_bytes: HOLD_BYTES,
             held: Some(Vec::new()),
+            backlog: Vec::new(),
+            backlog_at: 0,
             bytes_seen: 0,
             partial: String::new(),
             line: 0,
             values: 0,
             seen: RefCell::new(Seen::default()),
             sample: Vec::new(),
+            sample_bytes: 0,
+            sampled: 0,
             builder: None,
         })
     }
@@ -115,12 +149,41 @@ impl NdjsonStream {
             Some(held) => {
                 held.extend_from_slice(chunk);
                 if held.len() > self.hold_bytes {
-                    let held = self.held.take().unwrap_or_default();
-                    self.stream(&held, false, &mut out)?;
+                    // Read in steps: the held megabyte of tiny records is 130,000 rows, and
+                    // rows held as maps cost hundreds of bytes each.
+                    self.backlog = self.held.take().unwrap_or_default();
+                    return self.pending();
                 }
+            }
+            None if self.backlog_at < self.backlog.len() => {
+                self.backlog.extend_from_slice(chunk);
+                return self.pending();
             }
             None => self.stream(chunk, false, &mut out)?,
         }
+        Ok(out)
+    }
+
+    /// The rows of the next [`STEP_BYTES`] of input not read yet (the held bytes, once the file
+    /// outgrew the hold); empty when everything fed so far was read. Call it after each `feed`
+    /// until it is empty to keep the rows in hand to one step's.
+    pub fn pending(&mut self) -> Result<Vec<Row>, IngestError> {
+        let mut out = Vec::new();
+        while out.is_empty() && self.backlog_at < self.backlog.len() {
+            let end = (self.backlog_at + STEP_BYTES).min(self.backlog.len());
+            let step = std::mem::take(&mut self.backlog);
+            let result = self.stream(&step[self.backlog_at..end], false, &mut out);
+            self.backlog = step;
+            self.backlog_at = end;
+            result?;
+        }
+        if self.backlog_at >= self.backlog.len() {
+            self.backlog = Vec::new();
+        } else {
+            // What was read goes: the backlog stays the unread bytes, however long the file.
+            self.backlog.drain(..self.backlog_at);
+        }
+        self.backlog_at = 0;
         Ok(out)
     }
 
@@ -135,6 +198,13 @@ impl NdjsonStream {
             });
         }
         let mut out = Vec::new();
+        loop {
+            let more = self.pending()?;
+            if more.is_empty() {
+                break;
+            }
+            out.extend(more);
+        }
         self.stream(&[], true, &mut out)?;
         let rest = std::mem::take(&mut self.partial);
         match &self.array {
@@ -379,8 +449,19 @@ impl NdjsonStream {
         })?;
         self.values += 1;
         if self.builder.is_none() {
+            // Each record may bring new keys: the column limit is checked as they appear.
+            let keys = self
+                .seen
+                .borrow()
+                .keys
+                .get(&OwnedSet::RootArray)
+                .map_or(0, |k| k.order.len());
+            if keys > self.opts.max_columns {
+                return Err(json::too_many_keys(keys, &self.opts).at_row(self.values as u64));
+            }
             self.sample.push((value, line_no));
-            if self.sample.len() >= self.opts.sample_rows {
+            self.sample_bytes += l.len();
+            if self.sample.len() >= self.opts.sample_rows || self.sample_bytes > SAMPLE_BYTES {
                 self.start_builder(out)?;
             }
             return Ok(());
@@ -407,7 +488,7 @@ impl NdjsonStream {
                 ErrorCode::InvalidJson,
                 format!(
                     "{}: the key {key:?} first appears after the first {} records, which fix the columns of a JSON file over {} bytes; give the first record every key (null where empty)",
-                    self.place(0), self.opts.sample_rows, self.hold_bytes
+                    self.place(0), self.sampled, self.hold_bytes
                 ),
             )
             .at_row(self.values as u64)),
@@ -452,6 +533,7 @@ impl NdjsonStream {
             ));
         }
         let keys = clean_keys(&names);
+        self.sampled = self.sample.len();
         let mut issues = self.issues.take().expect("the builder is made once");
         let lines: Vec<Option<u64>> = self.sample.iter().map(|(_, l)| *l).collect();
         for d in std::mem::take(&mut self.seen.borrow_mut().duplicates) {

@@ -10,6 +10,8 @@
 //!   "dialect": {"delimiter": ",", "quote": "\"", "has_header": true, "preamble_lines": 0,
 //!               "comment": "#" | null, "trailing_empty_columns": 0} | null,
 //!   "data_type": "ecommerce", "data_type_evidence": ["order_id", "sku"],
+//!   "data_type_points": [{"kind": "ecommerce", "points": 9, "reasons": [
+//!     {"column": "order_id", "points": 3, "reason": "header \"Order ID\": \"order\" (en)"}, …]}, …],
 //!   "row_count": 120,
 //!   "columns": [{
 //!     "key": "unit_price", "name": "Unit Price", "position": 3,
@@ -44,6 +46,7 @@ pub fn schema_def(table: &Table) -> Value {
         "dialect": table.dialect,
         "data_type": table.data_type,
         "data_type_evidence": table.data_type_evidence,
+        "data_type_points": table.data_type_points,
         "row_count": table.row_count,
         "columns": table.columns,
         "issue_counts": table.issue_counts,
@@ -255,7 +258,7 @@ pub fn merge_schema_defs(old: &Value, new: &Value) -> Value {
     }
     let mut out = new.clone();
     if let Some(o) = out.as_object_mut() {
-        for field in ["data_type", "data_type_evidence"] {
+        for field in ["data_type", "data_type_evidence", "data_type_points"] {
             if let Some(v) = old.get(field) {
                 o.insert(field.into(), v.clone());
             }

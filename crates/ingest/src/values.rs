@@ -9,26 +9,18 @@
 use crate::options::DateOrder;
 
 /// Texts that mean "no value" (compared after trimming, case-insensitively).
+const NULL_TOKENS: [&str; 14] = [
+    "", "na", "n/a", "n.a.", "null", "nil", "none", "-", "--", "nan", "#n/a", "(null)", "(blank)",
+    "missing",
+];
+
+/// Whether `t` (trimmed) is a null spelling. Runs on every cell: compares in place, ASCII
+/// case-insensitively, instead of allocating a lower-cased copy.
 pub(crate) fn is_null_token(t: &str) -> bool {
-    if t.len() > 9 {
-        return false;
-    }
-    matches!(
-        t.to_ascii_lowercase().as_str(),
-        "" | "na"
-            | "n/a"
-            | "n.a."
-            | "null"
-            | "nil"
-            | "none"
-            | "-"
-            | "--"
-            | "nan"
-            | "#n/a"
-            | "(null)"
-            | "(blank)"
-            | "missing"
-    )
+    t.len() <= 9
+        && NULL_TOKENS
+            .iter()
+            .any(|n| n.len() == t.len() && n.as_bytes().eq_ignore_ascii_case(t.as_bytes()))
 }
 
 /// A number recognised in a text.
@@ -54,9 +46,28 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
         b'+' => (false, &t[1..]),
         _ => (false, t),
     };
+    parse_unsigned(neg, body, dec)
+}
+
+/// [`parse_number`] of `-{body}` (`neg`) or `{body}`, where `body` is trimmed and its sign, if
+/// any, was already taken off: a currency amount's number after its marker, without building
+/// the signed text.
+pub(crate) fn parse_unsigned(neg: bool, body: &str, dec: char) -> Option<Num> {
     if body.is_empty() {
         return None;
     }
+    // Every number starts with a digit or the decimal separator: anything else (a currency
+    // symbol, a word) is answered before any work.
+    let first = body.as_bytes()[0];
+    if !first.is_ascii_digit() && (!dec.is_ascii() || first != dec as u8) {
+        return None;
+    }
+    plain_number(neg, body.as_bytes(), dec).or_else(|| general_number(neg, body, dec))
+}
+
+/// Every number shape [`parse_number`] reads (exponents, Unicode group separators, more digits
+/// than an f64 holds); [`plain_number`] answers the common shapes first.
+fn general_number(neg: bool, body: &str, dec: char) -> Option<Num> {
     // Exponent form (Excel writes 1.2E+20): only with the dot convention and no grouping.
     let (mantissa, exp) = match body.find(['e', 'E']) {
         Some(i) if dec == '.' => (&body[..i], Some(body[i + 1..].parse::<i32>().ok()?)),
@@ -185,6 +196,95 @@ pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
     })
 }
 
+/// The fast path of [`parse_number`] for what most cells hold: ASCII digits, at most one
+/// decimal separator, optionally thousands groups of an ASCII separator (`1,234.5`), no exponent,
+/// and at most 15 digits. `None` means "not this shape": the general path then decides.
+///
+/// Why this is exact: with at most 15 digits the digits form an integer below 2^53 and the
+/// scale a power of ten up to 10^15, both exact in an f64, so one IEEE division is the correctly
+/// rounded value the general path's `str::parse` gets; and every decimal of at most 15
+/// significant digits survives the trip through an f64 (`DBL_DIG`), so the general path's
+/// digit comparison always finds the f64 exact and stores it. Tested against the general path.
+fn plain_number(neg: bool, b: &[u8], dec: char) -> Option<Num> {
+    let dec = u8::try_from(dec).ok().filter(u8::is_ascii)?;
+    let (mut mantissa, mut digits, mut i) = (0u64, 0usize, 0usize);
+    let mut grouped = false;
+    let mut sep = None;
+    // The integer part: the first group, then `sep` + three digits each.
+    let mut run = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            digits += 1;
+            run += 1;
+            if digits > 15 {
+                return None;
+            }
+        } else if c == dec {
+            break;
+        } else if matches!(c, b',' | b'.' | b' ' | b'\'') {
+            let first_group = sep.is_none();
+            if (first_group && !(1..=3).contains(&run)) || (!first_group && run != 3) {
+                return None;
+            }
+            if *sep.get_or_insert(c) != c {
+                return None;
+            }
+            grouped = true;
+            run = 0;
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    if grouped && run != 3 {
+        return None;
+    }
+    let int_digits = digits;
+    let leading_zero = int_digits > 1 && b[0] == b'0';
+    if i == b.len() {
+        // An integer of at most 15 digits: never beyond 2^53.
+        if int_digits == 0 {
+            return None;
+        }
+        let v = mantissa as i64;
+        return Some(Num {
+            value: (if neg { -v } else { v }).into(),
+            is_int: true,
+            leading_zero,
+            too_big: false,
+            grouped,
+        });
+    }
+    i += 1; // the decimal separator
+    let frac_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        mantissa = mantissa * 10 + u64::from(b[i] - b'0');
+        digits += 1;
+        if digits > 15 {
+            return None;
+        }
+        i += 1;
+    }
+    let frac_len = i - frac_start;
+    if i != b.len() || frac_len == 0 {
+        return None;
+    }
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let f = mantissa as f64 / POW10[frac_len];
+    let f = if neg { -f } else { f };
+    Some(Num {
+        value: serde_json::Value::Number(serde_json::Number::from_f64(f)?),
+        is_int: false,
+        leading_zero,
+        too_big: false,
+        grouped,
+    })
+}
+
 /// (significant digits, exponent of the first digit); zero is ("", 0).
 fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
     let all = format!("{int}{frac}");
@@ -239,32 +339,45 @@ pub(crate) fn currency_of_marker(marker: &str) -> Option<(&'static str, &'static
 }
 
 /// The currency marker of a text and the number text left when it is removed.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, String)> {
+    let (sym, code, neg, rest) = currency_parts(t)?;
+    Some((sym, code, format!("{}{rest}", if neg { "-" } else { "" })))
+}
+
+/// [`split_currency`] without building the number text: (marker, ISO code, whether a `-`
+/// came before the marker, the trimmed rest). Runs on every cell of a currency column.
+pub(crate) fn currency_parts(t: &str) -> Option<(&'static str, &'static str, bool, &str)> {
     let t = t.trim();
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest.trim_start()),
         None => (false, t),
     };
-    let sign = if neg { "-" } else { "" };
     for (sym, code) in SYMBOLS {
         if let Some(rest) = body.strip_prefix(sym) {
-            return Some((sym, code, format!("{sign}{}", rest.trim())));
+            return Some((sym, code, neg, rest.trim()));
         }
         if let Some(rest) = body.strip_suffix(sym) {
-            return Some((sym, code, format!("{sign}{}", rest.trim())));
+            return Some((sym, code, neg, rest.trim()));
         }
+    }
+    // An ISO code is three ASCII capitals at either end.
+    let b = body.as_bytes();
+    let capitals = |s: &[u8]| s.len() >= 3 && s[..3].iter().all(u8::is_ascii_uppercase);
+    if !capitals(b) && !capitals(&b[b.len().saturating_sub(3)..]) {
+        return None;
     }
     for code in CODES {
         if let Some(rest) = body.strip_prefix(code) {
             if rest.starts_with([' ', '\u{a0}'])
                 || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-')
             {
-                return Some((code, code, format!("{sign}{}", rest.trim())));
+                return Some((code, code, neg, rest.trim()));
             }
         }
         if let Some(rest) = body.strip_suffix(code) {
             if rest.ends_with([' ', '\u{a0}']) || rest.ends_with(|c: char| c.is_ascii_digit()) {
-                return Some((code, code, format!("{sign}{}", rest.trim())));
+                return Some((code, code, neg, rest.trim()));
             }
         }
     }
@@ -276,14 +389,46 @@ pub(crate) fn split_percent(t: &str) -> Option<&str> {
     t.strip_suffix('%').map(|r| r.trim_end())
 }
 
-/// `Some(true|false)` for boolean words; `1`/`0` only when `allow_digits`.
+/// `Some(true|false)` for boolean words in English, German, French and Spanish (`ja`/`nein`,
+/// `wahr`/`falsch`, `oui`/`non`, `vrai`/`faux`, `sí`/`no`, `verdadero`/`falso`), any case;
+/// `1`/`0` only when `allow_digits`. The stored value is the boolean; the cell's spelling is
+/// the source's, so an export as written can give it back.
+/// Compares in place, ASCII case-insensitively (it runs on every cell of a boolean column); only
+/// `sí` needs a Unicode lowercase, and only a short non-ASCII cell pays for it.
 pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
-    match t.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "t" => Some(true),
-        "false" | "no" | "n" | "f" => Some(false),
-        "1" if allow_digits => Some(true),
-        "0" if allow_digits => Some(false),
-        _ => None,
+    const TRUE: [&str; 11] = [
+        "true",
+        "yes",
+        "y",
+        "t",
+        "ja",
+        "wahr",
+        "oui",
+        "vrai",
+        "sí",
+        "si",
+        "verdadero",
+    ];
+    const FALSE: [&str; 9] = [
+        "false", "no", "n", "f", "nein", "falsch", "non", "faux", "falso",
+    ];
+    let t = t.trim();
+    if t.len() > 9 {
+        return None;
+    }
+    let is = |word: &&str| t.as_bytes().eq_ignore_ascii_case(word.as_bytes());
+    if TRUE.iter().any(is) {
+        Some(true)
+    } else if FALSE.iter().any(is) {
+        Some(false)
+    } else if allow_digits && t == "1" {
+        Some(true)
+    } else if allow_digits && t == "0" {
+        Some(false)
+    } else if !t.is_ascii() && t.to_lowercase() == "sí" {
+        Some(true)
+    } else {
+        None
     }
 }
 
@@ -358,6 +503,19 @@ pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
     ))
 }
 
+/// `YYYY-MM-DD` with ASCII digits: the shape ISO dates are written and stored in.
+pub(crate) fn is_iso_date_shape(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
 pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
     let t = t.trim();
@@ -365,6 +523,11 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
         return None;
     }
     let b = t.as_bytes();
+    if is_iso_date_shape(t) {
+        let n =
+            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        return valid_ymd(n(0..4) as i32, n(5..7), n(8..10));
+    }
     if b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/' | b'.') {
         let parts: Vec<&str> = t.split(b[4] as char).collect();
         if parts.len() != 3 {
@@ -591,6 +754,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn booleans_in_four_languages() {
+        for (yes, no) in [
+            ("true", "false"),
+            ("Ja", "Nein"),
+            ("wahr", "falsch"),
+            ("oui", "non"),
+            ("VRAI", "FAUX"),
+            ("sí", "no"),
+            ("SÍ", "No"),
+            ("si", "no"),
+            ("verdadero", "falso"),
+        ] {
+            assert_eq!(parse_bool(yes, false), Some(true), "{yes}");
+            assert_eq!(parse_bool(no, false), Some(false), "{no}");
+        }
+        for other in ["jein", "oui!", "s", "1", "verdaderos", ""] {
+            assert_eq!(parse_bool(other, false), None, "{other}");
+        }
+    }
+
+    #[test]
     fn numbers_convert_only_when_exact() {
         assert_eq!(parse_number("1,234.56", '.').unwrap().value, json!(1234.56));
         assert_eq!(parse_number("1.234,56", ',').unwrap().value, json!(1234.56));
@@ -619,6 +803,112 @@ mod tests {
             "-1234567.1234567890123456789"
         );
         assert!(parse_number("12abc", '.').is_none());
+    }
+
+    /// A small deterministic generator for the fast-path-equals-slow-path tests.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    #[test]
+    fn the_plain_number_fast_path_answers_as_the_general_path() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut fast, mut total) = (0usize, 0usize);
+        for _ in 0..200_000 {
+            let dec = if r.below(2) == 0 { '.' } else { ',' };
+            let mut body = String::new();
+            let int_len = r.below(19) as usize;
+            let grouped = r.below(3) == 0;
+            let sep = [',', '.', ' ', '\''][r.below(4) as usize];
+            for i in 0..int_len {
+                if grouped && i > 0 && (int_len - i).is_multiple_of(3) {
+                    body.push(sep);
+                }
+                // Zeros often, for leading and trailing zeros.
+                let d = if r.below(4) == 0 { 0 } else { r.below(10) };
+                body.push(char::from(b'0' + d as u8));
+            }
+            if r.below(3) != 0 {
+                body.push(dec);
+                for _ in 0..r.below(19) {
+                    let d = if r.below(4) == 0 { 0 } else { r.below(10) };
+                    body.push(char::from(b'0' + d as u8));
+                }
+            }
+            if r.below(20) == 0 {
+                body.push(['x', 'e', ',', '.'][r.below(4) as usize]); // a broken shape
+            }
+            let neg = r.below(2) == 0;
+            total += 1;
+            if let Some(n) = plain_number(neg, body.as_bytes(), dec) {
+                fast += 1;
+                assert_eq!(
+                    Some(n),
+                    general_number(neg, &body, dec),
+                    "{}{body} with {dec:?}",
+                    if neg { "-" } else { "" }
+                );
+            }
+        }
+        // The generator must exercise the fast path, not only the fallback.
+        assert!(fast * 4 > total, "{fast} of {total} on the fast path");
+        for (written, value) in [("1,406.78", "1406.78"), ("-0.0", "-0.0"), ("007", "7")] {
+            assert_eq!(parse_number(written, '.').unwrap().value.to_string(), value);
+        }
+    }
+
+    #[test]
+    fn booleans_compare_ascii_case_insensitively() {
+        let old = |t: &str, digits: bool| match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "t" => Some(true),
+            "false" | "no" | "n" | "f" => Some(false),
+            "1" if digits => Some(true),
+            "0" if digits => Some(false),
+            _ => None,
+        };
+        for t in [
+            "TRUE", "Yes", " y ", "T", "fAlse", "NO", "n", "F", "1", "0", "2", "yes!", "ÿ", "",
+        ] {
+            for digits in [false, true] {
+                assert_eq!(parse_bool(t, digits), old(t, digits), "{t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn null_tokens_compare_ascii_case_insensitively() {
+        let old = |t: &str| t.len() <= 9 && NULL_TOKENS.contains(&t.to_ascii_lowercase().as_str());
+        for t in [
+            "", "NA", "nA", "N/a", "NULL", "Null", "nil", "NONE", "-", "--", "NaN", "#N/A",
+            "(NULL)", "(Blank)", "MISSING", "missing!", "ná", "NÁ", "n/a ", "0", "none1", "Ñ",
+            "nul",
+        ] {
+            assert_eq!(is_null_token(t), old(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn iso_dates_take_the_fast_path_with_the_same_answer() {
+        for y in [999, 1000, 1900, 2000, 2023, 2024, 9999] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    let iso = format!("{y:04}-{m:02}-{d:02}");
+                    let slashed = iso.replace('-', "/"); // the general path
+                    assert!(is_iso_date_shape(&iso) || y < 1000);
+                    assert_eq!(
+                        parse_date(&iso, DateOrder::Dmy),
+                        parse_date(&slashed, DateOrder::Dmy),
+                        "{iso}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

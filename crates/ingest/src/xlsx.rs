@@ -4,6 +4,12 @@
 //!
 //! Design decision: numbers become typed JSON cells straight from the XML (`<v>` is always
 //! dot-decimal), so locale sniffing never touches them; only strings go through recognisers.
+//!
+//! A workbook is read whole, so every amplification is bounded for the archive as a whole, not
+//! per part: one inflate budget for all zip entries, at most [`MAX_SHARED_STRINGS`] shared
+//! strings held in one buffer, and one cell budget ([`CELL_COST`] per held cell plus its text)
+//! for the cells of every sheet together, since one short shared string referenced by a
+//! million cells costs a million copies.
 
 use std::collections::HashMap;
 
@@ -225,9 +231,100 @@ fn next_event<'x>(r: &mut Reader<&'x [u8]>, part: &str) -> Result<Event<'x>, Ing
     }
 }
 
-fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
+/// Shared strings a workbook may hold (Excel itself allows about 32 million; each costs an
+/// offset here and its text, and a sheet may reference each any number of times).
+pub const MAX_SHARED_STRINGS: usize = 1_000_000;
+
+/// What one held cell costs beyond its text (the cell, its row's map entry and key), charged
+/// to the workbook's cell budget.
+pub const CELL_COST: u64 = 64;
+
+/// The shared-strings table as one text buffer and the end offset of each string: 4 bytes a
+/// string instead of a `String` (24 bytes and an allocation) each.
+#[derive(Debug, Default)]
+struct Strings {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    fn push(&mut self, s: &str, max_bytes: u64) -> Result<(), IngestError> {
+        if self.ends.len() >= MAX_SHARED_STRINGS {
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "sharedStrings.xml holds more than {MAX_SHARED_STRINGS} strings; that is the limit for an XLSX"
+                ),
+            ));
+        }
+        if (self.text.len() + s.len()) as u64 > max_bytes.min(u32::MAX as u64) {
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "the shared strings of the workbook hold more than {max_bytes} bytes; an XLSX may unpack to at most {max_bytes} bytes"
+                ),
+            ));
+        }
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+        Ok(())
+    }
+}
+
+/// The memory the cells of the whole workbook may take while it is read: every held cell costs
+/// [`CELL_COST`] plus its text, charged as rows are kept and as they are padded to the table's
+/// width.
+struct CellBudget {
+    limit: u64,
+    left: u64,
+}
+
+impl CellBudget {
+    fn charge(&mut self, bytes: u64, sheet: &str, row: u64) -> Result<(), IngestError> {
+        if bytes > self.left {
+            return Err(IngestError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "the workbook's cells take more than {} bytes (their text plus {CELL_COST} bytes per cell, all sheets together); that is the limit for an XLSX",
+                    self.limit
+                ),
+            )
+            .in_sheet(sheet)
+            .at_row(row));
+        }
+        self.left -= bytes;
+        Ok(())
+    }
+}
+
+/// What a kept row costs the cell budget: each cell (empty ones too) and its text.
+fn row_cost(row: &[Option<Cell>]) -> u64 {
+    row.iter()
+        .map(|c| {
+            CELL_COST
+                + match c {
+                    Some(Cell::Text(s)) => s.len() as u64,
+                    // A number's digits (held as text with arbitrary_precision), at most this.
+                    Some(Cell::Json(Value::Number(_))) => 24,
+                    Some(Cell::Json(_)) => 0,
+                    None => 0,
+                }
+        })
+        .sum()
+}
+
+fn shared_strings(xml: &str, max_bytes: u64) -> Result<Strings, IngestError> {
     let mut r = Reader::from_str(xml);
-    let mut out = Vec::new();
+    let mut out = Strings::default();
     let (mut in_t, mut in_ph, mut cur) = (false, false, String::new());
     loop {
         match next_event(&mut r, "sharedStrings.xml")? {
@@ -237,9 +334,9 @@ fn shared_strings(xml: &str) -> Result<Vec<String>, IngestError> {
             Event::End(e) if e.local_name().as_ref() == b"rPh" => in_ph = false,
             Event::End(e) if e.local_name().as_ref() == b"t" => in_t = false,
             Event::End(e) if e.local_name().as_ref() == b"si" => {
-                out.push(unescape_xstring(std::mem::take(&mut cur)))
+                out.push(&unescape_xstring(std::mem::take(&mut cur)), max_bytes)?
             }
-            Event::Empty(e) if e.local_name().as_ref() == b"si" => out.push(String::new()),
+            Event::Empty(e) if e.local_name().as_ref() == b"si" => out.push("", max_bytes)?,
             Event::Text(t) if in_t && !in_ph => {
                 cur.push_str(&t.decode().map_err(|e| xml_err("sharedStrings.xml", e))?)
             }
@@ -494,7 +591,7 @@ fn column_index(cell_ref: &str) -> Option<usize> {
 }
 
 struct Ctx<'a> {
-    strings: &'a [String],
+    strings: &'a Strings,
     styles: &'a [CellStyle],
     date1904: bool,
     max_columns: usize,
@@ -530,7 +627,12 @@ type GridRow = (u64, Vec<Option<Cell>>);
 
 /// The rows of one sheet that hold a value. Rows with nothing in them are never materialised,
 /// so `<row r="60000000">` costs one row, not sixty million empty ones.
-fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints), IngestError> {
+fn sheet_grid(
+    xml: &str,
+    ctx: &Ctx,
+    sheet: &str,
+    cells: &mut CellBudget,
+) -> Result<(Vec<GridRow>, Hints), IngestError> {
     let mut hints = Hints::default();
     let mut r = Reader::from_str(xml);
     let mut grid: Vec<GridRow> = Vec::new();
@@ -538,10 +640,12 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints)
     let mut row_no = 0u64;
     let (mut col, mut ty, mut style) = (0usize, String::new(), 0usize);
     let (mut text, mut in_value) = (String::new(), false);
-    let keep = |row_no: u64, row: Vec<Option<Cell>>, grid: &mut Vec<GridRow>| {
+    let mut keep = |row_no: u64, row: Vec<Option<Cell>>, grid: &mut Vec<GridRow>| {
         if filled(&row) > 0 {
+            cells.charge(row_cost(&row), sheet, row_no)?;
             grid.push((row_no, row));
         }
+        Ok::<(), IngestError>(())
     };
     loop {
         let ev = next_event(&mut r, sheet)?;
@@ -554,11 +658,11 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints)
                 row = Vec::new();
                 col = 0;
                 if empty_element {
-                    keep(row_no, std::mem::take(&mut row), &mut grid);
+                    keep(row_no, std::mem::take(&mut row), &mut grid)?;
                 }
             }
             Event::End(e) if e.local_name().as_ref() == b"row" => {
-                keep(row_no, std::mem::take(&mut row), &mut grid)
+                keep(row_no, std::mem::take(&mut row), &mut grid)?
             }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"c" => {
                 col = attr(&e, b"r")
@@ -593,7 +697,7 @@ fn sheet_grid(xml: &str, ctx: &Ctx, sheet: &str) -> Result<(Vec<GridRow>, Hints)
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| ctx.strings.get(i))
-                        .map(|s| Cell::Text(s.clone())),
+                        .map(|s| Cell::Text(s.to_owned())),
                     "inlineStr" | "str" => Some(Cell::Text(unescape_xstring(text.clone()))),
                     "e" => Some(Cell::Text(text.clone())),
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
@@ -642,6 +746,7 @@ fn grid_to_table(
     hints: &Hints,
     opts: &IngestOptions,
     sheet: &str,
+    cells: &mut CellBudget,
 ) -> Result<Option<Table>, IngestError> {
     let width = grid
         .iter()
@@ -651,6 +756,12 @@ fn grid_to_table(
     if grid.is_empty() {
         return Ok(None);
     }
+    // Every row is padded to the widest: one wide row makes every row cost that width.
+    let padding: u64 = grid
+        .iter()
+        .map(|(_, r)| width.saturating_sub(r.len()) as u64 * CELL_COST)
+        .sum();
+    cells.charge(padding, sheet, grid.last().map_or(0, |(n, _)| *n))?;
     let mut header_at = 0;
     let mut issues = IssueLog::new(opts.max_issues);
     // A lone title cell above a wider row is a title, not the header.
@@ -721,8 +832,8 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
         .ok_or_else(|| bad("xl/workbook.xml is missing: not an XLSX workbook"))?;
     let rels = text("xl/_rels/workbook.xml.rels")?.unwrap_or_default();
     let strings = match text("xl/sharedStrings.xml")? {
-        Some(x) => shared_strings(&x)?,
-        None => Vec::new(),
+        Some(x) => shared_strings(&x, opts.max_unpacked_bytes)?,
+        None => Strings::default(),
     };
     let styles = match text("xl/styles.xml")? {
         Some(x) => styles(&x)?,
@@ -770,13 +881,18 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
         date1904,
         max_columns: opts.max_columns,
     };
+    let mut cells = CellBudget {
+        limit: opts.max_unpacked_bytes,
+        left: opts.max_unpacked_bytes,
+    };
     let mut tables = Vec::new();
     for (name, path) in sheets {
         let Some(xml) = text(&path).map_err(|e| e.in_sheet(&name))? else {
             continue;
         };
-        let (grid, hints) = sheet_grid(&xml, &ctx, &name)?;
-        if let Some(t) = grid_to_table(grid, &hints, opts, &name)? {
+        let (grid, hints) = sheet_grid(&xml, &ctx, &name, &mut cells)?;
+        drop(xml);
+        if let Some(t) = grid_to_table(grid, &hints, opts, &name, &mut cells)? {
             tables.push(t);
         }
     }

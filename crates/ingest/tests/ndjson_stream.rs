@@ -246,3 +246,91 @@ fn a_streamed_json_array_that_is_not_closed_or_has_text_after_it_is_invalid() {
         assert_eq!(err.code, ErrorCode::InvalidJson, "{text}");
     }
 }
+
+/// Feeds `bytes` to a streamed JSON array (nothing held whole) in 4 KiB chunks.
+fn streamed_array(bytes: &[u8], opts: IngestOptions) -> Result<(Vec<Row>, Table), IngestError> {
+    let mut stream = NdjsonStream::json_array(opts)?.with_hold_bytes(0);
+    let mut rows = Vec::new();
+    for c in bytes.chunks(4096) {
+        rows.extend(stream.feed(c)?);
+    }
+    let end = stream.finish()?;
+    rows.extend(end.rows);
+    Ok((rows, end.table))
+}
+
+#[test]
+fn too_many_keys_in_the_sample_are_refused_at_the_record_that_brings_them() {
+    let opts = IngestOptions::new().with_max_columns(10);
+    let mut text = String::from("[");
+    for i in 0..5 {
+        text.push_str(&format!("{{\"k{i}\": 1, \"k{}\": 2}},", i + 5));
+    }
+    text.push_str("{\"k10\": 1}");
+    // Enough records after it that a late check would have read them all.
+    for _ in 0..10_000 {
+        text.push_str(",{\"k0\": 1}");
+    }
+    text.push(']');
+    let mut stream = NdjsonStream::json_array(opts).unwrap().with_hold_bytes(0);
+    let mut fed = 0;
+    let e = loop {
+        let chunk = &text.as_bytes()[fed..(fed + 64).min(text.len())];
+        assert!(!chunk.is_empty(), "never refused");
+        fed += chunk.len();
+        if let Err(e) = stream.feed(chunk) {
+            break e;
+        }
+    };
+    // The decoder holds the first 16 KiB until it decides the encoding; from then on each
+    // record is checked as it is cut out.
+    assert!(fed <= 16 * 1024 + 64, "refused after {fed} of {} bytes", text.len());
+    assert_eq!(e.code(), "too_many_columns", "{e}");
+    assert!(e.message.contains("the limit is 10 columns"), "{e}");
+    assert_eq!(e.row, Some(6), "the record that brought the 11th key");
+}
+
+#[test]
+fn the_sample_holds_at_most_sample_bytes_of_records() {
+    // Records of 60 and 300 KiB: the columns are fixed after 6 of them (1080 KiB > 1 MiB), not
+    // after the 1000 of `sample_rows`.
+    let big = "x".repeat(300 * 1024);
+    let mut text = String::from("[");
+    for i in 0..6 {
+        text.push_str(&format!("{{\"id\": {i}, \"note\": \"{}\"}},", &big[..60 * 1024]));
+        text.push_str(&format!("{{\"id\": {i}, \"blob\": [\"{big}\"]}},"));
+    }
+    text.push_str("{\"id\": 99, \"late\": true}]");
+    let e = streamed_array(text.as_bytes(), IngestOptions::new()).unwrap_err();
+    assert_eq!(e.code(), "invalid_json", "{e}");
+    assert!(
+        e.message.contains("\"late\" first appears after the first 6 records"),
+        "{e}"
+    );
+    // The same file with every key in the first record streams completely.
+    let ok = text.replacen("{\"id\": 0,", "{\"late\": null, \"id\": 0,", 1);
+    let (rows, table) = streamed_array(ok.as_bytes(), IngestOptions::new()).unwrap();
+    assert_eq!((rows.len(), table.row_count), (13, 13));
+}
+
+#[test]
+fn the_row_limit_stops_a_streamed_array_at_the_record_over_it() {
+    let opts = IngestOptions::new().with_max_rows(5000).with_sample_rows(100);
+    let mut stream = NdjsonStream::json_array(opts).unwrap().with_hold_bytes(0);
+    let mut fed = 0usize;
+    let record = b"{\"a\":0},";
+    let e = loop {
+        let mut chunk = if fed == 0 { b"[".to_vec() } else { Vec::new() };
+        for _ in 0..500 {
+            chunk.extend_from_slice(record);
+        }
+        fed += 500;
+        match stream.feed(&chunk) {
+            Ok(_) => assert!(fed <= 5000, "not refused after {fed} records"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.code(), "too_many_rows");
+    assert!(e.message.contains("5000"), "{e}");
+    assert_eq!(fed, 5500, "refused in the chunk that held record 5001");
+}

@@ -208,3 +208,22 @@ mod xlsx {
         assert_eq!(col(&t, "plain").semantic_type, None);
     }
 }
+
+#[test]
+fn german_french_and_spanish_booleans_are_booleans() {
+    for (header, yes, no) in [
+        ("Aktiv", "ja", "nein"),
+        ("Actif", "oui", "non"),
+        ("Activo", "sí", "no"),
+        ("Gültig", "wahr", "falsch"),
+        ("Valide", "vrai", "faux"),
+        ("Válido", "verdadero", "falso"),
+    ] {
+        let csv = format!("Name,{header}\nAna,{yes}\nBruno,{no}\nChloé,{yes}\n");
+        let t = one(csv.as_bytes());
+        let c = &t.columns[1];
+        assert_eq!(c.ty, ColumnType::Boolean, "{header}: {c:?}");
+        assert_eq!(t.rows[0][&c.key], json!(true), "{header}");
+        assert_eq!(t.rows[1][&c.key], json!(false), "{header}");
+    }
+}

@@ -87,6 +87,10 @@ fn column_schema(column: &Value) -> Value {
     {
         s.insert("x-currency".into(), json!(code));
     }
+    // How the source file wrote the values (ingest's `source_format`), for `export?as=source`.
+    if let Some(f) = column.get("source_format").filter(|f| f.is_object()) {
+        s.insert("x-source-format".into(), f.clone());
+    }
     if ty == "mixed" {
         let inferred = text("inferred_type").unwrap_or("mixed");
         s.insert(

@@ -676,7 +676,8 @@ fn json_schema_of_a_realistic_schema_def() {
             {"key": "updated_at", "name": "Updated", "position": 4, "type": "datetime", "nullable": false},
             {"key": "note", "name": "Note", "position": 5, "type": "mixed", "inferred_type": "number", "nullable": true},
             {"key": "country", "name": "Country", "position": 6, "type": "string", "nullable": false},
-            {"key": "opens", "name": "Opens", "position": 7, "type": "time", "nullable": false},
+            {"key": "opens", "name": "Opens", "position": 7, "type": "time", "nullable": false,
+             "source_format": {"pattern": "%H:%M", "checked": 3, "misses": 0}},
             {"key": "meta", "name": "Meta", "position": 8, "type": "json", "nullable": true},
             {"key": "blank", "name": "Blank", "position": 9, "type": "empty", "nullable": true}
         ]
@@ -722,6 +723,14 @@ fn json_schema_of_a_realistic_schema_def() {
     assert_eq!(p["country"]["type"], json!("string"));
     assert_eq!(p["opens"]["type"], json!("string"));
     assert!(p["opens"].get("format").is_none());
+    assert_eq!(
+        p["opens"]["x-source-format"],
+        json!({"pattern": "%H:%M", "checked": 3, "misses": 0})
+    );
+    assert!(
+        p["country"].get("x-source-format").is_none(),
+        "absent for old tables"
+    );
     assert!(p["meta"].get("type").is_none(), "json: any value");
     assert_eq!(p["blank"]["type"], json!("null"));
     assert_eq!(p.as_object().unwrap().len(), 10);

@@ -1,9 +1,10 @@
 //! Uploads (create and append): read the body as a stream, parse it with `ingest`, write the
 //! rows in batches through the staged-upload functions, and make them visible at one commit.
 //!
-//! Design decision: delimited text and NDJSON are never held whole. Chunks go from the body
-//! stream (through the multipart parser when there is one) into `ingest::DelimitedStream` or
-//! `ingest::NdjsonStream`, their rows into a
+//! Design decision: delimited text, NDJSON and JSON arrays are never held whole. Chunks go from
+//! the body stream (through the multipart parser when there is one) into
+//! `ingest::DelimitedStream` or `ingest::NdjsonStream` (`json_array` for a body opening with
+//! `[`), their rows into a
 //! [`Batcher`], each full batch into one `stage_upload_rows` call; memory is one chunk, one batch
 //! and the type-inference sample. The upload is begun lazily, at the first batch, because the
 //! table's name depends on the data type the content reveals. Any failure after that aborts the
@@ -40,13 +41,14 @@ const BATCH_BYTES: usize = 1 << 20;
 const DISTINCT_CAP: usize = 1000;
 /// Bytes of a file read before its format is decided from content.
 const SNIFF_BYTES: usize = 4096;
-/// Largest body of a format parsed whole (JSON, XLSX), far below MAX_UPLOAD_BYTES: such
-/// a file is held in memory with its parsed rows, which cost 10 to 100 times its text (a JSON
-/// array of 1-key rows natively: 8 MiB → 805 MB RSS, 1 MiB → 103 MB; of 6-key rows 8 MiB →
-/// 104 MB). This keeps one upload within the 64 MiB wasm budget, as measured per input in
-/// tests/e2e/tests/hardening.rs. Delimited text and NDJSON stream and are not capped by it
-/// (NDJSON up to `ingest::HOLD_BYTES`, the same 1 MiB, is still held and read whole, so its
-/// answer is the whole-file one); the way past it for a JSON array is a streaming array reader.
+/// Largest body of a format parsed whole (a JSON object document such as the JSON form, and
+/// XLSX), far below MAX_UPLOAD_BYTES: such a file is held in memory with its parsed rows, which
+/// cost 10 to 100 times its text (a JSON array of 1-key rows natively: 8 MiB → 805 MB RSS,
+/// 1 MiB → 103 MB; of 6-key rows 8 MiB → 104 MB). This keeps one upload within the 64 MiB wasm
+/// budget, as measured per input in tests/e2e/tests/hardening.rs. Delimited text, NDJSON and a
+/// top-level JSON array stream and are not capped by it (up to `ingest::HOLD_BYTES`, the same
+/// 1 MiB, NDJSON and a JSON array are still held and read whole, so their answer is the
+/// whole-file one).
 pub const WHOLE_FILE_BYTES: u64 = 1024 * 1024;
 /// What an XLSX may unpack to in the Worker (ingest's default is 64 MiB): the unpacked XML is
 /// held whole while its rows are parsed.
@@ -201,7 +203,7 @@ async fn store<R: Rpc>(
                 .clone()
                 .unwrap_or_else(|| table.data_type.clone());
             let key = idempotency_key.as_ref().map(|k| format!("{k}/{number}"));
-            let name = sheet_table_name(&stored.result.table_name, &number);
+            let name = numbered_table_name(&stored.result.table_name, i + 2);
             let mut later = base_sink(name, data_type.clone(), key);
             later.kind = Kind::Append;
             later.client = None;
@@ -222,7 +224,9 @@ async fn store<R: Rpc>(
     // Several sheets (create only): one table each, the first creates the client.
     let explicit_type = fields.data_type.clone();
     let mut parts: Vec<(Sink<R>, Stored)> = Vec::new();
-    for (i, table) in tables.into_iter().enumerate() {
+    // Table name → the sheet stored in it: two sheets must never share a table.
+    let mut taken: std::collections::HashMap<String, String> = Default::default();
+    for (i, mut table) in tables.into_iter().enumerate() {
         let data_type = explicit_type
             .clone()
             .unwrap_or_else(|| table.data_type.clone());
@@ -241,7 +245,9 @@ async fn store<R: Rpc>(
                 format!("{k}/{sheet}")
             }
         });
-        let mut sink = base_sink(sheet_table_name(&base, &sheet), data_type.clone(), key);
+        let name = distinct_table_name(&mut table, sheet_table_name(&base, &sheet), &taken);
+        taken.insert(name.clone(), sheet.clone());
+        let mut sink = base_sink(name, data_type.clone(), key);
         if let Some((_, first)) = parts.first() {
             sink.kind = Kind::Append;
             sink.client = None;
@@ -284,35 +290,21 @@ async fn read_rows(
     target: &Target<'_>,
     digest: &RequestDigest,
 ) -> Result<(Rows, Option<Vec<ingest::Table>>, UploadFields), ApiError> {
+    let mut peeked = Vec::new();
     let (multipart, boundary) = match form {
         BodyForm::Json => {
-            source.cap_whole(WHOLE_FILE_BYTES);
-            let bytes = source.read_all().await?;
-            digest.bytes(&bytes);
-            return match fields::parse_json_body(&bytes)? {
-                JsonBody::Form {
-                    fields: mut f,
-                    rows,
-                } => {
-                    f.merge(query)?;
-                    if rows == 0 {
-                        return Ok((Rows::Empty, None, f));
-                    }
-                    // The body as sent, not the parsed rows re-serialised: ingest keeps the
-                    // key order and reports duplicate keys, which a parsed `Map` has lost.
-                    let opts = opts
-                        .with_format(ingest::Format::Json)
-                        .with_json_records_key("data");
-                    let got = ingest::ingest(&bytes, &opts).map_err(ingest_error)?;
-                    Ok((Rows::Whole(single(got.tables)?), None, f))
-                }
-                JsonBody::File => {
-                    let got = ingest::ingest(&bytes, &opts.with_hint("application/json"))
-                        .map_err(ingest_error)?;
-                    let (rows, tables) = sheets(got.tables, &query, target)?;
-                    Ok((rows, tables, query))
-                }
-            };
+            // A body opening with `[` can only be a file (the JSON form is an object): it
+            // streams like a raw upload of a JSON array. An object is read whole.
+            peeked = peek_first_byte(&mut source).await?;
+            if ingest::starts_json_array(&peeked) {
+                digest.bytes(&peeked);
+                (false, "application/json".to_owned())
+            } else {
+                source.cap_whole(WHOLE_FILE_BYTES);
+                let mut bytes = std::mem::take(&mut peeked);
+                bytes.extend(source.read_all().await?);
+                return read_json_document(bytes, opts, query, target, digest);
+            }
         }
         BodyForm::Multipart { boundary } => (true, boundary),
         BodyForm::Raw { hint } => (false, hint),
@@ -345,7 +337,7 @@ async fn read_rows(
         .clone()
         .or(part_hint)
         .unwrap_or(if multipart { String::new() } else { boundary });
-    let mut head = Vec::new();
+    let mut head = peeked;
     while head.len() < SNIFF_BYTES {
         match reader.chunk().await? {
             Some(c) => head.extend_from_slice(&c),
@@ -386,6 +378,18 @@ async fn read_rows(
             None,
             fields,
         )),
+        // A top-level JSON array streams element by element (held and read whole up to
+        // `ingest::HOLD_BYTES`); a JSON object document is read whole.
+        Some(ingest::Format::Json) if ingest::starts_json_array(&head) => Ok((
+            Rows::Streaming {
+                reader,
+                head,
+                opts,
+                format: ingest::Format::Json,
+            },
+            None,
+            fields,
+        )),
         Some(_) => {
             reader.cap_whole(WHOLE_FILE_BYTES);
             let mut all = head;
@@ -400,6 +404,57 @@ async fn read_rows(
             ingest::ErrorCode::UnsupportedFormat,
             "this is not CSV/TSV, JSON, NDJSON or XLSX (binary content such as PDF, legacy .xls or an image)",
         ))),
+    }
+}
+
+/// The first bytes of a body, up to and including its first byte that is not whitespace (or a
+/// byte-order mark): enough to tell a JSON array from an object.
+async fn peek_first_byte(source: &mut Source) -> Result<Vec<u8>, ApiError> {
+    let mut head = Vec::new();
+    let decided =
+        |h: &[u8]| h.iter().any(|b| !b.is_ascii_whitespace() && !matches!(b, 0 | 0xEF | 0xBB | 0xBF | 0xFE | 0xFF));
+    while !decided(&head) {
+        match source.next().await? {
+            Some(c) => head.extend_from_slice(&c),
+            None => break,
+        }
+    }
+    Ok(head)
+}
+
+/// A JSON body that is an object, read whole: the JSON form (`data` holds the rows) or a file
+/// that is one object document.
+fn read_json_document(
+    bytes: Vec<u8>,
+    opts: ingest::IngestOptions,
+    query: UploadFields,
+    target: &Target<'_>,
+    digest: &RequestDigest,
+) -> Result<(Rows, Option<Vec<ingest::Table>>, UploadFields), ApiError> {
+    digest.bytes(&bytes);
+    match fields::parse_json_body(&bytes)? {
+        JsonBody::Form {
+            fields: mut f,
+            rows,
+        } => {
+            f.merge(query)?;
+            if rows == 0 {
+                return Ok((Rows::Empty, None, f));
+            }
+            // The body as sent, not the parsed rows re-serialised: ingest keeps the
+            // key order and reports duplicate keys, which a parsed `Map` has lost.
+            let opts = opts
+                .with_format(ingest::Format::Json)
+                .with_json_records_key("data");
+            let got = ingest::ingest(&bytes, &opts).map_err(ingest_error)?;
+            Ok((Rows::Whole(single(got.tables)?), None, f))
+        }
+        JsonBody::File => {
+            let got = ingest::ingest(&bytes, &opts.with_hint("application/json"))
+                .map_err(ingest_error)?;
+            let (rows, tables) = sheets(got.tables, &query, target)?;
+            Ok((rows, tables, query))
+        }
     }
 }
 
@@ -530,7 +585,8 @@ struct Stored {
 enum Rows {
     /// Already parsed whole (JSON, XLSX): the table with its rows.
     Whole(ingest::Table),
-    /// Delimited text or NDJSON still streaming; `head` is what was read to decide the format.
+    /// Delimited text, NDJSON or a JSON array still streaming; `head` is what was read to
+    /// decide the format.
     Streaming {
         reader: FileReader,
         head: Vec<u8>,
@@ -554,6 +610,9 @@ impl RowStream {
             ingest::Format::Ndjson => {
                 ingest::NdjsonStream::new(opts).map(|s| RowStream::Ndjson(Box::new(s)))
             }
+            ingest::Format::Json => {
+                ingest::NdjsonStream::json_array(opts).map(|s| RowStream::Ndjson(Box::new(s)))
+            }
             _ => ingest::DelimitedStream::new(opts).map(|s| RowStream::Delimited(Box::new(s))),
         }
         .map_err(ingest_error)
@@ -564,6 +623,14 @@ impl RowStream {
             RowStream::Ndjson(s) => s.feed(chunk),
         }
         .map_err(ingest_error)
+    }
+    /// Rows of input the parser holds but has not read yet (NDJSON and JSON arrays read the
+    /// held first megabyte a step at a time); empty when there are none.
+    fn pending(&mut self) -> Result<Vec<ingest::Row>, ApiError> {
+        match self {
+            RowStream::Delimited(_) => Ok(Vec::new()),
+            RowStream::Ndjson(s) => s.pending().map_err(ingest_error),
+        }
     }
     fn data_type(&self) -> Option<(String, Vec<String>)> {
         match self {
@@ -578,6 +645,54 @@ impl RowStream {
         }
         .map_err(ingest_error)
     }
+}
+
+/// `{name}_{n}`, the base shortened so the suffix survives the 63 characters a table name may
+/// have (the numbering of `table_split` tables and of renamed sheets).
+fn numbered_table_name(name: &str, n: usize) -> String {
+    let suffix = format!("_{n}");
+    let mut end = name.len().min(63 - suffix.len());
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", name[..end].trim_end_matches('_'))
+}
+
+/// `wanted`, or when an earlier sheet's table has that name (`Sales Q1` and `Sales-Q1` both
+/// clean to `…_sales_q1`), the first free `{wanted}_2`, `{wanted}_3`, … with a `table_renamed`
+/// issue on `table` saying so: two sheets are never appended into one table.
+fn distinct_table_name(
+    table: &mut ingest::Table,
+    wanted: String,
+    taken: &std::collections::HashMap<String, String>,
+) -> String {
+    let Some(earlier) = taken.get(&wanted) else {
+        return wanted;
+    };
+    let name = (2..)
+        .map(|n| numbered_table_name(&wanted, n))
+        .find(|n| !taken.contains_key(n))
+        .expect("a free number");
+    let sheet = table.sheet.clone().unwrap_or_default();
+    table.issues.insert(
+        0,
+        ingest::Issue {
+            kind: ingest::IssueKind::TableRenamed,
+            row: None,
+            line: None,
+            offset: None,
+            column: None,
+            original: Some(sheet.clone()),
+            message: format!(
+                "the sheet {sheet:?} would be stored in {wanted}, the table of the earlier sheet {earlier:?}; it is stored as {name}"
+            ),
+        },
+    );
+    *table
+        .issue_counts
+        .entry(ingest::IssueKind::TableRenamed.as_str().to_owned())
+        .or_insert(0) += 1;
+    name
 }
 
 /// Deletes a client whose later sheet failed, so a create stays all or nothing.
@@ -762,24 +877,28 @@ async fn store_rows<R: Rpc>(
             let mut began = false;
             let mut chunk = Some(head);
             while let Some(c) = chunk {
-                let ready = stream.feed(&c)?;
+                let mut ready = stream.feed(&c)?;
                 drop(c);
-                if !ready.is_empty() && !began {
-                    let data_type = explicit_type
-                        .clone()
-                        .or_else(|| stream.data_type().map(|(d, _)| d))
-                        .unwrap_or_else(|| "data".to_owned());
-                    if let Some(r) = begin_for(sink, &data_type).await? {
-                        // The rest of the file still counts for the digest (not parsed).
-                        while reader.chunk().await?.is_some() {}
-                        return Ok(replayed(sink.same_request(r)?));
+                // The rows of one step at a time (a parser may have more input in hand).
+                while !ready.is_empty() {
+                    if !began {
+                        let data_type = explicit_type
+                            .clone()
+                            .or_else(|| stream.data_type().map(|(d, _)| d))
+                            .unwrap_or_else(|| "data".to_owned());
+                        if let Some(r) = begin_for(sink, &data_type).await? {
+                            // The rest of the file still counts for the digest (not parsed).
+                            while reader.chunk().await?.is_some() {}
+                            return Ok(replayed(sink.same_request(r)?));
+                        }
+                        began = true;
                     }
-                    began = true;
-                }
-                for row in &ready {
-                    if let Some(b) = batcher.push(row) {
-                        sink.stage(b).await?;
+                    for row in &ready {
+                        if let Some(b) = batcher.push(row) {
+                            sink.stage(b).await?;
+                        }
                     }
+                    ready = stream.pending()?;
                 }
                 chunk = reader.chunk().await?;
             }

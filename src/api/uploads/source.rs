@@ -46,6 +46,8 @@ impl Source {
 
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
         match self.stream.next().await {
+            // A limit lowered after bytes were read (`cap_whole`) may already be passed.
+            None if self.read > self.limit => Err(self.too_large()),
             None => Ok(None),
             Some(Err(e)) => Err(ApiError::new(
                 ErrorCode::InvalidBody,
@@ -54,14 +56,18 @@ impl Source {
             Some(Ok(chunk)) => {
                 self.read += chunk.len() as u64;
                 if self.read > self.limit {
-                    return Err(if self.whole {
-                        whole_file_too_large(self.limit)
-                    } else {
-                        payload_too_large(self.limit)
-                    });
+                    return Err(self.too_large());
                 }
                 Ok(Some(chunk))
             }
+        }
+    }
+
+    fn too_large(&self) -> ApiError {
+        if self.whole {
+            whole_file_too_large(self.limit)
+        } else {
+            payload_too_large(self.limit)
         }
     }
 

@@ -145,8 +145,18 @@ fn create_raw(content_type: &str, bytes: Vec<u8>) -> UploadRequest {
     }
 }
 
+/// The stage calls' batch sizes.
+fn stages(rpc: &FakeRpc) -> Vec<usize> {
+    rpc.calls
+        .borrow()
+        .iter()
+        .filter(|c| c.function == "stage_upload_rows")
+        .map(|c| c.args["p_rows"].as_array().unwrap().len())
+        .collect()
+}
+
 #[test]
-fn ndjson_over_the_whole_file_limit_streams_in_batches_and_a_json_array_does_not() {
+fn ndjson_and_a_json_array_over_the_whole_file_limit_stream_in_batches() {
     let mut ndjson = Vec::new();
     let mut rows = 0;
     while (ndjson.len() as u64) < 3 * WHOLE_FILE_BYTES {
@@ -165,25 +175,77 @@ fn ndjson_over_the_whole_file_limit_streams_in_batches_and_a_json_array_does_not
     assert_eq!(reply.status, 201);
     assert_eq!(reply.body["schema"]["format"], "ndjson");
     assert_eq!(reply.body["schema"]["row_count"], rows);
-    let calls = rpc.calls.borrow();
-    let stages: Vec<usize> = calls
-        .iter()
-        .filter(|c| c.function == "stage_upload_rows")
-        .map(|c| c.args["p_rows"].as_array().unwrap().len())
-        .collect();
-    assert_eq!(stages.iter().sum::<usize>(), rows);
-    assert!(stages.len() > 1, "staged as it streams: {stages:?}");
-    drop(calls);
-    // The same rows as one JSON array are still parsed whole, so capped.
-    let mut array = b"[".to_vec();
+    let staged = stages(&rpc);
+    assert_eq!(staged.iter().sum::<usize>(), rows);
+    assert!(staged.len() > 1, "staged as it streams: {staged:?}");
+    // The same rows as one JSON array (a body opening with `[`, sent as the JSON content type
+    // or as a file) stream too, with the same columns.
+    let mut array = b" \n[".to_vec();
     for i in 0..rows {
         array.extend(format!("{{\"name\": \"n{i}\", \"amount\": {i}}},").into_bytes());
     }
     array.pop();
     array.push(b']');
+    for content_type in ["application/json", "text/plain"] {
+        let rpc = happy().on("commit_upload", move |_, _| {
+            Ok(result("sales", rows as i64))
+        });
+        let reply = run(&rpc, create_raw(content_type, array.clone()), Target::Create).unwrap();
+        assert_eq!(reply.body["schema"]["format"], "json", "{content_type}");
+        assert_eq!(reply.body["schema"]["row_count"], rows, "{content_type}");
+        let keys: Vec<&Value> = reply.body["schema"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["key"])
+            .collect();
+        assert_eq!(keys, [&json!("name"), &json!("amount")]);
+        let staged = stages(&rpc);
+        assert_eq!(staged.iter().sum::<usize>(), rows, "{content_type}");
+        assert!(staged.len() > 1, "staged as it streams: {staged:?}");
+    }
+    // A JSON object document (the form, or an object holding the rows) is still read whole,
+    // so capped, and nothing is begun.
+    let mut object = b"{\"rows\": ".to_vec();
+    object.extend_from_slice(&array[2..]);
+    object.push(b'}');
     let rpc = happy();
-    let err = run(&rpc, create_raw("application/json", array), Target::Create).unwrap_err();
+    let err = run(&rpc, create_raw("application/json", object), Target::Create).unwrap_err();
     assert_eq!(err.code, ErrorCode::PayloadTooLarge);
+    assert!(rpc.names().is_empty(), "{:?}", rpc.names());
+}
+
+#[test]
+fn a_json_array_with_a_record_over_the_limits_is_refused_and_aborted() {
+    // Over the hold, so it streams; the bad record comes after the first batches were staged.
+    let mut array = b"[".to_vec();
+    for i in 0..60_000 {
+        array.extend(format!("{{\"name\": \"n{i}\", \"amount\": {i}}},").into_bytes());
+    }
+    let wide: Vec<String> = (0..600).map(|k| format!("\"k{k}\": 1")).collect();
+    for (bad, code) in [
+        (format!("{{\"name\": \"{}\"}}]", "x".repeat(70 * 1024)), ErrorCode::CellTooLarge),
+        (format!("{{\"name\": \"a\", \"late\": 1}}]"), ErrorCode::InvalidJson),
+        (format!("{{\"name\": {}1{}}}]", "[".repeat(200), "]".repeat(200)), ErrorCode::InvalidJson),
+    ] {
+        let mut body = array.clone();
+        body.extend(bad.into_bytes());
+        let rpc = happy();
+        let err = run(&rpc, create_raw("application/json", body), Target::Create).unwrap_err();
+        assert_eq!(err.code, code, "{}", err.message);
+        assert!(!stages(&rpc).is_empty(), "staged before the bad record");
+        assert_eq!(rpc.count("abort_upload"), 1);
+        assert_eq!(rpc.count("commit_upload"), 0);
+    }
+    // Too many keys in the sample: refused at that record, before anything is staged.
+    let mut body = array[..1].to_vec();
+    body.extend(format!("{{{}}},", wide.join(",")).into_bytes());
+    body.extend_from_slice(&array[1..]);
+    body.extend(b"{}]");
+    let rpc = happy();
+    let err = run(&rpc, create_raw("application/json", body), Target::Create).unwrap_err();
+    assert_eq!(err.code, ErrorCode::TooManyColumns, "{}", err.message);
+    assert!(err.message.contains("512"), "{}", err.message);
     assert!(rpc.names().is_empty(), "{:?}", rpc.names());
 }
 
@@ -434,6 +496,63 @@ fn a_workbook_makes_one_table_per_sheet_under_one_new_client() {
         "sheet 2 goes to the new client"
     );
     assert!(begins[1]["p_table_name"].as_str().unwrap().ends_with("_q2"));
+}
+
+#[test]
+fn sheets_whose_names_clean_to_one_table_get_tables_of_their_own() {
+    let mut parsed = sheets_parsed();
+    parsed.tables = Some(vec![
+        table("a,b\n1,2\n3,4\n", "Sales Q1"),
+        table("a,b\n5,6\n", "Sales-Q1"),
+        table("a,b\n7,8\n", "sales q1 2"),
+    ]);
+    let rpc = with_commit(happy());
+    let reply = block_on(store(&rpc, &FixedMinter, parsed, Target::Create)).unwrap();
+    let names: Vec<String> = rpc
+        .calls
+        .borrow()
+        .iter()
+        .filter(|c| c.function == "begin_upload")
+        .map(|c| c.args["p_table_name"].as_str().unwrap().to_owned())
+        .collect();
+    let base = ingest::table_name(CLIENT, "data");
+    assert_eq!(
+        names,
+        [
+            format!("{base}_sales_q1"),
+            format!("{base}_sales_q1_2"),
+            // Its own name was taken by the renamed sheet before it.
+            format!("{base}_sales_q1_2_2"),
+        ]
+    );
+    let tables = reply.body["tables"].as_array().unwrap();
+    assert!(tables[0]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["code"] != "table_renamed"));
+    for t in &tables[1..] {
+        assert_eq!(t["issues"][0]["code"], "table_renamed", "{t}");
+        assert_eq!(t["issue_counts"]["table_renamed"], 1, "{t}");
+    }
+    let message = tables[1]["issues"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"Sales Q1\"") && message.contains(&names[1]),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_numbered_table_name_keeps_its_number_within_63_characters() {
+    assert_eq!(numbered_table_name("t", 2), "t_2");
+    let long = "a".repeat(63);
+    let n = numbered_table_name(&long, 12);
+    assert_eq!((n.len(), n.ends_with("a_12")), (63, true), "{n}");
+    // Cut where a `_` would end the base: it is dropped, not doubled.
+    assert_eq!(
+        numbered_table_name(&format!("{}_b", "a".repeat(60)), 2),
+        format!("{}_2", "a".repeat(60))
+    );
 }
 
 #[test]

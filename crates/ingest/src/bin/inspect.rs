@@ -143,7 +143,7 @@ fn text(r: &Value) -> String {
         }
         let evidence: Vec<String> = list(&t["data_type_evidence"]).iter().map(cell).collect();
         out += &format!(
-            "data type: {} (evidence: {})\n\n",
+            "data type: {} (evidence: {})\n",
             cell(&t["data_type"]),
             if evidence.is_empty() {
                 "none".to_owned()
@@ -151,6 +151,26 @@ fn text(r: &Value) -> String {
                 evidence.join(", ")
             }
         );
+        for p in list(&t["data_type_points"]) {
+            let reasons: Vec<String> = list(&p["reasons"])
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} +{} {}",
+                        cell(&r["column"]),
+                        r["points"],
+                        cell(&r["reason"])
+                    )
+                })
+                .collect();
+            out += &format!(
+                "  {} {}: {}\n",
+                cell(&p["kind"]),
+                p["points"],
+                reasons.join("; ")
+            );
+        }
+        out.push('\n');
         let columns = list(&t["columns"]);
         let col_rows: Vec<Vec<String>> = columns
             .iter()
