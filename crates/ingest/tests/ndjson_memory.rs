@@ -104,8 +104,15 @@ fn a_json_array_of_tiny_records_holds_flat_memory_up_to_the_row_limit() {
         small / 1024,
         large / 1024
     );
-    assert_eq!((e1.as_deref(), e2.as_deref()), (Some("too_many_rows"), Some("too_many_rows")), "{small} {large}");
-    assert!(large <= small + 1024 * 1024, "300k: {small} bytes, 2M: {large} bytes");
+    assert_eq!(
+        (e1.as_deref(), e2.as_deref()),
+        (Some("too_many_rows"), Some("too_many_rows")),
+        "{small} {large}"
+    );
+    assert!(
+        large <= small + 1024 * 1024,
+        "300k: {small} bytes, 2M: {large} bytes"
+    );
     // The held megabyte, the 64 KiB step's rows and the sample: not the 85 MB that the whole
     // megabyte's 131,000 rows at once took.
     assert!(large <= 16 * 1024 * 1024, "{large} bytes");
