@@ -2,7 +2,7 @@
 -- 1957.0, Yes = true, dates as timestamps across zones), fields by key or header text, and
 -- not/and/or nesting. The table and its hand-checked answers are in _query_fixtures.psql.
 begin;
-select plan(46);
+select plan(50);
 \ir _query_fixtures.psql
 
 select pg_temp.act_as('authenticated', :'sub_a');
@@ -26,6 +26,10 @@ select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "Yes
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "true"}'), 'r1,r3,r6', 'boolean eq true');
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "NEIN"}'), 'r2,r5', 'boolean eq NEIN');
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "neq", "value": "1"}'), 'r2,r5', 'boolean neq 1');
+select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "Wahr"}'), 'r1,r3,r6', 'boolean eq Wahr (German)');
+select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "faux"}'), 'r2,r5', 'boolean eq faux (French)');
+select is(pg_temp.cars('{"field": "clutch_completion", "op": "eq", "value": "VERDADERO"}'), 'r1,r3,r6', 'boolean eq VERDADERO (Spanish)');
+select is(pg_temp.cars('{"field": "clutch_completion", "op": "in", "value": ["falsch", "falso"]}'), 'r2,r5', 'boolean in falsch, falso');
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "is", "value": "true"}'), 'r1,r3,r6', 'boolean is true');
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "is", "value": "false"}'), 'r2,r5', 'boolean is false');
 select is(pg_temp.cars('{"field": "clutch_completion", "op": "is", "value": "unknown"}'), 'r4', 'boolean is unknown');
