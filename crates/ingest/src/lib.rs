@@ -41,7 +41,7 @@ pub use decode::TextEncoding;
 pub use delimited::{DelimitedStream, StreamEnd};
 pub use error::{ErrorCode, IngestError};
 pub use model::*;
-pub use ndjson::{starts_json_array, NdjsonStream, HOLD_BYTES, SAMPLE_BYTES};
+pub use ndjson::{json_start, starts_json_array, NdjsonStream, HOLD_BYTES, SAMPLE_BYTES};
 pub use options::{DateOrder, Format, IngestOptions};
 pub use schema::{merge_schema_defs, schema_def, SCHEMA_DEF_VERSION};
 pub use source_format::{render, SourceCsv, SourceFormat};

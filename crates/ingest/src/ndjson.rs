@@ -39,16 +39,25 @@ fn line_limit(opts: &IngestOptions) -> usize {
     opts.max_cell_bytes.saturating_mul(16).max(HOLD_BYTES)
 }
 
-/// Whether a file's first bytes open a top-level JSON array (`[`, after an optional UTF-8 BOM
-/// and whitespace; UTF-16 by its interleaved NULs): such a file is read by
+/// Whether a file's first bytes open a top-level JSON array (`[`): such a file is read by
 /// [`NdjsonStream::json_array`].
 pub fn starts_json_array(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    json_start(head) == Some(b'[')
+}
+
+/// The first byte of a JSON text's value, after an optional UTF-8 BOM and whitespace (UTF-16 by
+/// its interleaved NULs and BOM); `None` while `head` holds nothing else yet, or only part of a
+/// UTF-8 BOM, so a caller reading a stream knows to read on.
+pub fn json_start(head: &[u8]) -> Option<u8> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if head.len() < BOM.len() && BOM.starts_with(head) {
+        return None;
+    }
+    let head = head.strip_prefix(BOM).unwrap_or(head);
     head.iter()
         .copied()
         .filter(|b| !matches!(b, 0 | 0xFE | 0xFF))
         .find(|b| !b.is_ascii_whitespace())
-        == Some(b'[')
 }
 
 /// Push parser for NDJSON: `feed` chunks, get rows back once the column types are fixed, then

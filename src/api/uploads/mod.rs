@@ -407,15 +407,11 @@ async fn read_rows(
     }
 }
 
-/// The first bytes of a body, up to and including its first byte that is not whitespace (or a
-/// byte-order mark): enough to tell a JSON array from an object.
+/// The first bytes of a body, up to and including the first byte of its JSON value
+/// ([`ingest::json_start`]): enough to tell a JSON array from an object.
 async fn peek_first_byte(source: &mut Source) -> Result<Vec<u8>, ApiError> {
     let mut head = Vec::new();
-    let decided = |h: &[u8]| {
-        h.iter()
-            .any(|b| !b.is_ascii_whitespace() && !matches!(b, 0 | 0xEF | 0xBB | 0xBF | 0xFE | 0xFF))
-    };
-    while !decided(&head) {
+    while ingest::json_start(&head).is_none() {
         match source.next().await? {
             Some(c) => head.extend_from_slice(&c),
             None => break,
