@@ -355,16 +355,21 @@ pub(crate) fn push_record(
             builder.push(cells, line, out)
         }
         other => {
-            let mut is = Issue::new(
-                IssueKind::SkippedContent,
-                "a JSON value that is not an object was skipped",
-            );
-            is.line = line;
-            is.original = Some(other.to_string().chars().take(200).collect());
-            builder.issues.push(is);
+            builder.issues.push(skipped_value(&other, line));
             Ok(())
         }
     }
+}
+
+/// The issue for a record that is not an object (`1`, `"x"`, `null`, `[]`): it is not stored.
+pub(crate) fn skipped_value(value: &Value, line: Option<u64>) -> Issue {
+    let mut is = Issue::new(
+        IssueKind::SkippedContent,
+        "a JSON value that is not an object was skipped",
+    );
+    is.line = line;
+    is.original = Some(value.to_string().chars().take(200).collect());
+    is
 }
 
 pub(crate) fn too_many_keys(count: usize, opts: &IngestOptions) -> IngestError {

@@ -7,8 +7,9 @@
 //! same answer. A longer file is read record by record (a line, or an array element cut out by
 //! a byte scanner that tracks strings, escapes and depth) with the same value rules (`json::parse_tracked`:
 //! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
-//! the keys of the first `sample_rows` records (or of those in the first [`SAMPLE_BYTES`] of
-//! record text, whichever ends first), and a key first seen later is refused with its line,
+//! the keys of the first `sample_rows` objects (or of those in the first [`SAMPLE_BYTES`] of
+//! record text, whichever ends first; a value that is not an object is skipped with an issue,
+//! never held or counted), and a key first seen later is refused with its line,
 //! since the rows before it are already stored. The column limit is checked on every record of
 //! the sample as it arrives, the row limit on every record after it, so a hostile file is
 //! refused at the record that crosses a limit, never after the whole file was read.
@@ -467,6 +468,12 @@ impl NdjsonStream {
                 .map_or(0, |k| k.order.len());
             if keys > self.opts.max_columns {
                 return Err(json::too_many_keys(keys, &self.opts).at_row(self.values as u64));
+            }
+            if !value.is_object() {
+                // Skipped, so not held: only objects fill the sample that fixes the columns
+                // (`[1, 2, 3, {…}]` has one record, as the whole read sees it).
+                self.log().push(json::skipped_value(&value, line_no));
+                return Ok(());
             }
             self.sample.push((value, line_no));
             self.sample_bytes += l.len();

@@ -344,3 +344,34 @@ fn the_row_limit_stops_a_streamed_array_at_the_record_over_it() {
     assert!(e.message.contains("5000"), "{e}");
     assert_eq!(fed, 5500, "refused in the chunk that held record 5001");
 }
+
+#[test]
+fn values_that_are_not_objects_do_not_fill_the_sample_that_fixes_the_columns() {
+    // Three skipped values first: with a sample of 3 they once fixed "no columns" and the
+    // streamed read answered `invalid_json` where the whole read stored the objects after them.
+    let opts = IngestOptions::new().with_sample_rows(3);
+    let lines = "1\n\"two\"\nnull\n{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n";
+    let array = "[1, \"two\", null, {\"a\": 1, \"b\": \"x\"}, {\"a\": 2, \"b\": \"y\"}]";
+    for (text, as_array) in [(lines, false), (array, true)] {
+        let got = if as_array {
+            streamed_array(text.as_bytes(), opts.clone())
+        } else {
+            streamed(text.as_bytes(), 7, opts.clone(), 0)
+        }
+        .unwrap();
+        let hint = if as_array { "x.json" } else { "x.ndjson" };
+        let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint(hint)).unwrap();
+        let whole = whole.tables.remove(0);
+        assert_eq!(got.0.len(), 2, "both objects are stored ({hint})");
+        assert_eq!(got.0, whole.rows, "{hint}");
+        assert_eq!(schema_def(&got.1), schema_def(&whole), "{hint}");
+        let skipped = got
+            .1
+            .issues
+            .iter()
+            .filter(|i| i.kind == ingest::IssueKind::SkippedContent)
+            .count();
+        assert_eq!(skipped, 3, "each skipped value is reported ({hint})");
+        assert_eq!(sorted_issues(&got.1), sorted_issues(&whole), "{hint}");
+    }
+}
