@@ -67,7 +67,10 @@ fn copy_rows(csv: &Path, out: &Path, client_id: &str, table_name: &str) -> Resul
             if failure.is_some() {
                 return;
             }
-            let json = serde_json::Value::Object(row.clone()).to_string();
+            // The JSON text the Worker's batches hold (always UTF-8).
+            let mut json = Vec::new();
+            row.write_json(&mut json);
+            let json = String::from_utf8_lossy(&json);
             let line = format!("{prefix}{}\"\n", json.replace('"', "\"\""));
             if let Err(e) = w.write_all(line.as_bytes()) {
                 failure = Some(e);

@@ -719,6 +719,8 @@ pub(crate) struct TableBuilder {
     /// `data_type` and its points, decided with the types from the sample (so a stream knows
     /// it before its last row, and the end agrees).
     classification: Option<Classification>,
+    /// The keys the rows are built with, made again when a ragged row adds a column.
+    keys: Keys,
 }
 
 impl TableBuilder {
@@ -780,8 +782,10 @@ impl TableBuilder {
                 source: None,
                 source_format: None,
             })
-            .collect();
+            .collect::<Vec<ColumnState>>();
+        let keys = Keys::new(columns.iter().map(|c| c.key.clone()).collect());
         Ok(TableBuilder {
+            keys,
             opts: opts.clone(),
             header_width: keys_len,
             columns,
@@ -997,7 +1001,10 @@ impl TableBuilder {
     }
 
     fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<Cell>) -> Row {
-        let mut out = Row::new();
+        if self.keys.len() != self.columns.len() {
+            self.keys = Keys::new(self.columns.iter().map(|c| c.key.clone()).collect());
+        }
+        let mut out = Vec::with_capacity(self.columns.len());
         let mut cells = cells.into_iter();
         for col in self.columns.iter_mut() {
             let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
@@ -1044,9 +1051,9 @@ impl TableBuilder {
                     v
                 }
             };
-            out.insert(col.key.clone(), value);
+            out.push(value);
         }
-        out
+        Row::new(self.keys.clone(), out)
     }
 
     /// `data_type` from the header, the plans and the sample's values (at most

@@ -27,6 +27,7 @@ mod json;
 mod model;
 mod ndjson;
 mod options;
+mod row;
 mod schema;
 mod source_format;
 mod values;

@@ -8,8 +8,7 @@ use serde_json::Value;
 use crate::decode::TextEncoding;
 use crate::options::{DateOrder, Format};
 
-/// One cleaned row: clean column key → typed JSON value (or the original text, or null).
-pub type Row = serde_json::Map<String, Value>;
+pub use crate::row::{Keys, Row};
 
 /// The storage type of a column: what the JSON values in its rows are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

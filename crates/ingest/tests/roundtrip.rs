@@ -13,7 +13,7 @@ fn write_back(bytes: &[u8]) -> (String, ingest::Table) {
     let csv = SourceCsv::new(&schema_def(&table));
     let mut out = csv.header();
     for row in &table.rows {
-        out.extend(csv.record(&Value::Object(row.clone()), &|s| s.to_string()));
+        out.extend(csv.record(&Value::from(row.clone()), &|s| s.to_string()));
     }
     (String::from_utf8(out).unwrap(), table)
 }

@@ -234,7 +234,7 @@ fn a_json_array_with_a_record_over_the_limits_is_refused_and_aborted() {
             ErrorCode::CellTooLarge,
         ),
         (
-            format!("{{\"name\": \"a\", \"late\": 1}}]"),
+            "{\"name\": \"a\", \"late\": 1}]".to_string(),
             ErrorCode::InvalidJson,
         ),
         (
