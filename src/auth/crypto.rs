@@ -22,8 +22,18 @@ fn crypto() -> Result<Crypto, ApiError> {
         .map_err(js_err("lookup"))
 }
 
+thread_local! {
+    /// `crypto.subtle`, looked up once per isolate (a global lookup and a getter per call).
+    static SUBTLE: std::cell::RefCell<Option<SubtleCrypto>> = const { std::cell::RefCell::new(None) };
+}
+
 fn subtle() -> Result<SubtleCrypto, ApiError> {
-    Ok(crypto()?.subtle())
+    if let Some(s) = SUBTLE.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let s = crypto()?.subtle();
+    SUBTLE.with(|c| *c.borrow_mut() = Some(s.clone()));
+    Ok(s)
 }
 
 fn js_object(v: &Value) -> Result<Object, ApiError> {
@@ -72,11 +82,15 @@ pub async fn hmac_sha256_sign(secret: &[u8], data: &[u8]) -> Result<Vec<u8>, Api
     Ok(Uint8Array::new(&sig).to_vec())
 }
 
+/// The project secret imported for HMAC verification, the secret it was imported from, and the
+/// algorithm object `verify` takes.
+type HmacVerifier = (Vec<u8>, CryptoKey, Object);
+
 thread_local! {
-    /// The project secret imported for HMAC verification, with the secret it was imported
-    /// from: kept for the isolate's life (the secret is fixed for it), so a request's token
-    /// costs one `verify`, not an `importKey` round trip as well.
-    static HMAC_VERIFY_KEY: std::cell::RefCell<Option<(Vec<u8>, CryptoKey)>> =
+    /// Kept for the isolate's life (the secret is fixed for it), so a request's token costs one
+    /// `verify`, not an `importKey` round trip and an algorithm object (JSON text parsed by JS)
+    /// as well.
+    static HMAC_VERIFY_KEY: std::cell::RefCell<Option<HmacVerifier>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -85,23 +99,25 @@ pub async fn hmac_sha256_verify(secret: &[u8], data: &[u8], sig: &[u8]) -> Resul
     let cached = HMAC_VERIFY_KEY.with(|k| {
         k.borrow()
             .as_ref()
-            .filter(|(s, _)| s == secret)
-            .map(|(_, key)| key.clone())
+            .filter(|(s, _, _)| s == secret)
+            .map(|(_, key, alg)| (key.clone(), alg.clone()))
     });
-    let key = match cached {
-        Some(key) => key,
+    let (key, alg) = match cached {
+        Some(cached) => cached,
         None => {
             let key = import_raw(secret, hmac_alg(), &["verify"]).await?;
-            HMAC_VERIFY_KEY.with(|k| *k.borrow_mut() = Some((secret.to_vec(), key.clone())));
-            key
+            let alg = js_object(&hmac_alg())?;
+            HMAC_VERIFY_KEY
+                .with(|k| *k.borrow_mut() = Some((secret.to_vec(), key.clone(), alg.clone())));
+            (key, alg)
         }
     };
-    verify(&hmac_alg(), &key, data, sig).await
+    verify(&alg, &key, data, sig).await
 }
 
-async fn verify(alg: &Value, key: &CryptoKey, data: &[u8], sig: &[u8]) -> Result<bool, ApiError> {
+async fn verify(alg: &Object, key: &CryptoKey, data: &[u8], sig: &[u8]) -> Result<bool, ApiError> {
     let p = subtle()?.verify_with_object_and_buffer_source_and_buffer_source(
-        &js_object(alg)?,
+        alg,
         key,
         &bytes(sig),
         &bytes(data),
@@ -156,7 +172,7 @@ pub async fn verify_with_jwk(
         Ok(k) => k.unchecked_into(),
         Err(_) => return Ok(false),
     };
-    verify(&alg.verify_params(), &key, data, sig).await
+    verify(&js_object(&alg.verify_params())?, &key, data, sig).await
 }
 
 pub async fn pbkdf2_sha256(

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench::{clock_ticks, cpu_secs, sql, workerd_processes, Teardown};
+use crate::bench::{clock_ticks, cpu_secs, runtime_entry_port, sql, workerd_processes, Teardown};
 use crate::stack::{Ports, Stack};
 use crate::{build, http, keys, migrate, proc, signals, Error, Result};
 
@@ -135,9 +135,20 @@ struct Timing {
 }
 
 struct WorkerTiming {
+    /// Through wrangler dev's proxy (the Worker's port).
     secs: f64,
-    /// CPU seconds per request of the workerd process running the Worker (not wrangler's proxy).
+    /// Straight to the runtime workerd's own entry socket: no proxy, as in production.
+    direct_secs: Option<f64>,
+    /// CPU seconds per request of the workerd process running the Worker (not wrangler's proxy),
+    /// over the proxied calls.
     cpu: Option<f64>,
+}
+
+/// The workerd process that runs the Worker, and its own entry port when it was found.
+#[derive(Clone, Copy)]
+struct Runtime {
+    pid: u32,
+    entry_port: Option<u16>,
 }
 
 /// `cargo xtask bench --scale [options]`
@@ -206,7 +217,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 
     let cpu = if opts.with_api {
         println!("\n==> workerd CPU per request");
-        Some(cpu_per_request(&stack, &token, opts.cpu_requests)?)
+        Some(cpu_per_request(&stack, &token, opts.cpu_requests, workerd)?)
     } else {
         None
     };
@@ -222,23 +233,43 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The pid of the workerd process that runs the Worker's code: wrangler dev starts two, and the
-/// other one only proxies (it listens on the Worker's port). See `bench::workerd_processes`.
-fn runtime_workerd(stack: &Stack) -> Option<u32> {
+/// The workerd process that runs the Worker's code: wrangler dev starts two, and the other one
+/// only proxies (it listens on the Worker's port). See `bench::workerd_processes` and
+/// `bench::runtime_entry_port`.
+fn runtime_workerd(stack: &Stack) -> Option<Runtime> {
     let found = workerd_processes(stack);
-    let runtime = found.iter().find(|w| w.role == "running the Worker");
-    match runtime {
-        Some(w) => println!("workerd running the Worker: pid {}", w.pid),
-        None => println!("no workerd process running the Worker was found: CPU n/a"),
+    let Some(w) = found.iter().find(|w| w.role == "running the Worker") else {
+        println!("no workerd process running the Worker was found: CPU and runtime n/a");
+        return None;
+    };
+    let entry_port = runtime_entry_port(w.pid);
+    match entry_port {
+        Some(port) => println!(
+            "workerd running the Worker: pid {}, entry port {port}",
+            w.pid
+        ),
+        None => println!(
+            "workerd running the Worker: pid {}; its entry port was not found: runtime n/a",
+            w.pid
+        ),
     }
-    runtime.map(|w| w.pid)
+    Some(Runtime {
+        pid: w.pid,
+        entry_port,
+    })
 }
 
-/// workerd's CPU per request for a route, N sequential requests after 10 untimed ones.
-fn cpu_per_request(stack: &Stack, token: &str, requests: usize) -> Result<String> {
+/// workerd's CPU per request for a route, N sequential requests after 10 untimed ones: once
+/// through wrangler dev's proxy (the Worker's port), once straight to the runtime's own entry
+/// socket (no proxy, as in production).
+fn cpu_per_request(
+    stack: &Stack,
+    token: &str,
+    requests: usize,
+    runtime: Option<Runtime>,
+) -> Result<String> {
     let ticks = clock_ticks()?;
     let workerds = workerd_processes(stack);
-    let conn = http::Client::local(stack.ports.worker, REQUEST_TIMEOUT);
     let bearer = format!("Bearer {token}");
     let routes = [
         (
@@ -261,59 +292,68 @@ fn cpu_per_request(stack: &Stack, token: &str, requests: usize) -> Result<String
         "workerd CPU per request: utime+stime (fields 14+15 of /proc/<pid>/stat, {ticks} ticks/s) \
          of each workerd process before and after {requests} sequential requests, divided by \
          {requests}; `runtime` is the process executing the Worker, `proxy` wrangler dev's own \
-         (not there in production).\n"
+         (not there in production). `via proxy`: sent to the Worker's port, as every other \
+         figure here; `direct`: sent to the runtime's own entry socket, no proxy.\n"
     );
+    let mut ports = vec![("via proxy", stack.ports.worker)];
+    if let Some(port) = runtime.and_then(|r| r.entry_port) {
+        ports.push(("direct", port));
+    }
     for (label, path, authorized) in routes {
         let headers: Vec<(&str, &str)> = if authorized {
             vec![("Authorization", bearer.as_str())]
         } else {
             Vec::new()
         };
-        let call = || -> Result<()> {
-            let (status, answer) =
-                conn.request("GET", &path, &headers, 0, &mut std::io::empty())?;
-            if status != 200 {
-                return Err(Error::new(
-                    "bench_worker_failed",
-                    format!(
-                        "GET {path}: HTTP {status}: {}",
-                        String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                    ),
-                ));
-            }
-            Ok(())
-        };
-        for _ in 0..10 {
-            call()?;
-        }
-        let before: Vec<Option<f64>> = workerds.iter().map(|w| cpu_secs(w.pid, ticks)).collect();
-        let started = Instant::now();
-        for _ in 0..requests {
-            call()?;
-        }
-        let wall = started.elapsed().as_secs_f64() / requests as f64;
-        let per_process: Vec<String> = workerds
-            .iter()
-            .zip(&before)
-            .map(|(w, b)| {
-                let who = if w.role == "running the Worker" {
-                    "runtime"
-                } else {
-                    "proxy"
-                };
-                match (b, cpu_secs(w.pid, ticks)) {
-                    (Some(a), Some(b)) => {
-                        format!("{who} {:.2} ms", (b - a) * 1e3 / requests as f64)
-                    }
-                    _ => format!("{who} n/a"),
+        for &(how, port) in &ports {
+            let conn = http::Client::local(port, REQUEST_TIMEOUT);
+            let call = || -> Result<()> {
+                let (status, answer) =
+                    conn.request("GET", &path, &headers, 0, &mut std::io::empty())?;
+                if status != 200 {
+                    return Err(Error::new(
+                        "bench_worker_failed",
+                        format!(
+                            "GET {path} ({how}): HTTP {status}: {}",
+                            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                        ),
+                    ));
                 }
-            })
-            .collect();
-        out.push_str(&format!(
-            "  {label:<58} {} (wall {:.2} ms/request)\n",
-            per_process.join(", "),
-            wall * 1e3
-        ));
+                Ok(())
+            };
+            for _ in 0..10 {
+                call()?;
+            }
+            let before: Vec<Option<f64>> =
+                workerds.iter().map(|w| cpu_secs(w.pid, ticks)).collect();
+            let started = Instant::now();
+            for _ in 0..requests {
+                call()?;
+            }
+            let wall = started.elapsed().as_secs_f64() / requests as f64;
+            let per_process: Vec<String> = workerds
+                .iter()
+                .zip(&before)
+                .map(|(w, b)| {
+                    let who = if w.role == "running the Worker" {
+                        "runtime"
+                    } else {
+                        "proxy"
+                    };
+                    match (b, cpu_secs(w.pid, ticks)) {
+                        (Some(a), Some(b)) => {
+                            format!("{who} {:.2} ms", (b - a) * 1e3 / requests as f64)
+                        }
+                        _ => format!("{who} n/a"),
+                    }
+                })
+                .collect();
+            out.push_str(&format!(
+                "  {label:<58} {how:<9} {} (wall {:.2} ms/request)\n",
+                per_process.join(", "),
+                wall * 1e3
+            ));
+        }
     }
     Ok(out)
 }
@@ -516,7 +556,7 @@ fn time_read(
     opts: &Options,
     read: &Read,
     token: &str,
-    workerd: Option<u32>,
+    workerd: Option<Runtime>,
 ) -> Result<Timing> {
     let call = format!(
         "select public.{}('{BIG_CLIENT}'::uuid, '{}'::jsonb)",
@@ -585,14 +625,15 @@ fn worker_answer_size(read: &Read, answer: &Value) -> usize {
 
 /// Median seconds per `GET /api/data/{id}{route}?{query}` through the Worker with the client's
 /// token, over one kept-alive connection, after 3 untimed calls; each answer must hold what the
-/// SQL one did. Also the CPU the workerd process running the Worker spent per timed call.
+/// SQL one did. Timed through wrangler dev's proxy (with the CPU the workerd process running the
+/// Worker spent per call), then straight to the runtime's entry socket.
 fn worker_per_call(
     stack: &Stack,
     read: &Read,
     token: &str,
     calls: usize,
     rows: usize,
-    workerd: Option<u32>,
+    workerd: Option<Runtime>,
 ) -> Result<WorkerTiming> {
     let path = format!(
         "/api/data/{BIG_CLIENT}{}{}{}",
@@ -601,36 +642,48 @@ fn worker_per_call(
         read.query
     );
     let bearer = format!("Bearer {token}");
-    let conn = http::Client::local(stack.ports.worker, REQUEST_TIMEOUT);
-    let call = || -> Result<()> {
-        let (status, answer) = conn.request(
-            "GET",
-            &path,
-            &[("Authorization", bearer.as_str())],
-            0,
-            &mut std::io::empty(),
-        )?;
-        let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        let what = format!("{} through the Worker (GET {path})", read.name);
-        expect(
-            status,
-            worker_answer_size(read, &value),
-            rows,
-            &answer,
-            &what,
-        )
+    let timed = |port: u16, how: &str| -> Result<f64> {
+        let conn = http::Client::local(port, REQUEST_TIMEOUT);
+        let call = || -> Result<()> {
+            let (status, answer) = conn.request(
+                "GET",
+                &path,
+                &[("Authorization", bearer.as_str())],
+                0,
+                &mut std::io::empty(),
+            )?;
+            let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+            let what = format!("{} through the Worker, {how} (GET {path})", read.name);
+            expect(
+                status,
+                worker_answer_size(read, &value),
+                rows,
+                &answer,
+                &what,
+            )
+        };
+        for _ in 0..3 {
+            call()?;
+        }
+        median_of_calls(calls, call)
     };
-    for _ in 0..3 {
-        call()?;
-    }
     let ticks = clock_ticks()?;
-    let cpu_before = workerd.and_then(|pid| cpu_secs(pid, ticks));
-    let secs = median_of_calls(calls, call)?;
-    let cpu = match (cpu_before, workerd.and_then(|pid| cpu_secs(pid, ticks))) {
-        (Some(a), Some(b)) => Some((b - a) / calls as f64),
+    let pid = workerd.map(|r| r.pid);
+    let cpu_before = pid.and_then(|pid| cpu_secs(pid, ticks));
+    let secs = timed(stack.ports.worker, "via wrangler's proxy")?;
+    let cpu = match (cpu_before, pid.and_then(|pid| cpu_secs(pid, ticks))) {
+        (Some(a), Some(b)) => Some((b - a) / (calls + 3) as f64),
         _ => None,
     };
-    Ok(WorkerTiming { secs, cpu })
+    let direct_secs = match workerd.and_then(|r| r.entry_port) {
+        Some(port) => Some(timed(port, "direct to the runtime")?),
+        None => None,
+    };
+    Ok(WorkerTiming {
+        secs,
+        direct_secs,
+        cpu,
+    })
 }
 
 /// The median latency of a one-statement script in one pgbench session as `role` with the JWT
@@ -808,7 +861,7 @@ fn print_table(
     );
     println!("2 shared cores: numbers are noisy; compare columns of the same run.\n");
     println!(
-        "| {:<36} | {:>7} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>13} |",
+        "| {:<36} | {:>7} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>10} | {:>11} | {:>13} |",
         "read",
         "answer",
         "SQL RLS on ms",
@@ -817,10 +870,12 @@ fn print_table(
         "data API ms",
         "Worker ms",
         "Worker/API",
+        "runtime ms",
+        "runtime/API",
         "Worker CPU ms"
     );
     println!(
-        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
+        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
         "-".repeat(38),
         "-".repeat(8),
         "-".repeat(14),
@@ -829,17 +884,20 @@ fn print_table(
         "-".repeat(12),
         "-".repeat(10),
         "-".repeat(11),
+        "-".repeat(11),
+        "-".repeat(12),
         "-".repeat(14)
     );
     let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |s| format!("{:.2}", s * 1e3));
     for (read, t) in reads.iter().zip(timings) {
         let worker = t.worker.as_ref().map(|w| w.secs);
-        let ratio = match (worker, t.data_api) {
+        let direct = t.worker.as_ref().and_then(|w| w.direct_secs);
+        let ratio = |worker: Option<f64>| match (worker, t.data_api) {
             (Some(w), Some(a)) => format!("{:.2}", w / a),
             _ => "n/a".to_string(),
         };
         println!(
-            "| {:<36} | {:>7} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>13} |",
+            "| {:<36} | {:>7} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>10} | {:>11} | {:>13} |",
             read.name,
             t.rows,
             t.rls_on * 1e3,
@@ -847,7 +905,9 @@ fn print_table(
             t.rls_on / t.rls_off,
             ms(t.data_api),
             ms(worker),
-            ratio,
+            ratio(worker),
+            ms(direct),
+            ratio(direct),
             ms(t.worker.as_ref().and_then(|w| w.cpu)),
         );
     }
@@ -859,11 +919,15 @@ fn print_table(
     println!(
         "Worker: GET /api/data/{{id}}[/count|/aggregate]?<the same query> with the client's \
          token, one kept-alive connection (its plan is what crates/query makes of that query \
-         string, and so is every other column's). Worker CPU: utime+stime of the workerd \
-         process running the Worker (/proc/<pid>/stat, not wrangler's proxy) over the timed \
-         calls, per call; 10 ms clock ticks, so over {} calls it resolves {:.2} ms.",
-        opts.calls,
-        10.0 / opts.calls as f64
+         string, and so is every other column's), sent to the Worker's port, i.e. through \
+         wrangler dev's proxy (a second workerd process in front of the runtime). runtime: the \
+         same calls sent straight to the runtime workerd's own entry socket (the port it \
+         listens on that answers /health; found through /proc/<pid>/fd and /proc/<pid>/net/tcp), \
+         no proxy, as in production. Worker CPU: utime+stime of the workerd process running the \
+         Worker (/proc/<pid>/stat, not wrangler's proxy) over the proxied calls, per call; 10 ms \
+         clock ticks, so over {} calls it resolves {:.2} ms.",
+        opts.calls + 3,
+        10.0 / (opts.calls + 3) as f64
     );
     println!("answer: rows in the page, the total (count) or groups (aggregate).");
     println!(
