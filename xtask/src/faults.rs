@@ -471,7 +471,7 @@ fn write_csv(path: &Path, bytes: usize) -> Result<u64> {
             r % 100,
             r % 12 + 1,
             r % 28 + 1,
-            if r % 3 == 0 { "no" } else { "yes" },
+            if r.is_multiple_of(3) { "no" } else { "yes" },
             NOTES[(r % 4) as usize],
         ));
         rows += 1;
