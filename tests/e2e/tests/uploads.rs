@@ -308,7 +308,7 @@ async fn create_raw(stack: &Stack, content_type: &str, bytes: &[u8]) -> Stored {
         .rows
         .iter()
         .cloned()
-        .map(Value::Object)
+        .map(Value::from)
         .collect();
     assert_rows(&s.rows, &rows);
     assert_eq!(s.entry["data_type"], native.tables[0].data_type.as_str());
