@@ -87,12 +87,17 @@ async fn raw_post(
     }
 }
 
-async fn stored_rows(stack: &Stack) -> i64 {
+/// Rows anywhere a write could land (stored, staged, or a schema's samples) that hold `marker`:
+/// other tests create clients at the same time, so only this test's own values are counted.
+async fn rows_holding(stack: &Stack, marker: &str) -> i64 {
     let db = stack.db().await;
+    let pattern = format!("%{marker}%");
     let row = db
         .query_one(
-            "select (select count(*) from public.client_data) + (select count(*) from public.clients)",
-            &[],
+            "select (select count(*) from public.client_data where data::text like $1)
+                  + (select count(*) from staging.upload_rows where data::text like $1)
+                  + (select count(*) from public.client_schemas where schema_def::text like $1)",
+            &[&pattern],
         )
         .await
         .unwrap();
@@ -213,7 +218,7 @@ async fn the_client_list_pages_searches_and_counts() {
 async fn inspect_previews_a_csv_and_an_xlsx_and_writes_nothing() {
     let stack = Stack::connect().await;
     let key = Some(stack.service_role_key.as_str());
-    let before = stored_rows(&stack).await;
+    let marker = unique("inspect");
     // Eleven amounts and one word: a number column with one value kept as text (line 3).
     let mut csv = String::from("Order ID,Amount,Customer Email,Order Date\n");
     for i in 1..=12 {
@@ -222,7 +227,7 @@ async fn inspect_previews_a_csv_and_an_xlsx_and_writes_nothing() {
         } else {
             format!("{i}.5")
         };
-        csv += &format!("{i},{amount},c{i}@x.io,2024-01-{:02}\n", i + 10);
+        csv += &format!("{i},{amount},c{i}@{marker}.io,2024-01-{:02}\n", i + 10);
     }
     let csv = csv.into_bytes();
     let a = raw_post(
@@ -255,7 +260,10 @@ async fn inspect_previews_a_csv_and_an_xlsx_and_writes_nothing() {
         "Stock",
         vec![
             vec![XlsxCell::Text("SKU".into()), XlsxCell::Text("Qty".into())],
-            vec![XlsxCell::Text("A-1".into()), XlsxCell::Number(4.0)],
+            vec![
+                XlsxCell::Text(format!("A-1-{marker}")),
+                XlsxCell::Number(4.0),
+            ],
         ],
     )]);
     let x = raw_post(
@@ -270,7 +278,15 @@ async fn inspect_previews_a_csv_and_an_xlsx_and_writes_nothing() {
     assert_eq!(x.body["format"], "xlsx");
     assert_eq!(x.body["tables"][0]["sheet"], "Stock");
     assert_eq!(x.body["tables"][0]["rows"][0]["qty"], json!(4));
-    assert_eq!(stored_rows(&stack).await, before, "inspect stored nothing");
+    assert_eq!(
+        x.body["tables"][0]["rows"][0]["sku"],
+        format!("A-1-{marker}")
+    );
+    assert_eq!(
+        rows_holding(&stack, &marker).await,
+        0,
+        "inspect stored nothing"
+    );
 
     let empty = raw_post(&stack, "/api/inspect", key, "text/csv", b"\n".to_vec()).await;
     assert_eq!(
