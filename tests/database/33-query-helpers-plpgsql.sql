@@ -1,9 +1,10 @@
 -- private.query_columns and private.query_timestamp after 20261203150000_query_helpers_plpgsql:
 -- PL/pgSQL (their plans kept per session), still security invoker with an empty search_path, the
 -- same answers for every spelling the query language accepts or refuses, and callable by the
--- two tenants alike but not by anon (the grants CREATE OR REPLACE kept).
+-- two tenants alike but not by anon (the grants CREATE OR REPLACE kept). And
+-- private.query_resolve_table, now one statement on client_schemas for a read naming no table.
 begin;
-select plan(14);
+select plan(17);
 \ir _query_fixtures.psql
 
 select is((select array_agg(p.proname::text || ':' || l.lanname order by p.proname)
@@ -43,6 +44,15 @@ select is(private.query_columns('{"z": "number", "a": "string", "n": 1}'),
 
 select pg_temp.act_as('authenticated', :'sub_b');
 select is(private.query_columns('{"columns": []}'), '[]'::jsonb, 'tenant B calls it too (no data is read)');
+
+-- query_resolve_table with no table named: B's one table, A's several refused with their names
+select is((private.query_resolve_table(:'client_b', null, true)).table_name, 'client_22222222_data',
+          'a client with one table reads it without naming it');
+select pg_temp.act_as('authenticated', :'sub_a');
+select throws_ok(format('select private.query_resolve_table(%L, null, true)', :'client_a'), 'PT400',
+                 'this client has several tables: name one with table', 'several tables: table_required');
+select is((private.query_resolve_table(:'client_b', null, false)).table_name, null,
+          'as A, B''s tables are not there to resolve (RLS), nothing from B');
 
 select pg_temp.act_as('anon');
 select throws_ok($$select private.query_timestamp('2024-01-15')$$, '42501', null, 'anon may not call the helpers');
