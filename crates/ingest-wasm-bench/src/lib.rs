@@ -12,11 +12,13 @@ use ingest::{DelimitedStream, IngestError, IngestOptions};
 /// The Worker feeds request-body chunks of about this size into `DelimitedStream`.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
-/// Limits large enough for every generated benchmark file (the defaults cap uploads at 100 MiB).
+/// Limits large enough for every generated benchmark file (the defaults cap uploads at 100 MiB,
+/// and an XLSX's unpacked parts and held cells at 64 MiB, which the 200,000-row workbook passes).
 pub fn bench_options() -> IngestOptions {
     IngestOptions::new()
         .with_max_bytes(1 << 31)
         .with_max_rows(50_000_000)
+        .with_max_unpacked_bytes(1 << 30)
 }
 
 /// Streams delimited text through `DelimitedStream` in [`CHUNK_BYTES`] chunks, as the Worker
