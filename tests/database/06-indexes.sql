@@ -20,18 +20,6 @@ analyze public.client_data;
 -- them; merge them now, as autovacuum would, so the planner costs the index as it will be.
 select gin_clean_pending_list('public.idx_client_data_jsonb') >= 0 as pending_list_merged \gset
 
-create function pg_temp.plan_of(p_query text) returns text language plpgsql as $$
-declare
-  v_line text;
-  v_plan text := '';
-begin
-  for v_line in execute 'explain (costs off) ' || p_query loop
-    v_plan := v_plan || v_line || E'\n';
-  end loop;
-  return v_plan;
-end
-$$;
-
 \set tenant '''00000000-0000-0000-0000-000000000007'''
 
 -- 1. All of a tenant's rows, newest first (get_client_data_filtered without p_table_name)

@@ -21,18 +21,6 @@ select :'client_a', :'big',
        timestamptz '2026-01-01 00:00+00' + g * interval '1 second'
   from generate_series(1, 20000) g;
 
-create function pg_temp.plan_of(p_query text) returns text language plpgsql as $$
-declare
-  v_line text;
-  v_plan text := '';
-begin
-  for v_line in execute 'explain (costs off) ' || p_query loop
-    v_plan := v_plan || v_line || E'\n';
-  end loop;
-  return v_plan;
-end
-$$;
-
 -- The page query query_client_data runs for a plan, as the caller (same compiler calls).
 create function pg_temp.page_sql(p_client uuid, p_table text, p_filter jsonb, p_order jsonb) returns text
 language plpgsql as $$

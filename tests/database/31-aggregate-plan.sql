@@ -22,26 +22,14 @@ select :'client_a', :'big',
   from generate_series(1, 20000) g;
 analyze public.client_data;
 
-create function pg_temp.plan_of(p_query text) returns text language plpgsql as $$
-declare
-  v_line text;
-  v_plan text := '';
-begin
-  for v_line in execute 'explain (verbose, costs off) ' || p_query loop
-    v_plan := v_plan || v_line || E'\n';
-  end loop;
-  return v_plan;
-end
-$$;
-
 \set by_region '{"table": "client_11111111_big", "group_by": [{"field": "region"}], "metrics": [{"fn": "count"}, {"fn": "sum", "field": "price"}, {"fn": "avg", "field": "price"}, {"fn": "max", "field": "price"}]}'
 
 select pg_temp.act_as('authenticated', :'sub_a');
 create temp table compiled as select private.aggregate_sql(:'client_a', :'by_region') as sql;
 create temp table planned as
-select pg_temp.plan_of(sql) as plan,
-       (select count(*) from regexp_matches(pg_temp.plan_of(sql), $re$d\.data -> 'price'$re$, 'g')) as price_reads,
-       (select count(*) from regexp_matches(pg_temp.plan_of(sql), $re$d\.data -> 'region'$re$, 'g')) as region_reads
+select pg_temp.plan_of(sql, 'verbose, costs off') as plan,
+       (select count(*) from regexp_matches(pg_temp.plan_of(sql, 'verbose, costs off'), $re$d\.data -> 'price'$re$, 'g')) as price_reads,
+       (select count(*) from regexp_matches(pg_temp.plan_of(sql, 'verbose, costs off'), $re$d\.data -> 'region'$re$, 'g')) as region_reads
   from compiled;
 
 select is(price_reads, 1::bigint, 'price is read out of data once per row for sum, avg and max') from planned;

@@ -15,18 +15,6 @@ select :'client_a', :'pages', jsonb_build_object('n', g), timestamptz '2026-05-0
   from generate_series(1, 5000) g;
 analyze public.client_data;
 
-create function pg_temp.plan_of(p_query text) returns text language plpgsql as $$
-declare
-  v_line text;
-  v_plan text := '';
-begin
-  for v_line in execute 'explain (costs off) ' || p_query loop
-    v_plan := v_plan || v_line || E'\n';
-  end loop;
-  return v_plan;
-end
-$$;
-
 -- The cursor condition query_order_sql compiles for the default order (created_at, id ascending).
 create function pg_temp.after_sql(p_after jsonb) returns text language sql as $$
   select (private.query_order_sql('client_11111111_pages', '[]', '[]', p_after)).after_sql
