@@ -841,48 +841,6 @@ pub(crate) fn workerd_processes(stack: &Stack) -> Vec<Workerd> {
     found
 }
 
-/// The port of the runtime workerd's own `entry` socket (wrangler starts it with
-/// `--socket-addr=entry=127.0.0.1:0`, so the kernel picks it): of the TCP ports the process
-/// listens on (its socket fds' inodes in `/proc/<pid>/fd`, matched against the LISTEN lines of
-/// `/proc/<pid>/net/tcp`), the one where `GET /health` answers 200. The others are its
-/// inspector (which answers 500 there) and its debug port. A request sent here reaches the
-/// Worker without wrangler's proxy, as production has none.
-pub(crate) fn runtime_entry_port(pid: u32) -> Option<u16> {
-    let inodes: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
-        .ok()?
-        .filter_map(|fd| {
-            let target = fs::read_link(fd.ok()?.path()).ok()?;
-            let target = target.to_str()?;
-            Some(
-                target
-                    .strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .to_owned(),
-            )
-        })
-        .collect();
-    let tcp = fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
-    // sl local_address rem_address st … inode: 127.0.0.1:port is `0100007F:<hex port>`,
-    // LISTEN is state 0A.
-    let mut ports: Vec<u16> = tcp
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let (local, state, inode) = (f.get(1)?, f.get(3)?, f.get(9)?);
-            if *state != "0A" || !inodes.iter().any(|i| i == inode) {
-                return None;
-            }
-            u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()
-        })
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    ports
-        .into_iter()
-        .find(|port| http::get_status(&format!("http://127.0.0.1:{port}/health")) == Some(200))
-}
-
 /// A field of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
 fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench::{clock_ticks, cpu_secs, runtime_entry_port, sql, workerd_processes, Teardown};
+use crate::bench::{clock_ticks, cpu_secs, sql, workerd_processes, Teardown};
 use crate::stack::{Ports, Stack};
+use crate::workerd::Workerd;
 use crate::{build, http, keys, migrate, proc, signals, Error, Result};
 
 const LOAD_SQL: &str = include_str!("bench_scale/load.sql");
@@ -135,20 +136,22 @@ struct Timing {
 }
 
 struct WorkerTiming {
-    /// Through wrangler dev's proxy (the Worker's port).
+    /// Through `wrangler dev` (the Worker's port).
     secs: f64,
-    /// Straight to the runtime workerd's own entry socket: no proxy, as in production.
-    direct_secs: Option<f64>,
-    /// CPU seconds per request of the workerd process running the Worker (not wrangler's proxy),
-    /// over the proxied calls.
+    /// CPU seconds per request of wrangler's workerd process running the Worker (not its proxy).
     cpu: Option<f64>,
+    /// Through plain `workerd serve` of the same build (crate::workerd): no wrangler, as in
+    /// production.
+    plain_secs: f64,
+    /// CPU seconds per request of that one workerd process.
+    plain_cpu: Option<f64>,
 }
 
-/// The workerd process that runs the Worker, and its own entry port when it was found.
-#[derive(Clone, Copy)]
-struct Runtime {
-    pid: u32,
-    entry_port: Option<u16>,
+/// The two ways the Worker runs in the bench: wrangler's runtime process (its pid when found)
+/// and plain workerd.
+struct Workers {
+    wrangler_runtime: Option<u32>,
+    plain: Workerd,
 }
 
 /// `cargo xtask bench --scale [options]`
@@ -174,6 +177,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         stack.start_data_api(&data_api)?;
         stack.start_worker()?;
     }
+    let plain_workerd = if opts.with_api {
+        println!("\n==> starting the same Worker build in plain workerd (no wrangler)");
+        Some(Workerd::start(root, &stack)?)
+    } else {
+        None
+    };
 
     println!(
         "\n==> loading {} rows by SQL ({} clients + one with {})",
@@ -208,18 +217,22 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 
     let token = client_token(&stack, BIG_CLIENT);
     let reads = reads(&db_url)?;
-    let workerd = opts.with_api.then(|| runtime_workerd(&stack)).flatten();
+    let workers = plain_workerd.map(|plain| Workers {
+        wrangler_runtime: wrangler_runtime(&stack),
+        plain,
+    });
     let mut timings = Vec::new();
     for read in &reads {
         println!("\n==> {}", read.name);
-        timings.push(time_read(&stack, &opts, read, &token, workerd)?);
+        timings.push(time_read(&stack, &opts, read, &token, workers.as_ref())?);
     }
 
-    let cpu = if opts.with_api {
-        println!("\n==> workerd CPU per request");
-        Some(cpu_per_request(&stack, &token, opts.cpu_requests, workerd)?)
-    } else {
-        None
+    let cpu = match &workers {
+        Some(workers) => {
+            println!("\n==> workerd CPU per request");
+            Some(cpu_per_request(&stack, &token, opts.cpu_requests, workers)?)
+        }
+        None => None,
     };
 
     println!("\n==> EXPLAIN ANALYZE as authenticated (RLS on)");
@@ -233,40 +246,26 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The workerd process that runs the Worker's code: wrangler dev starts two, and the other one
-/// only proxies (it listens on the Worker's port). See `bench::workerd_processes` and
-/// `bench::runtime_entry_port`.
-fn runtime_workerd(stack: &Stack) -> Option<Runtime> {
+/// The workerd process that runs the Worker's code under wrangler dev, which starts two: the
+/// other one only proxies (it listens on the Worker's port). See `bench::workerd_processes`.
+fn wrangler_runtime(stack: &Stack) -> Option<u32> {
     let found = workerd_processes(stack);
-    let Some(w) = found.iter().find(|w| w.role == "running the Worker") else {
-        println!("no workerd process running the Worker was found: CPU and runtime n/a");
-        return None;
-    };
-    let entry_port = runtime_entry_port(w.pid);
-    match entry_port {
-        Some(port) => println!(
-            "workerd running the Worker: pid {}, entry port {port}",
-            w.pid
-        ),
-        None => println!(
-            "workerd running the Worker: pid {}; its entry port was not found: runtime n/a",
-            w.pid
-        ),
+    let runtime = found.iter().find(|w| w.role == "running the Worker");
+    match runtime {
+        Some(w) => println!("wrangler's workerd running the Worker: pid {}", w.pid),
+        None => println!("no wrangler workerd running the Worker was found: its CPU is n/a"),
     }
-    Some(Runtime {
-        pid: w.pid,
-        entry_port,
-    })
+    runtime.map(|w| w.pid)
 }
 
 /// workerd's CPU per request for a route, N sequential requests after 10 untimed ones: once
-/// through wrangler dev's proxy (the Worker's port), once straight to the runtime's own entry
-/// socket (no proxy, as in production).
+/// through wrangler dev (both its workerd processes counted), once through plain workerd (no
+/// wrangler, as in production).
 fn cpu_per_request(
     stack: &Stack,
     token: &str,
     requests: usize,
-    runtime: Option<Runtime>,
+    workers: &Workers,
 ) -> Result<String> {
     let ticks = clock_ticks()?;
     let workerds = workerd_processes(stack);
@@ -291,14 +290,14 @@ fn cpu_per_request(
     let mut out = format!(
         "workerd CPU per request: utime+stime (fields 14+15 of /proc/<pid>/stat, {ticks} ticks/s) \
          of each workerd process before and after {requests} sequential requests, divided by \
-         {requests}; `runtime` is the process executing the Worker, `proxy` wrangler dev's own \
-         (not there in production). `via proxy`: sent to the Worker's port, as every other \
-         figure here; `direct`: sent to the runtime's own entry socket, no proxy.\n"
+         {requests}. `wrangler`: sent to wrangler dev's port; `runtime` is its process executing \
+         the Worker, `proxy` its own (neither is there in production). `workerd`: sent to plain \
+         `workerd serve` of the same build, the one process that runs it (as in production).\n"
     );
-    let mut ports = vec![("via proxy", stack.ports.worker)];
-    if let Some(port) = runtime.and_then(|r| r.entry_port) {
-        ports.push(("direct", port));
-    }
+    let ports = [
+        ("wrangler", stack.ports.worker),
+        ("workerd", workers.plain.port),
+    ];
     for (label, path, authorized) in routes {
         let headers: Vec<(&str, &str)> = if authorized {
             vec![("Authorization", bearer.as_str())]
@@ -324,28 +323,39 @@ fn cpu_per_request(
             for _ in 0..10 {
                 call()?;
             }
-            let before: Vec<Option<f64>> =
-                workerds.iter().map(|w| cpu_secs(w.pid, ticks)).collect();
+            // Plain workerd is one process; wrangler's are two.
+            let measured: Vec<(u32, &str)> = if how == "workerd" {
+                vec![(workers.plain.pid, "workerd")]
+            } else {
+                workerds
+                    .iter()
+                    .map(|w| {
+                        let who = if w.role == "running the Worker" {
+                            "runtime"
+                        } else {
+                            "proxy"
+                        };
+                        (w.pid, who)
+                    })
+                    .collect()
+            };
+            let before: Vec<Option<f64>> = measured
+                .iter()
+                .map(|(pid, _)| cpu_secs(*pid, ticks))
+                .collect();
             let started = Instant::now();
             for _ in 0..requests {
                 call()?;
             }
             let wall = started.elapsed().as_secs_f64() / requests as f64;
-            let per_process: Vec<String> = workerds
+            let per_process: Vec<String> = measured
                 .iter()
                 .zip(&before)
-                .map(|(w, b)| {
-                    let who = if w.role == "running the Worker" {
-                        "runtime"
-                    } else {
-                        "proxy"
-                    };
-                    match (b, cpu_secs(w.pid, ticks)) {
-                        (Some(a), Some(b)) => {
-                            format!("{who} {:.2} ms", (b - a) * 1e3 / requests as f64)
-                        }
-                        _ => format!("{who} n/a"),
+                .map(|((pid, who), b)| match (b, cpu_secs(*pid, ticks)) {
+                    (Some(a), Some(b)) => {
+                        format!("{who} {:.2} ms", (b - a) * 1e3 / requests as f64)
                     }
+                    _ => format!("{who} n/a"),
                 })
                 .collect();
             out.push_str(&format!(
@@ -556,7 +566,7 @@ fn time_read(
     opts: &Options,
     read: &Read,
     token: &str,
-    workerd: Option<Runtime>,
+    workers: Option<&Workers>,
 ) -> Result<Timing> {
     let call = format!(
         "select public.{}('{BIG_CLIENT}'::uuid, '{}'::jsonb)",
@@ -598,12 +608,11 @@ fn time_read(
     } else {
         None
     };
-    let worker = if opts.with_api {
-        Some(worker_per_call(
-            stack, read, token, opts.calls, rows, workerd,
-        )?)
-    } else {
-        None
+    let worker = match workers {
+        Some(workers) => Some(worker_per_call(
+            stack, read, token, opts.calls, rows, workers,
+        )?),
+        None => None,
     };
     Ok(Timing {
         rows,
@@ -625,15 +634,15 @@ fn worker_answer_size(read: &Read, answer: &Value) -> usize {
 
 /// Median seconds per `GET /api/data/{id}{route}?{query}` through the Worker with the client's
 /// token, over one kept-alive connection, after 3 untimed calls; each answer must hold what the
-/// SQL one did. Timed through wrangler dev's proxy (with the CPU the workerd process running the
-/// Worker spent per call), then straight to the runtime's entry socket.
+/// SQL one did. Timed through wrangler dev, then through plain workerd, each with the CPU the
+/// workerd process running the Worker spent per call.
 fn worker_per_call(
     stack: &Stack,
     read: &Read,
     token: &str,
     calls: usize,
     rows: usize,
-    workerd: Option<Runtime>,
+    workers: &Workers,
 ) -> Result<WorkerTiming> {
     let path = format!(
         "/api/data/{BIG_CLIENT}{}{}{}",
@@ -668,21 +677,23 @@ fn worker_per_call(
         median_of_calls(calls, call)
     };
     let ticks = clock_ticks()?;
-    let pid = workerd.map(|r| r.pid);
-    let cpu_before = pid.and_then(|pid| cpu_secs(pid, ticks));
-    let secs = timed(stack.ports.worker, "via wrangler's proxy")?;
-    let cpu = match (cpu_before, pid.and_then(|pid| cpu_secs(pid, ticks))) {
-        (Some(a), Some(b)) => Some((b - a) / (calls + 3) as f64),
-        _ => None,
+    let cpu_per_call = |pid: Option<u32>, port: u16, how: &str| -> Result<(f64, Option<f64>)> {
+        let before = pid.and_then(|pid| cpu_secs(pid, ticks));
+        let secs = timed(port, how)?;
+        let cpu = match (before, pid.and_then(|pid| cpu_secs(pid, ticks))) {
+            (Some(a), Some(b)) => Some((b - a) / (calls + 3) as f64),
+            _ => None,
+        };
+        Ok((secs, cpu))
     };
-    let direct_secs = match workerd.and_then(|r| r.entry_port) {
-        Some(port) => Some(timed(port, "direct to the runtime")?),
-        None => None,
-    };
+    let (secs, cpu) = cpu_per_call(workers.wrangler_runtime, stack.ports.worker, "wrangler dev")?;
+    let (plain_secs, plain_cpu) =
+        cpu_per_call(Some(workers.plain.pid), workers.plain.port, "plain workerd")?;
     Ok(WorkerTiming {
         secs,
-        direct_secs,
         cpu,
+        plain_secs,
+        plain_cpu,
     })
 }
 
@@ -861,7 +872,7 @@ fn print_table(
     );
     println!("2 shared cores: numbers are noisy; compare columns of the same run.\n");
     println!(
-        "| {:<36} | {:>7} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>10} | {:>11} | {:>13} |",
+        "| {:<36} | {:>7} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
         "read",
         "answer",
         "SQL RLS on ms",
@@ -870,12 +881,13 @@ fn print_table(
         "data API ms",
         "Worker ms",
         "Worker/API",
-        "runtime ms",
-        "runtime/API",
-        "Worker CPU ms"
+        "wrangler CPU ms",
+        "workerd ms",
+        "workerd/API",
+        "workerd CPU ms"
     );
     println!(
-        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
+        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
         "-".repeat(38),
         "-".repeat(8),
         "-".repeat(14),
@@ -884,20 +896,21 @@ fn print_table(
         "-".repeat(12),
         "-".repeat(10),
         "-".repeat(11),
+        "-".repeat(16),
         "-".repeat(11),
         "-".repeat(12),
-        "-".repeat(14)
+        "-".repeat(15)
     );
     let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |s| format!("{:.2}", s * 1e3));
     for (read, t) in reads.iter().zip(timings) {
         let worker = t.worker.as_ref().map(|w| w.secs);
-        let direct = t.worker.as_ref().and_then(|w| w.direct_secs);
+        let plain = t.worker.as_ref().map(|w| w.plain_secs);
         let ratio = |worker: Option<f64>| match (worker, t.data_api) {
             (Some(w), Some(a)) => format!("{:.2}", w / a),
             _ => "n/a".to_string(),
         };
         println!(
-            "| {:<36} | {:>7} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>10} | {:>11} | {:>13} |",
+            "| {:<36} | {:>7} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
             read.name,
             t.rows,
             t.rls_on * 1e3,
@@ -906,9 +919,10 @@ fn print_table(
             ms(t.data_api),
             ms(worker),
             ratio(worker),
-            ms(direct),
-            ratio(direct),
             ms(t.worker.as_ref().and_then(|w| w.cpu)),
+            ms(plain),
+            ratio(plain),
+            ms(t.worker.as_ref().and_then(|w| w.plain_cpu)),
         );
     }
     println!(
@@ -919,13 +933,13 @@ fn print_table(
     println!(
         "Worker: GET /api/data/{{id}}[/count|/aggregate]?<the same query> with the client's \
          token, one kept-alive connection (its plan is what crates/query makes of that query \
-         string, and so is every other column's), sent to the Worker's port, i.e. through \
-         wrangler dev's proxy (a second workerd process in front of the runtime). runtime: the \
-         same calls sent straight to the runtime workerd's own entry socket (the port it \
-         listens on that answers /health; found through /proc/<pid>/fd and /proc/<pid>/net/tcp), \
-         no proxy, as in production. Worker CPU: utime+stime of the workerd process running the \
-         Worker (/proc/<pid>/stat, not wrangler's proxy) over the proxied calls, per call; 10 ms \
-         clock ticks, so over {} calls it resolves {:.2} ms.",
+         string, and so is every other column's), through wrangler dev (a proxy workerd in \
+         front of a runtime workerd that also hosts wrangler's own workers); wrangler CPU: \
+         utime+stime of that runtime process (/proc/<pid>/stat) per call. workerd: the same calls \
+         to the same build in plain `workerd serve` (xtask/src/workerd.rs: one process, one \
+         worker, outbound fetches straight to the data API), as in production; workerd CPU: \
+         that process's utime+stime per call. 10 ms clock ticks, so over {} calls a CPU cell \
+         resolves {:.2} ms; the --cpu-requests lines below are the figures to use.",
         opts.calls + 3,
         10.0 / (opts.calls + 3) as f64
     );

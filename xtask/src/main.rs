@@ -23,6 +23,7 @@ mod signals;
 mod stack;
 mod steps;
 mod test;
+mod workerd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

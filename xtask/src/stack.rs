@@ -180,11 +180,13 @@ impl Stack {
     }
 
     /// The Worker's variables (docs/ARCHITECTURE.md), as `.dev.vars` holds them.
-    fn worker_vars(&self) -> String {
+    /// The variables the stack gives the Worker (wrangler's env file; plain workerd's text
+    /// bindings in `bench --scale`).
+    pub fn worker_bindings(&self) -> Vec<(&'static str, String)> {
         // A test stack's Worker reports its wasm memory on every answer (X-Wasm-Memory-Bytes),
         // which tests/e2e/tests/hardening.rs holds under its budget.
         let debug_memory = if self.throwaway { "1" } else { "0" };
-        [
+        vec![
             ("DEBUG_MEMORY", debug_memory.to_string()),
             ("SUPABASE_URL", self.api_url()),
             ("SUPABASE_ANON_KEY", self.keys.anon_key.clone()),
@@ -196,9 +198,13 @@ impl Stack {
             ("SUPABASE_JWKS_URL", self.jwks_url()),
             ("JWT_AUD", "authenticated".to_string()),
         ]
-        .iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect()
+    }
+
+    fn worker_vars(&self) -> String {
+        self.worker_bindings()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect()
     }
 
     pub fn write_env_file(&self, path: &Path) -> Result<()> {
