@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench::{clock_ticks, cpu_secs, sql, workerd_processes, Teardown};
+use crate::bench::{self, clock_ticks, cpu_secs, sql, workerd_processes, Teardown};
 use crate::stack::{Ports, Stack};
-use crate::workerd::Workerd;
+use crate::workerd::PlainWorkerd;
 use crate::{build, http, keys, migrate, proc, signals, Error, Result};
 
 const LOAD_SQL: &str = include_str!("bench_scale/load.sql");
@@ -147,11 +147,22 @@ struct WorkerTiming {
     plain_cpu: Option<f64>,
 }
 
-/// The two ways the Worker runs in the bench: wrangler's runtime process (its pid when found)
-/// and plain workerd.
+/// The two ways the Worker runs in the bench: under wrangler dev (its two workerd processes,
+/// found once) and in plain workerd.
 struct Workers {
-    wrangler_runtime: Option<u32>,
-    plain: Workerd,
+    wrangler: Vec<bench::Workerd>,
+    plain: PlainWorkerd,
+}
+
+impl Workers {
+    /// The pid of wrangler's workerd process that runs the Worker's code; the other one only
+    /// proxies (it listens on the Worker's port). See `bench::workerd_processes`.
+    fn wrangler_runtime(&self) -> Option<u32> {
+        self.wrangler
+            .iter()
+            .find(|w| w.role == "running the Worker")
+            .map(|w| w.pid)
+    }
 }
 
 /// `cargo xtask bench --scale [options]`
@@ -179,7 +190,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
     let plain_workerd = if opts.with_api {
         println!("\n==> starting the same Worker build in plain workerd (no wrangler)");
-        Some(Workerd::start(root, &stack)?)
+        Some(PlainWorkerd::start(root, &stack)?)
     } else {
         None
     };
@@ -217,9 +228,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 
     let token = client_token(&stack, BIG_CLIENT);
     let reads = reads(&db_url)?;
-    let workers = plain_workerd.map(|plain| Workers {
-        wrangler_runtime: wrangler_runtime(&stack),
-        plain,
+    let workers = plain_workerd.map(|plain| {
+        let workers = Workers {
+            wrangler: workerd_processes(&stack),
+            plain,
+        };
+        match workers.wrangler_runtime() {
+            Some(pid) => println!("wrangler's workerd running the Worker: pid {pid}"),
+            None => println!("no wrangler workerd running the Worker was found: its CPU is n/a"),
+        }
+        workers
     });
     let mut timings = Vec::new();
     for read in &reads {
@@ -246,18 +264,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The workerd process that runs the Worker's code under wrangler dev, which starts two: the
-/// other one only proxies (it listens on the Worker's port). See `bench::workerd_processes`.
-fn wrangler_runtime(stack: &Stack) -> Option<u32> {
-    let found = workerd_processes(stack);
-    let runtime = found.iter().find(|w| w.role == "running the Worker");
-    match runtime {
-        Some(w) => println!("wrangler's workerd running the Worker: pid {}", w.pid),
-        None => println!("no wrangler workerd running the Worker was found: its CPU is n/a"),
-    }
-    runtime.map(|w| w.pid)
-}
-
 /// workerd's CPU per request for a route, N sequential requests after 10 untimed ones: once
 /// through wrangler dev (both its workerd processes counted), once through plain workerd (no
 /// wrangler, as in production).
@@ -268,7 +274,6 @@ fn cpu_per_request(
     workers: &Workers,
 ) -> Result<String> {
     let ticks = clock_ticks()?;
-    let workerds = workerd_processes(stack);
     let bearer = format!("Bearer {token}");
     let routes = [
         (
@@ -294,9 +299,26 @@ fn cpu_per_request(
          the Worker, `proxy` its own (neither is there in production). `workerd`: sent to plain \
          `workerd serve` of the same build, the one process that runs it (as in production).\n"
     );
-    let ports = [
-        ("wrangler", stack.ports.worker),
-        ("workerd", workers.plain.port),
+    // Whose CPU counts for a request sent each way: wrangler's two processes, or the one.
+    let wrangler: Vec<(u32, &str)> = workers
+        .wrangler
+        .iter()
+        .map(|w| {
+            let who = if w.role == "running the Worker" {
+                "runtime"
+            } else {
+                "proxy"
+            };
+            (w.pid, who)
+        })
+        .collect();
+    let ways = [
+        ("wrangler", stack.ports.worker, wrangler),
+        (
+            "workerd",
+            workers.plain.port,
+            vec![(workers.plain.pid, "workerd")],
+        ),
     ];
     for (label, path, authorized) in routes {
         let headers: Vec<(&str, &str)> = if authorized {
@@ -304,7 +326,8 @@ fn cpu_per_request(
         } else {
             Vec::new()
         };
-        for &(how, port) in &ports {
+        for (how, port, measured) in &ways {
+            let (how, port) = (*how, *port);
             let conn = http::Client::local(port, REQUEST_TIMEOUT);
             let call = || -> Result<()> {
                 let (status, answer) =
@@ -323,22 +346,6 @@ fn cpu_per_request(
             for _ in 0..10 {
                 call()?;
             }
-            // Plain workerd is one process; wrangler's are two.
-            let measured: Vec<(u32, &str)> = if how == "workerd" {
-                vec![(workers.plain.pid, "workerd")]
-            } else {
-                workerds
-                    .iter()
-                    .map(|w| {
-                        let who = if w.role == "running the Worker" {
-                            "runtime"
-                        } else {
-                            "proxy"
-                        };
-                        (w.pid, who)
-                    })
-                    .collect()
-            };
             let before: Vec<Option<f64>> = measured
                 .iter()
                 .map(|(pid, _)| cpu_secs(*pid, ticks))
@@ -686,7 +693,11 @@ fn worker_per_call(
         };
         Ok((secs, cpu))
     };
-    let (secs, cpu) = cpu_per_call(workers.wrangler_runtime, stack.ports.worker, "wrangler dev")?;
+    let (secs, cpu) = cpu_per_call(
+        workers.wrangler_runtime(),
+        stack.ports.worker,
+        "wrangler dev",
+    )?;
     let (plain_secs, plain_cpu) =
         cpu_per_call(Some(workers.plain.pid), workers.plain.port, "plain workerd")?;
     Ok(WorkerTiming {

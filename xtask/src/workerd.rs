@@ -22,41 +22,32 @@ use crate::{http, proc, Error, Result};
 const READY: Duration = Duration::from_secs(60);
 
 /// A running `workerd serve` of the built Worker; stopped when dropped.
-pub struct Workerd {
+pub struct PlainWorkerd {
     pub pid: u32,
     pub port: u16,
 }
 
-impl Drop for Workerd {
+impl Drop for PlainWorkerd {
     fn drop(&mut self) {
         proc::stop_group(self.pid, Duration::from_secs(5));
     }
 }
 
-impl Workerd {
+impl PlainWorkerd {
     /// Writes the config into `stack.dir/workerd/` and starts workerd on a free port, once
     /// `GET /health` answers 200.
-    pub fn start(root: &Path, stack: &Stack) -> Result<Workerd> {
+    pub fn start(root: &Path, stack: &Stack) -> Result<PlainWorkerd> {
+        let failed = |doing: String| move |e| Error::io("workerd_config_failed", doing, e);
         let dir = stack.dir.join("workerd");
         proc::mkdir(&dir)?;
         for file in ["index.js", "index_bg.wasm"] {
             let from = root.join("build/worker").join(file);
-            fs::copy(&from, dir.join(file)).map_err(|e| {
-                Error::io(
-                    "workerd_config_failed",
-                    format!("copying {}", from.display()),
-                    e,
-                )
-            })?;
+            fs::copy(&from, dir.join(file))
+                .map_err(failed(format!("copying {}", from.display())))?;
         }
         let toml_path = root.join("wrangler.toml");
-        let toml = fs::read_to_string(&toml_path).map_err(|e| {
-            Error::io(
-                "workerd_config_failed",
-                format!("reading {}", toml_path.display()),
-                e,
-            )
-        })?;
+        let toml = fs::read_to_string(&toml_path)
+            .map_err(failed(format!("reading {}", toml_path.display())))?;
         let (date, vars) = wrangler_settings(&toml).ok_or_else(|| {
             Error::new(
                 "workerd_config_failed",
@@ -66,23 +57,16 @@ impl Workerd {
         let mut bindings: Vec<(String, String)> = stack
             .worker_bindings()
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| match k {
+                "DEBUG_MEMORY" => (k.to_string(), "0".to_string()),
+                _ => (k.to_string(), v),
+            })
             .collect();
-        for (k, v) in &mut bindings {
-            if k == "DEBUG_MEMORY" {
-                *v = "0".to_string();
-            }
-        }
         bindings.extend(vars);
         let port = http::free_port().map_err(|e| Error::io("no_free_port", "picking a port", e))?;
         let config = dir.join("config.capnp");
-        fs::write(&config, capnp_config(&date, &bindings, port)).map_err(|e| {
-            Error::io(
-                "workerd_config_failed",
-                format!("writing {}", config.display()),
-                e,
-            )
-        })?;
+        fs::write(&config, capnp_config(&date, &bindings, port))
+            .map_err(failed(format!("writing {}", config.display())))?;
 
         let binary = root.join("node_modules/@cloudflare/workerd-linux-64/bin/workerd");
         let log = stack.logs().join("workerd.log");
@@ -90,7 +74,7 @@ impl Workerd {
         cmd.current_dir(&dir)
             .args(["serve", "config.capnp", "--experimental"]);
         let pid = proc::spawn_service(&mut cmd, &log, &stack.pids().join("workerd.pid"))?;
-        let workerd = Workerd { pid, port };
+        let workerd = PlainWorkerd { pid, port };
         let url = format!("http://127.0.0.1:{port}/health");
         wait_until("plain workerd", READY, Some(pid), &log, || {
             http::get_status(&url) == Some(200)
