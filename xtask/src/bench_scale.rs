@@ -239,6 +239,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         workers
     });
+    if let Some(workers) = &workers {
+        println!(
+            "\n==> warming the Worker up ({WARM_UP_CALLS} untimed page-1 and count calls each way)"
+        );
+        warm_up(&stack, &token, workers)?;
+    }
     let mut timings = Vec::new();
     for read in &reads {
         println!("\n==> {}", read.name);
@@ -261,6 +267,45 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         println!("\n{cpu}");
     }
     println!("\n{explains}");
+    Ok(())
+}
+
+/// Untimed calls per route before any read is timed through the Worker.
+const WARM_UP_CALLS: usize = 200;
+
+/// Sends page 1 and `/count` [`WARM_UP_CALLS`] times each through wrangler dev and plain workerd,
+/// so V8 has tiered the Worker's wasm and JS up before the first timed read: without it the
+/// first read of the table (page 1) also timed the warm-up (its median was 2.8× the data API's,
+/// its CPU cell 7 ms against 1 ms in the `--cpu-requests` lines).
+fn warm_up(stack: &Stack, token: &str, workers: &Workers) -> Result<()> {
+    let bearer = format!("Bearer {token}");
+    let paths = [
+        format!("/api/data/{BIG_CLIENT}?limit=50"),
+        format!("/api/data/{BIG_CLIENT}/count"),
+    ];
+    for port in [stack.ports.worker, workers.plain.port] {
+        let conn = http::Client::local(port, REQUEST_TIMEOUT);
+        for path in &paths {
+            for _ in 0..WARM_UP_CALLS {
+                let (status, answer) = conn.request(
+                    "GET",
+                    path,
+                    &[("Authorization", bearer.as_str())],
+                    0,
+                    &mut std::io::empty(),
+                )?;
+                if status != 200 {
+                    return Err(Error::new(
+                        "bench_warm_up_failed",
+                        format!(
+                            "GET {path} on port {port} answered {status}: {}",
+                            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -602,14 +647,7 @@ fn time_read(
     }
     let script = stack.dir.join("read.pgbench.sql");
     write(&script, &format!("{call};\n"))?;
-    let rls_on = pgbench(stack, &script, opts.calls, "authenticated", &claims)?;
-    let rls_off = pgbench(
-        stack,
-        &script,
-        opts.calls,
-        "service_role",
-        "{\"role\":\"service_role\"}",
-    )?;
+    let (rls_on, rls_off) = pgbench_on_off(stack, &script, opts.calls, &claims)?;
     let data_api = if opts.with_api {
         Some(data_api_per_call(stack, read, token, opts.calls, rows)?)
     } else {
@@ -708,12 +746,47 @@ fn worker_per_call(
     })
 }
 
-/// The median latency of a one-statement script in one pgbench session as `role` with the JWT
-/// claims PostgREST would set, in seconds, from pgbench's per-transaction log (`-l`): the
-/// median, not pgbench's average, because a session's first call also compiles the PL/pgSQL
-/// functions (about 50 ms), which a pooled data API connection pays once. The role and claims
-/// are connection options, so the script is the call alone.
-fn pgbench(stack: &Stack, script: &Path, calls: usize, role: &str, claims: &str) -> Result<f64> {
+/// Rounds of RLS on, then off, per read: the two columns are compared as a ratio, and on 2 shared
+/// cores the load changes within seconds, so each side gets a share of each stretch.
+const PGBENCH_ROUNDS: usize = 2;
+
+/// Untimed calls at the start of each pgbench session. A session's first call compiles the
+/// PL/pgSQL functions (about 50 ms); the next five are still about twice as slow as the rest,
+/// because PL/pgSQL plans a static statement afresh for its first five runs before it keeps a
+/// generic plan. A pooled data API connection is past both; so are the timed calls.
+const PGBENCH_WARM_UP_CALLS: usize = 6;
+
+/// The median latency of a one-statement script as the client (`authenticated` with its JWT
+/// claims, RLS on) and as `service_role` (RLS off), in seconds: `calls` timed calls each, in
+/// [`PGBENCH_ROUNDS`] alternating pgbench sessions per side (one when `calls` is under 8).
+fn pgbench_on_off(stack: &Stack, script: &Path, calls: usize, claims: &str) -> Result<(f64, f64)> {
+    let rounds = if calls < 8 { 1 } else { PGBENCH_ROUNDS };
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let n = calls / rounds + usize::from(round < calls % rounds);
+        on.extend(pgbench(stack, script, n, "authenticated", claims)?);
+        off.extend(pgbench(
+            stack,
+            script,
+            n,
+            "service_role",
+            "{\"role\":\"service_role\"}",
+        )?);
+    }
+    Ok((median(on), median(off)))
+}
+
+/// The latencies of `calls` calls of a one-statement script in one pgbench session as `role`
+/// with the JWT claims PostgREST would set, in seconds, from pgbench's per-transaction log
+/// (`-l`), after [`PGBENCH_WARM_UP_CALLS`] untimed ones. The role and claims are connection
+/// options, so the script is the call alone.
+fn pgbench(
+    stack: &Stack,
+    script: &Path,
+    calls: usize,
+    role: &str,
+    claims: &str,
+) -> Result<Vec<f64>> {
     let log_dir = stack.dir.join(format!("pgbench-{role}"));
     let _ = fs::remove_dir_all(&log_dir);
     proc::mkdir(&log_dir)?;
@@ -726,7 +799,7 @@ fn pgbench(stack: &Stack, script: &Path, calls: usize, role: &str, claims: &str)
             .args(["-n", "-c", "1", "-j", "1", "-l", "--log-prefix"])
             .arg(log_dir.join("tx"))
             .arg("-t")
-            .arg(calls.to_string())
+            .arg((calls + PGBENCH_WARM_UP_CALLS).to_string())
             .arg("-f")
             .arg(script)
             .args(["-h", "127.0.0.1", "-p"])
@@ -734,7 +807,7 @@ fn pgbench(stack: &Stack, script: &Path, calls: usize, role: &str, claims: &str)
             .args(["-U", "postgres", "postgres"]),
         "pgbench_failed",
     )?;
-    // Each line: client_id transaction_no latency_us script_no epoch_s epoch_us.
+    // Each line: client_id transaction_no (from 1) latency_us script_no epoch_s epoch_us.
     let mut secs = Vec::new();
     let entries = fs::read_dir(&log_dir).map_err(|e| {
         Error::io(
@@ -745,22 +818,23 @@ fn pgbench(stack: &Stack, script: &Path, calls: usize, role: &str, claims: &str)
     })?;
     for entry in entries.flatten() {
         let text = fs::read_to_string(entry.path()).unwrap_or_default();
-        secs.extend(
-            text.lines()
-                .filter_map(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok())
-                .map(|us| us / 1e6),
-        );
+        secs.extend(text.lines().filter_map(|l| {
+            let mut fields = l.split_whitespace().skip(1);
+            let transaction: usize = fields.next()?.parse().ok()?;
+            let us: f64 = fields.next()?.parse().ok()?;
+            (transaction > PGBENCH_WARM_UP_CALLS).then_some(us / 1e6)
+        }));
     }
     if secs.len() != calls {
         return Err(Error::new(
             "pgbench_log_invalid",
             format!(
-                "{} transactions in pgbench's log, expected {calls}",
+                "{} timed transactions in pgbench's log, expected {calls}",
                 secs.len()
             ),
         ));
     }
-    Ok(median(secs))
+    Ok(secs)
 }
 
 fn median(mut secs: Vec<f64>) -> f64 {
@@ -937,7 +1011,8 @@ fn print_table(
         );
     }
     println!(
-        "\nSQL: pgbench, one session, median of its per-transaction log; RLS on = role \
+        "\nSQL: pgbench, 2 alternating sessions per side, median of their per-transaction logs \
+         (each session's first 6 calls untimed: they compile and plan afresh); RLS on = role \
          authenticated with the client's request.jwt.claims, off = service_role. data API: POST \
          /rest/v1/rpc/<function> with the client's token, one kept-alive connection."
     );
