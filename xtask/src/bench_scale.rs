@@ -45,9 +45,9 @@ usage: cargo xtask bench --scale [--quick] [--rows N] [--clients N] [--big N] [-
             --cpu-requests 300
   --quick: --rows 1000000 --clients 200 --big 500000 --calls 10 --write-rows 20000
   --rows is the total; the big client's rows are part of it, the rest is spread evenly over
-  --clients. --calls: pgbench transactions and HTTP calls per read. --cpu-requests: requests
-  per route for workerd's CPU per request (/health, /count, page 1). --no-api: SQL only (no
-  data API, no Worker).";
+  --clients. --calls: the fewest timed calls per cell (a fast read gets up to 500, about
+  0.5 s of SQL per cell). --cpu-requests: requests per route for workerd's CPU per request
+  (/health, /count, page 1). --no-api: SQL only (no data API, no Worker).";
 
 struct Options {
     rows: u64,
@@ -129,6 +129,7 @@ struct Read {
 /// The measured times of one read, in seconds per call.
 struct Timing {
     rows: usize,
+    calls: usize,
     rls_on: f64,
     rls_off: f64,
     data_api: Option<f64>,
@@ -647,20 +648,27 @@ fn time_read(
     }
     let script = stack.dir.join("read.pgbench.sql");
     write(&script, &format!("{call};\n"))?;
-    let (rls_on, rls_off) = pgbench_on_off(stack, &script, opts.calls, &claims)?;
+    let probe = median(pgbench(
+        stack,
+        &script,
+        opts.calls.min(10),
+        "authenticated",
+        &claims,
+    )?);
+    let calls = calls_per_cell(opts.calls, probe);
+    let (rls_on, rls_off) = pgbench_on_off(stack, &script, calls, &claims)?;
     let data_api = if opts.with_api {
-        Some(data_api_per_call(stack, read, token, opts.calls, rows)?)
+        Some(data_api_per_call(stack, read, token, calls, rows)?)
     } else {
         None
     };
     let worker = match workers {
-        Some(workers) => Some(worker_per_call(
-            stack, read, token, opts.calls, rows, workers,
-        )?),
+        Some(workers) => Some(worker_per_call(stack, read, token, calls, rows, workers)?),
         None => None,
     };
     Ok(Timing {
         rows,
+        calls,
         rls_on,
         rls_off,
         data_api,
@@ -744,6 +752,19 @@ fn worker_per_call(
         plain_secs,
         plain_cpu,
     })
+}
+
+/// SQL seconds per cell the call count aims at, and the most calls a cell makes.
+const CELL_SQL_SECS: f64 = 0.5;
+const MAX_CALLS: usize = 500;
+
+/// Timed calls per cell for a read whose SQL call took `probe` seconds: at least `--calls`, and
+/// for a fast read as many as fill [`CELL_SQL_SECS`] of SQL (at most [`MAX_CALLS`]). The cells
+/// are compared as ratios, and the median of 20 sub-millisecond calls on 2 shared cores moved by
+/// ±30 % between runs; the same count is used in every column of the read.
+fn calls_per_cell(min_calls: usize, probe: f64) -> usize {
+    let filling = (CELL_SQL_SECS / probe.max(1e-6)) as usize;
+    filling.clamp(min_calls, MAX_CALLS.max(min_calls))
 }
 
 /// Rounds of RLS on, then off, per read: the two columns are compared as a ratio, and on 2 shared
@@ -952,14 +973,15 @@ fn print_table(
 ) {
     println!(
         "\ncargo xtask bench --scale — {} rows: {} clients + one with {} (the reads are the big \
-         client's), median of {} calls per cell",
+         client's), median of `calls` calls per cell (at least {}; more for fast reads)",
         opts.rows, opts.clients, opts.big, opts.calls
     );
     println!("2 shared cores: numbers are noisy; compare columns of the same run.\n");
     println!(
-        "| {:<36} | {:>7} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
+        "| {:<36} | {:>7} | {:>5} | {:>13} | {:>10} | {:>6} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
         "read",
         "answer",
+        "calls",
         "SQL RLS on ms",
         "RLS off ms",
         "on/off",
@@ -972,9 +994,10 @@ fn print_table(
         "workerd CPU ms"
     );
     println!(
-        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
+        "|{}|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|{}:|",
         "-".repeat(38),
         "-".repeat(8),
+        "-".repeat(6),
         "-".repeat(14),
         "-".repeat(11),
         "-".repeat(7),
@@ -995,9 +1018,10 @@ fn print_table(
             _ => "n/a".to_string(),
         };
         println!(
-            "| {:<36} | {:>7} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
+            "| {:<36} | {:>7} | {:>5} | {:>13.2} | {:>10.2} | {:>6.2} | {:>11} | {:>9} | {:>10} | {:>15} | {:>10} | {:>11} | {:>14} |",
             read.name,
             t.rows,
+            t.calls,
             t.rls_on * 1e3,
             t.rls_off * 1e3,
             t.rls_on / t.rls_off,
@@ -1024,10 +1048,8 @@ fn print_table(
          utime+stime of that runtime process (/proc/<pid>/stat) per call. workerd: the same calls \
          to the same build in plain `workerd serve` (xtask/src/workerd.rs: one process, one \
          worker, outbound fetches straight to the data API), as in production; workerd CPU: \
-         that process's utime+stime per call. 10 ms clock ticks, so over {} calls a CPU cell \
-         resolves {:.2} ms; the --cpu-requests lines below are the figures to use.",
-        opts.calls + 3,
-        10.0 / (opts.calls + 3) as f64
+         that process's utime+stime per call. 10 ms clock ticks, so over N calls a CPU cell \
+         resolves 10/N ms; the --cpu-requests lines below are the figures to use."
     );
     println!("answer: rows in the page, the total (count) or groups (aggregate).");
     println!(
