@@ -1,11 +1,11 @@
--- query_client_data after 20261204190000_count_and_default_page_cheaper: a page of 0 rows (the
--- Worker's /count) answers [] with no cursor and the same totals without running the page
--- statement, and the default order written in query_client_data gives the pages, cursor and
--- fingerprint query_order_sql gives (a cursor from page 1 carries on through query_order_sql's
--- path). A table with its own created_at field keeps query_order_sql's order, and pages through
--- it without a gap. Client B and anon get nothing of client A's.
+-- After 20261204190000_count_and_default_page_cheaper: a page of 0 rows (the Worker's /count)
+-- answers [] with no cursor and the same totals, and refuses the same mistakes; the default order
+-- (set by query_order_sql without its per-key loop, so without a query_field lookup, page 1 and
+-- cursor pages alike) gives the file order, the fingerprint and cursors that page the table
+-- whole. A table with its own created_at field keeps that field as the key, and pages through it
+-- without a gap. Client B and anon get nothing of client A's.
 begin;
-select plan(18);
+select plan(19);
 \ir _query_fixtures.psql
 
 \set stamped 'client_11111111_stamped'
@@ -39,11 +39,11 @@ begin
 end
 $$;
 
--- Calls of private.query_order_sql in this transaction (pg_stat_xact_user_functions).
+-- Calls of private.query_field (a field name looked up) in this transaction.
 set local track_functions = 'all';
-create function pg_temp.order_sql_calls() returns bigint language sql as $$
+create function pg_temp.field_calls() returns bigint language sql as $$
   select coalesce((select f.calls from pg_stat_xact_user_functions f
-                    where f.schemaname = 'private' and f.funcname = 'query_order_sql'), 0)
+                    where f.schemaname = 'private' and f.funcname = 'query_field'), 0)
 $$;
 
 select pg_temp.act_as('authenticated', :'sub_a');
@@ -78,12 +78,15 @@ select is(public.query_client_data(:'client_a', jsonb_build_object('table', :'ca
 select is(public.query_client_data(:'client_a', jsonb_build_object('table', :'cars', 'limit', 2)) -> 'next' -> 'o',
           jsonb_build_array(to_jsonb(timestamp '2026-03-01 10:01')),
           '... and the second row''s created_at (UTC) as its position');
-create temp table calls_before as select pg_temp.order_sql_calls() as n;
+create temp table calls_before as select pg_temp.field_calls() as n;
 select pg_temp.labels(:'client_a', jsonb_build_object('table', :'cars', 'limit', 2, 'order', '[]'::jsonb));
-select is(pg_temp.order_sql_calls() - (select n from calls_before), 0::bigint,
-          'a default page does not call query_order_sql (its loop is what the migration saves)');
+select is(pg_temp.field_calls() - (select n from calls_before), 0::bigint,
+          'page 1 in the default order looks no field up (the loop the migration skips)');
+select pg_temp.labels(:'client_a', jsonb_build_object('table', :'cars', 'limit', 2,
+         'after', public.query_client_data(:'client_a', jsonb_build_object('table', :'cars', 'limit', 2)) -> 'next'));
+select is(pg_temp.field_calls() - (select n from calls_before), 0::bigint, '... nor does a cursor page after it');
 select pg_temp.labels(:'client_a', jsonb_build_object('table', :'cars', 'limit', 2, 'order', '[{"field": "year"}]'::jsonb));
-select is(pg_temp.order_sql_calls() - (select n from calls_before), 1::bigint, '... an ordered page does');
+select is(pg_temp.field_calls() - (select n from calls_before), 1::bigint, '... an ordered page does, once');
 select is(pg_temp.paged(:'cars', 2), 'r1,r2,r3,r4,r5,r6', 'pages of 2 from page 1''s cursor on: every row once, in file order');
 select is(pg_temp.paged(:'cars', 4), 'r1,r2,r3,r4,r5,r6', 'pages of 4: the same');
 
