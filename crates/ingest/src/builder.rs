@@ -5,6 +5,7 @@
 //! are taken from what was *stored*, not from the sample, so a column that later meets a value
 //! that does not fit reports itself as `mixed` instead of claiming a type it no longer has.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
@@ -17,14 +18,32 @@ use crate::options::{DateOrder, Format, IngestOptions};
 use crate::source_format::{Kind, Observer, SourceFormat};
 use crate::values::*;
 
-/// One cell as read from the source.
+/// One cell as read from the source. Its text may borrow the record it was split from (CSV):
+/// a cell that becomes a number, boolean or null then never owns a copy of its text.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
+pub(crate) enum CellOf<'a> {
     /// Text to be recognised (every cell of CSV and XLSX strings, JSON strings).
-    Text(String),
+    Text(Cow<'a, str>),
     /// A value whose type the source already stated (JSON numbers, booleans, objects, null).
     Json(Value),
 }
+
+/// A cell that owns its text (JSON, XLSX, and the sample rows held for inference).
+pub(crate) type Cell = CellOf<'static>;
+
+impl<'a> CellOf<'a> {
+    pub(crate) fn text(s: impl Into<Cow<'a, str>>) -> Self {
+        CellOf::Text(s.into())
+    }
+
+    fn into_owned(self) -> Cell {
+        match self {
+            CellOf::Text(s) => CellOf::Text(Cow::Owned(s.into_owned())),
+            CellOf::Json(v) => CellOf::Json(v),
+        }
+    }
+}
+
 
 /// Clean, unique snake_case keys for header names; `column_N` (1-based position) for empty ones.
 pub fn clean_keys(names: &[String]) -> Vec<String> {
@@ -146,16 +165,16 @@ fn boolean_name(key: &str) -> bool {
             .any(|h| key == *h || key.ends_with(&format!("_{h}")))
 }
 
-fn text_of(cell: &Cell) -> Option<&str> {
+fn text_of<'c>(cell: &'c Cell) -> Option<&'c str> {
     match cell {
-        Cell::Text(s) => Some(s.as_str()),
+        Cell::Text(s) => Some(s),
         Cell::Json(_) => None,
     }
 }
 
 fn is_null_cell(cell: &Cell, null_tokens: bool) -> bool {
     match cell {
-        Cell::Text(s) => null_tokens && is_null_token(s.trim()),
+        Cell::Text(s) => null_tokens && is_null_token(trim(s)),
         Cell::Json(v) => v.is_null(),
     }
 }
@@ -215,7 +234,7 @@ pub(crate) fn infer_plan(
     let texts: Vec<&str> = values
         .iter()
         .filter_map(|c| text_of(c))
-        .map(str::trim)
+        .map(trim)
         .collect();
     let json_count = |f: &dyn Fn(&Value) -> bool| {
         values
@@ -469,10 +488,10 @@ impl Plan {
         !matches!(self.source_kind(), Kind::Text)
     }
 
-    fn clean(&self, cell: Cell) -> Cleaned {
+    fn clean(&self, cell: CellOf<'_>) -> Cleaned {
         let text = match cell {
-            Cell::Json(Value::Null) => return Cleaned::Null(None),
-            Cell::Json(v) => {
+            CellOf::Json(Value::Null) => return Cleaned::Null(None),
+            CellOf::Json(v) => {
                 let fits = match self.ty {
                     ColumnType::Integer => v.is_i64() || v.is_u64(),
                     ColumnType::Number => v.is_number(),
@@ -492,9 +511,9 @@ impl Plan {
                     )
                 };
             }
-            Cell::Text(s) => s,
+            CellOf::Text(s) => s,
         };
-        let t = text.trim();
+        let t = trim(&text);
         if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
         }
@@ -504,11 +523,11 @@ impl Plan {
             && is_iso_date_shape(t)
             && parse_date(t, self.date_order).is_some()
         {
-            return Cleaned::Fits(Value::String(text));
+            return Cleaned::Fits(Value::String(text.into_owned()));
         }
         let converted: Result<Value, &str> = match self.ty {
             ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
-                return Cleaned::Fits(Value::String(text))
+                return Cleaned::Fits(Value::String(text.into_owned()))
             }
             ColumnType::Json => Err("not JSON"),
             ColumnType::Boolean => parse_bool(t, self.bool_digits)
@@ -562,7 +581,7 @@ impl Plan {
         };
         match converted {
             Ok(v) => Cleaned::Fits(v),
-            Err(reason) => Cleaned::Kept(Value::String(text), reason.to_string()),
+            Err(reason) => Cleaned::Kept(Value::String(text.into_owned()), reason.to_string()),
         }
     }
 }
@@ -655,7 +674,7 @@ fn column_key(columns: &[ColumnState], i: usize) -> String {
 }
 
 /// Replaces U+0000 by U+FFFD in a cell (JSON: in every nested string and key); `true` if any.
-fn replace_nul(cell: &mut Cell) -> bool {
+fn replace_nul(cell: &mut CellOf<'_>) -> bool {
     fn in_value(v: &mut Value) -> bool {
         match v {
             Value::String(s) => in_text(s),
@@ -682,8 +701,14 @@ fn replace_nul(cell: &mut Cell) -> bool {
         true
     }
     match cell {
-        Cell::Text(s) => in_text(s),
-        Cell::Json(v) => in_value(v),
+        CellOf::Text(s) => {
+            if !s.as_bytes().contains(&0) {
+                return false;
+            }
+            *s = Cow::Owned(s.replace('\0', "\u{fffd}"));
+            true
+        }
+        CellOf::Json(v) => in_value(v),
     }
 }
 
@@ -835,7 +860,7 @@ impl TableBuilder {
         let (mut filled, mut hits) = (0usize, 0usize);
         for p in &self.sample {
             if let Some(Cell::Text(t)) = p.cells.get(col) {
-                let t = t.trim();
+                let t = trim(t);
                 if t.is_empty() || is_null_token(t) {
                     continue;
                 }
@@ -849,8 +874,20 @@ impl TableBuilder {
     /// Adds one record; rows that are ready (after the sample) are appended to `out`.
     pub(crate) fn push(
         &mut self,
-        mut cells: Vec<Cell>,
+        cells: Vec<Cell>,
         line: Option<u64>,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
+        self.push_cells(cells, line, true, out)
+    }
+
+    /// [`TableBuilder::push`] of cells that may borrow their record's text; `may_hold_nul`
+    /// false when the caller checked the whole record for NUL at once (no cell holds one).
+    pub(crate) fn push_cells(
+        &mut self,
+        mut cells: Vec<CellOf<'_>>,
+        line: Option<u64>,
+        may_hold_nul: bool,
         out: &mut Vec<Row>,
     ) -> Result<(), IngestError> {
         self.row_count += 1;
@@ -863,7 +900,7 @@ impl TableBuilder {
             .at_row(row));
         }
         for (i, c) in cells.iter_mut().enumerate() {
-            if replace_nul(c) {
+            if may_hold_nul && replace_nul(c) {
                 let mut is = Issue::new(
                     IssueKind::NulReplaced,
                     "a NUL character (U+0000) cannot be stored (PostgreSQL text and jsonb refuse it); it was replaced by U+FFFD",
@@ -872,12 +909,12 @@ impl TableBuilder {
                 is.line = line;
                 is.column = Some(column_key(&self.columns, i));
                 is.original = Some(match c {
-                    Cell::Text(s) => s.replace('\u{fffd}', "\\u0000"),
-                    Cell::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
+                    CellOf::Text(s) => s.replace('\u{fffd}', "\\u0000"),
+                    CellOf::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
                 });
                 self.issues.push(is);
             }
-            if let Cell::Text(s) = c {
+            if let CellOf::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
                     let col = column_key(&self.columns, i);
                     return Err(IngestError::new(
@@ -898,7 +935,7 @@ impl TableBuilder {
             let width = self.header_width;
             if got > width {
                 while cells.len() > self.columns.len().max(width)
-                    && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty())
+                    && matches!(cells.last(), Some(CellOf::Text(s)) if trim(s).is_empty())
                 {
                     cells.pop();
                 }
@@ -953,6 +990,7 @@ impl TableBuilder {
         if self.typed {
             out.push(self.clean_row(row, line, cells));
         } else {
+            let cells = cells.into_iter().map(CellOf::into_owned).collect();
             self.sample.push(Pending { row, line, cells });
             if self.sample.len() >= self.opts.sample_rows {
                 self.fix_types(out);
@@ -1000,18 +1038,18 @@ impl TableBuilder {
         }
     }
 
-    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<Cell>) -> Row {
+    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<CellOf<'_>>) -> Row {
         if self.keys.len() != self.columns.len() {
             self.keys = Keys::new(self.columns.iter().map(|c| c.key.clone()).collect());
         }
         let mut out = Vec::with_capacity(self.columns.len());
         let mut cells = cells.into_iter();
         for col in self.columns.iter_mut() {
-            let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
+            let cell = cells.next().unwrap_or(CellOf::Json(Value::Null));
             let plan = col.plan.get_or_insert_with(Plan::string);
             // The sample's typed texts, to find the format they were written in.
             let text = match (&col.source, &cell) {
-                (Some(_), Cell::Text(s)) if plan.source_kind_is_typed() => Some(s.clone()),
+                (Some(_), CellOf::Text(s)) if plan.source_kind_is_typed() => Some(s.to_string()),
                 _ => None,
             };
             let value = match plan.clean(cell) {
@@ -1069,7 +1107,7 @@ impl TableBuilder {
                     .sample
                     .iter()
                     .filter_map(|p| match p.cells.get(i) {
-                        Some(Cell::Text(t)) => Some(t.trim()),
+                        Some(Cell::Text(t)) => Some(trim(t)),
                         Some(Cell::Json(Value::String(t))) => Some(t.as_str()),
                         _ => None,
                     })

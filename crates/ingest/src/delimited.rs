@@ -10,7 +10,9 @@
 //! splits at ASCII bytes, so fields are valid UTF-8 by construction and a chunk boundary can fall
 //! anywhere.
 
-use crate::builder::{Cell, TableBuilder};
+use std::borrow::Cow;
+
+use crate::builder::{CellOf, TableBuilder};
 use crate::decode::{Decoder, TextEncoding};
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
@@ -23,10 +25,69 @@ const SNIFF_BYTES: usize = 16 * 1024;
 const CANDIDATE_DELIMITERS: [u8; 5] = [b',', b';', b'\t', b'|', b' '];
 /// Header lines a stacked header may span.
 const MAX_HEADER_LINES: usize = 3;
+/// Record buffers a [`Splitter`] keeps for reuse: about the records of one 64 KiB chunk.
+const MAX_SPARE: usize = 1024;
+
+/// A record's fields: their texts one after another in one buffer, and where each one ends.
+/// A record then costs two allocations however many fields it has (it was one per field).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Fields {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Fields {
+    fn one(text: String) -> Fields {
+        let ends = vec![text.len()];
+        Fields { text, ends }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        (i < self.ends.len()).then(|| self.field(i))
+    }
+
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.get(0)
+    }
+
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        (0..self.ends.len()).map(|i| self.field(i))
+    }
+
+    /// Every field's text, one after another.
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len < self.ends.len() {
+            self.ends.truncate(len);
+            self.text.truncate(self.ends.last().copied().unwrap_or(0));
+        }
+    }
+
+    fn join(&self, sep: &str) -> String {
+        self.iter().collect::<Vec<_>>().join(sep)
+    }
+
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
-    pub fields: Vec<String>,
+    pub fields: Fields,
     /// 1-based physical line where the record starts.
     pub line: u64,
     pub comment: bool,
@@ -76,8 +137,13 @@ pub(crate) struct Splitter {
     skip_spaces: bool,
     comment: Option<u8>,
     state: State,
-    field: Vec<u8>,
-    fields: Vec<String>,
+    /// The current record's fields so far, one after another; the last one, not yet ended,
+    /// runs from the last of `ends` to the end.
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// Buffers of records already taken, handed back to be filled again (no allocation per
+    /// record); at most [`MAX_SPARE`].
+    spare: Vec<Fields>,
     first_quoted: bool,
     line: u64,
     record_line: u64,
@@ -116,8 +182,9 @@ impl Splitter {
             skip_spaces: false,
             comment,
             state: State::FieldStart,
-            field: Vec::new(),
-            fields: Vec::new(),
+            buf: Vec::new(),
+            ends: Vec::new(),
+            spare: Vec::new(),
             first_quoted: false,
             line: 1,
             record_line: 1,
@@ -157,22 +224,68 @@ impl Splitter {
         self
     }
 
+    /// Bytes of the field being split.
+    fn field_len(&self) -> usize {
+        self.buf.len() - self.ends.last().copied().unwrap_or(0)
+    }
+
     fn end_field(&mut self) {
-        // Copied out at its exact length; the buffer keeps its capacity for the next field.
-        // Splits happen only at ASCII bytes of valid UTF-8, so the lossy branch never runs.
-        let field = match std::str::from_utf8(&self.field) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&self.field).into_owned(),
+        self.ends.push(self.buf.len());
+    }
+
+    /// A whole field straight from the text (nothing of it was buffered).
+    fn push_field(&mut self, text: &str) {
+        self.buf.extend_from_slice(text.as_bytes());
+        self.ends.push(self.buf.len());
+    }
+
+    /// The record's fields, taken out; a spare record's buffers (or new ones with room for a
+    /// record as long) take their place.
+    fn take_fields(&mut self) -> Fields {
+        let (next_buf, next_ends) = match self.spare.pop() {
+            Some(f) => {
+                let (mut buf, mut ends) = (f.text.into_bytes(), f.ends);
+                buf.clear();
+                ends.clear();
+                (buf, ends)
+            }
+            None => (
+                Vec::with_capacity(self.buf.len()),
+                Vec::with_capacity(self.ends.len()),
+            ),
         };
-        self.field.clear();
-        self.fields.push(field);
+        let buf = std::mem::replace(&mut self.buf, next_buf);
+        let ends = std::mem::replace(&mut self.ends, next_ends);
+        match String::from_utf8(buf) {
+            Ok(text) => Fields { text, ends },
+            // Splits happen only at ASCII bytes of valid UTF-8, so every field is valid and this
+            // never runs; if it did, each field is read lossily on its own, as before.
+            Err(e) => {
+                let buf = e.into_bytes();
+                let mut f = Fields::default();
+                let mut start = 0;
+                for end in ends {
+                    f.text.push_str(&String::from_utf8_lossy(&buf[start..end]));
+                    f.ends.push(f.text.len());
+                    start = end;
+                }
+                f
+            }
+        }
+    }
+
+    /// Takes back the buffers of a record that was read, to split a later one into.
+    pub(crate) fn recycle(&mut self, fields: Fields) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(fields);
+        }
     }
 
     /// Whether a field of `len` bytes that a plain delimiter ends may skip the field buffer:
     /// nothing of it is buffered yet, and it is within the field limit (else the buffered path
     /// reports the overflow as before).
     fn direct_field(&self, len: usize) -> bool {
-        self.field.is_empty() && !self.space_after_delim && len <= self.max_field_bytes
+        self.field_len() == 0 && !self.space_after_delim && len <= self.max_field_bytes
     }
 
     /// `tail`: the record's text in the current chunk.
@@ -186,10 +299,8 @@ impl Splitter {
         };
         self.raw.clear();
         self.spans_lines = false;
-        // The next record likely has as many fields: room for them up front.
-        let width = self.fields.len();
         out.push(Record {
-            fields: std::mem::replace(&mut self.fields, Vec::with_capacity(width)),
+            fields: self.take_fields(),
             line: self.record_line,
             comment: false,
             first_quoted: self.first_quoted,
@@ -201,7 +312,7 @@ impl Splitter {
     }
 
     fn in_record(&self) -> bool {
-        !(self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty())
+        !(self.state == State::FieldStart && self.buf.is_empty() && self.ends.is_empty())
             && self.state != State::Comment
     }
 
@@ -213,7 +324,7 @@ impl Splitter {
             self.skip_spaces = true;
             true
         } else {
-            self.field.push(self.delim);
+            self.buf.push(self.delim);
             self.state = State::Unquoted;
             false
         }
@@ -242,7 +353,7 @@ impl Splitter {
                 }
             }
             let at_record_start =
-                self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty();
+                self.state == State::FieldStart && self.buf.is_empty() && self.ends.is_empty();
             if at_record_start {
                 self.record_line = self.line;
                 rec_start = i;
@@ -267,7 +378,7 @@ impl Splitter {
                         let text = String::from_utf8_lossy(&std::mem::take(&mut self.comment_text))
                             .into_owned();
                         out.push(Record {
-                            fields: vec![text],
+                            fields: Fields::one(text),
                             line: self.record_line,
                             comment: true,
                             first_quoted: false,
@@ -280,7 +391,7 @@ impl Splitter {
                     }
                 }
                 State::FieldStart if b == self.quote && self.quoting => {
-                    if self.fields.is_empty() {
+                    if self.ends.is_empty() {
                         self.first_quoted = true;
                     }
                     self.state = State::Quoted;
@@ -301,7 +412,7 @@ impl Splitter {
                         && bytes[j + 1] == self.delim
                         && self.direct_field(j - start)
                     {
-                        self.fields.push(text[start..j].to_owned());
+                        self.push_field(&text[start..j]);
                         self.state = State::FieldStart;
                         i = j + 1; // the delimiter
                     }
@@ -336,11 +447,11 @@ impl Splitter {
                             && bytes[i + 1] == self.delim
                             && self.direct_field(i + 1 - start)
                         {
-                            self.fields.push(text[start..=i].to_owned());
+                            self.push_field(&text[start..=i]);
                             self.state = State::FieldStart;
                             i += 1; // the delimiter
                         } else {
-                            self.field.extend_from_slice(&bytes[start..=i]);
+                            self.buf.extend_from_slice(&bytes[start..=i]);
                             self.state = State::Unquoted;
                         }
                     }
@@ -364,7 +475,7 @@ impl Splitter {
                             self.line += 1;
                             self.spans_lines = true;
                         }
-                        self.field.extend_from_slice(&bytes[start..=i]);
+                        self.buf.extend_from_slice(&bytes[start..=i]);
                     }
                 }
                 State::EscapeInQuoted => {
@@ -374,14 +485,14 @@ impl Splitter {
                     }
                     // `\"` is a quote; `\n`, `\t` and the like stay as written.
                     if b != self.quote && b != self.delim && Some(b) != self.escape {
-                        self.field.push(self.escape.unwrap_or(b'\\'));
+                        self.buf.push(self.escape.unwrap_or(b'\\'));
                     }
-                    self.field.push(b);
+                    self.buf.push(b);
                     self.state = State::Quoted;
                 }
                 State::QuoteInQuoted => {
                     if b == self.quote {
-                        self.field.push(b);
+                        self.buf.push(b);
                         self.state = State::Quoted;
                     } else if b == self.delim {
                         self.end_field();
@@ -394,7 +505,7 @@ impl Splitter {
                     } else {
                         // `"abc"def`: keep the stray text rather than lose it.
                         self.stray_quote = true;
-                        self.field.push(b);
+                        self.buf.push(b);
                         self.state = State::Unquoted;
                     }
                 }
@@ -411,12 +522,12 @@ impl Splitter {
     /// Records an [`Overflow`] when the field or record being split passed a limit.
     fn over_limit(&mut self) -> bool {
         if self.overflow.is_none() {
-            if self.field.len().max(self.comment_text.len()) > self.max_field_bytes {
+            if self.field_len().max(self.comment_text.len()) > self.max_field_bytes {
                 self.overflow = Some(Overflow::Field {
                     line: self.record_line,
-                    column: self.fields.len() + 1,
+                    column: self.ends.len() + 1,
                 });
-            } else if self.fields.len() > self.max_fields {
+            } else if self.ends.len() > self.max_fields {
                 self.overflow = Some(Overflow::Fields {
                     line: self.record_line,
                 });
@@ -432,7 +543,7 @@ impl Splitter {
         }
         let unterminated = matches!(self.state, State::Quoted | State::EscapeInQuoted);
         if std::mem::take(&mut self.pending_delim) {
-            self.field.push(self.delim);
+            self.buf.push(self.delim);
             self.state = State::Unquoted;
         }
         match self.state {
@@ -440,7 +551,7 @@ impl Splitter {
                 let text =
                     String::from_utf8_lossy(&std::mem::take(&mut self.comment_text)).into_owned();
                 out.push(Record {
-                    fields: vec![text],
+                    fields: Fields::one(text),
                     line: self.record_line,
                     comment: true,
                     first_quoted: false,
@@ -448,8 +559,8 @@ impl Splitter {
                     stray_quote: false,
                 });
             }
-            _ if !self.fields.is_empty()
-                || !self.field.is_empty()
+            _ if !self.ends.is_empty()
+                || !self.buf.is_empty()
                 || self.state != State::FieldStart =>
             {
                 self.end_record(&[], out)
@@ -1229,7 +1340,7 @@ impl DelimitedStream {
         if r.comment {
             let mut is = Issue::new(IssueKind::CommentLine, "comment line skipped");
             is.line = Some(r.line);
-            is.original = r.fields.into_iter().next();
+            is.original = r.fields.first().map(str::to_owned);
             self.issues().push(is);
             return Ok(());
         }
@@ -1409,7 +1520,7 @@ impl DelimitedStream {
         let width = builder.width();
         if fields.len() > width
             && fields.len() <= width + trailing
-            && fields[width..].iter().all(|f| f.trim().is_empty())
+            && fields.iter().skip(width).all(|f| f.trim().is_empty())
         {
             fields.truncate(width);
         }
@@ -1417,11 +1528,19 @@ impl DelimitedStream {
             Some(rows) => rows,
             None => out,
         };
-        builder.push(
-            fields.into_iter().map(Cell::Text).collect(),
+        // One NUL search over the whole record instead of one per cell; the cells borrow its
+        // text, so only those stored as text are copied.
+        let may_hold_nul = fields.text().as_bytes().contains(&0);
+        let pushed = builder.push_cells(
+            fields.iter().map(|f| CellOf::Text(Cow::Borrowed(f))).collect(),
             Some(r.line),
+            may_hold_nul,
             sink,
-        )
+        );
+        if let Some(sp) = self.splitter.as_mut() {
+            sp.recycle(fields);
+        }
+        pushed
     }
 }
 
@@ -1462,7 +1581,7 @@ mod tests {
             i = j;
         }
         sp.finish(&mut out);
-        out.into_iter().map(|r| r.fields).collect()
+        out.into_iter().map(|r| r.fields.to_vec()).collect()
     }
 
     #[test]

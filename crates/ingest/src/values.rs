@@ -23,6 +23,16 @@ pub(crate) fn is_null_token(t: &str) -> bool {
             .any(|n| n.len() == t.len() && n.as_bytes().eq_ignore_ascii_case(t.as_bytes()))
 }
 
+/// `s.trim()`, answered without decoding characters when both ends are visible ASCII (what
+/// nearly every cell is): such a byte is never whitespace, nor part of a multi-byte character.
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        [a] if a.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// A number recognised in a text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Num {
@@ -40,7 +50,7 @@ const MAX_SAFE_INT: i64 = 9_007_199_254_740_992; // 2^53
 /// Parses a plain number with `dec` as decimal separator (`.` or `,`). Thousands separators are
 /// accepted only in well-formed groups of three.
 pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
-    let t = t.trim();
+    let t = trim(t);
     let (neg, body) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
         b'+' => (false, &t[1..]),
