@@ -365,17 +365,26 @@ pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, Str
 /// [`split_currency`] without building the number text: (marker, ISO code, whether a `-`
 /// came before the marker, the trimmed rest). Runs on every cell of a currency column.
 pub(crate) fn currency_parts(t: &str) -> Option<(&'static str, &'static str, bool, &str)> {
-    let t = t.trim();
+    let t = trim(t);
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest.trim_start()),
         None => (false, t),
     };
+    let (Some(&first), Some(&last)) = (body.as_bytes().first(), body.as_bytes().last()) else {
+        return None;
+    };
     for (sym, code) in SYMBOLS {
-        if let Some(rest) = body.strip_prefix(sym) {
-            return Some((sym, code, neg, rest.trim()));
+        // A symbol's first (last) byte is compared before the whole symbol is.
+        let s = sym.as_bytes();
+        if s[0] == first {
+            if let Some(rest) = body.strip_prefix(sym) {
+                return Some((sym, code, neg, trim(rest)));
+            }
         }
-        if let Some(rest) = body.strip_suffix(sym) {
-            return Some((sym, code, neg, rest.trim()));
+        if s[s.len() - 1] == last {
+            if let Some(rest) = body.strip_suffix(sym) {
+                return Some((sym, code, neg, trim(rest)));
+            }
         }
     }
     // An ISO code is three ASCII capitals at either end.
