@@ -1244,6 +1244,8 @@ impl DelimitedStream {
             sp.feed(text, &mut recs);
             overflow = sp.overflow();
         }
+        // Room for a row per record at once: growing the vector step by step costs more.
+        out.reserve(recs.len());
         for r in recs.drain(..) {
             self.take_record(r, out)?;
         }
