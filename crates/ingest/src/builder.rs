@@ -648,7 +648,9 @@ impl Stats {
             }
         }
         if conforming && (v.is_number() || v.is_string()) {
-            let vf = v.as_number().map(|n| n.as_f64().unwrap_or(0.0));
+            let vf = v
+                .as_number()
+                .map(|n| simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0)));
             if self
                 .min
                 .as_ref()

@@ -302,6 +302,37 @@ fn plain_number(neg: bool, b: &[u8], dec: char) -> Option<Num> {
     })
 }
 
+/// The f64 of a JSON number's text, as `str::parse::<f64>` reads it, for the texts the cleaning
+/// writes most (`-123`, `4.5`: at most 15 digits, no exponent) without the general parser:
+/// exact for the reason [`plain_number`] is. `None` for any other text.
+pub(crate) fn simple_f64(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    let (neg, b) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let (mut mantissa, mut digits, mut frac) = (0u64, 0usize, None);
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            digits += 1;
+        } else if c == b'.' && frac.is_none() && i > 0 {
+            frac = Some(b.len() - i - 1);
+        } else {
+            return None;
+        }
+    }
+    let frac = frac.unwrap_or(0);
+    if digits == 0 || digits > 15 || (frac == 0 && b.last() == Some(&b'.')) {
+        return None;
+    }
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let f = mantissa as f64 / POW10[frac];
+    Some(if neg { -f } else { f })
+}
+
 /// (significant digits, exponent of the first digit); zero is ("", 0).
 fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
     let all = format!("{int}{frac}");
@@ -839,6 +870,51 @@ mod tests {
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0 % n
+        }
+    }
+
+    #[test]
+    fn simple_f64_reads_as_str_parse_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for t in [
+            "0", "-0", "0.0", "-0.5", "123456789012345", "99999999999999.9", "-1.25", "0.5",
+        ] {
+            let want = t.parse::<f64>().unwrap().to_bits();
+            assert_eq!(simple_f64(t).map(f64::to_bits), Some(want), "{t}");
+        }
+        for t in [
+            "", "-", "1e5", "1.", ".5", "1.2.3", "12a", "1234567890123456", "12.277999999999999",
+        ] {
+            assert_eq!(simple_f64(t), None, "{t}");
+        }
+        for _ in 0..100_000 {
+            let r = next();
+            let digits = 1 + (r % 15) as usize;
+            let mantissa = next() % 10u64.pow(digits as u32);
+            let frac = (next() % (digits as u64 + 1)) as usize;
+            let mut t = format!("{mantissa:0digits$}");
+            if frac > 0 {
+                t.insert(digits - frac, '.');
+            }
+            if t.starts_with('.') {
+                t.insert(0, '0');
+            }
+            if r & 1 == 1 {
+                t.insert(0, '-');
+            }
+            let want = t.parse::<f64>().unwrap();
+            let got = simple_f64(&t);
+            if t.matches(|c: char| c.is_ascii_digit()).count() <= 15 {
+                assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "{t}");
+            } else {
+                assert_eq!(got, None, "{t}");
+            }
         }
     }
 
