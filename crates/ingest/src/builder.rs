@@ -608,16 +608,6 @@ struct Stats {
     null_tokens: BTreeSet<String>,
 }
 
-/// `a < b` for the statistics: numbers by value (`af`/`bf`, their f64), strings by text; other
-/// pairs are unordered.
-fn less(a: &Value, af: Option<f64>, b: &Value, bf: Option<f64>) -> bool {
-    match (a, b) {
-        (Value::Number(_), Value::Number(_)) => af.unwrap_or(0.0) < bf.unwrap_or(0.0),
-        (Value::String(x), Value::String(y)) => x < y,
-        _ => false,
-    }
-}
-
 impl Stats {
     fn record(&mut self, v: &Value, conforming: bool, cap: usize) {
         self.non_null += 1;
@@ -647,27 +637,63 @@ impl Stats {
                 self.distinct_overflow = true;
             }
         }
-        if conforming && (v.is_number() || v.is_string()) {
-            let vf = v
-                .as_number()
-                .map(|n| simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0)));
-            if self
-                .min
-                .as_ref()
-                .is_none_or(|m| less(v, vf, m, self.min_f64))
-            {
-                self.min = Some(v.clone());
-                self.min_f64 = vf;
-            }
-            if self
-                .max
-                .as_ref()
-                .is_none_or(|m| less(m, self.max_f64, v, vf))
-            {
-                self.max = Some(v.clone());
-                self.max_f64 = vf;
-            }
+        if !conforming {
+            return;
         }
+        // Numbers are ordered by value (`min_f64`/`max_f64`, their f64), strings by text; a
+        // number and a string are unordered.
+        match v {
+            Value::Number(n) => {
+                let vf = simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0));
+                let below = match &self.min {
+                    None => true,
+                    Some(Value::Number(_)) => vf < self.min_f64.unwrap_or(0.0),
+                    Some(_) => false,
+                };
+                if below {
+                    self.min = Some(v.clone());
+                    self.min_f64 = Some(vf);
+                }
+                let above = match &self.max {
+                    None => true,
+                    Some(Value::Number(_)) => self.max_f64.unwrap_or(0.0) < vf,
+                    Some(_) => false,
+                };
+                if above {
+                    self.max = Some(v.clone());
+                    self.max_f64 = Some(vf);
+                }
+            }
+            Value::String(t) => {
+                let below = match &self.min {
+                    None => true,
+                    Some(Value::String(m)) => t < m,
+                    Some(_) => false,
+                };
+                if below {
+                    set_text(&mut self.min, t);
+                    self.min_f64 = None;
+                }
+                let above = match &self.max {
+                    None => true,
+                    Some(Value::String(m)) => m < t,
+                    Some(_) => false,
+                };
+                if above {
+                    set_text(&mut self.max, t);
+                    self.max_f64 = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `*slot = Some(Value::String(text.clone()))`, reusing the text already there.
+fn set_text(slot: &mut Option<Value>, text: &str) {
+    match slot {
+        Some(Value::String(s)) => text.clone_into(s),
+        _ => *slot = Some(Value::String(text.to_owned())),
     }
 }
 
