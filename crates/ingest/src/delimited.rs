@@ -139,7 +139,8 @@ pub(crate) struct Splitter {
     state: State,
     /// The current record's fields so far, one after another; the last one, not yet ended,
     /// runs from the last of `ends` to the end.
-    buf: Vec<u8>,
+    /// Pieces are only ever cut at ASCII bytes (or whole characters), so it is UTF-8 as built.
+    buf: String,
     ends: Vec<usize>,
     /// Buffers of records already taken, handed back to be filled again (no allocation per
     /// record); at most [`MAX_SPARE`].
@@ -182,7 +183,7 @@ impl Splitter {
             skip_spaces: false,
             comment,
             state: State::FieldStart,
-            buf: Vec::new(),
+            buf: String::new(),
             ends: Vec::new(),
             spare: Vec::new(),
             first_quoted: false,
@@ -235,7 +236,7 @@ impl Splitter {
 
     /// A whole field straight from the text (nothing of it was buffered).
     fn push_field(&mut self, text: &str) {
-        self.buf.extend_from_slice(text.as_bytes());
+        self.buf.push_str(text);
         self.ends.push(self.buf.len());
     }
 
@@ -243,35 +244,28 @@ impl Splitter {
     /// record as long) take their place.
     fn take_fields(&mut self) -> Fields {
         let (next_buf, next_ends) = match self.spare.pop() {
-            Some(f) => {
-                let (mut buf, mut ends) = (f.text.into_bytes(), f.ends);
-                buf.clear();
-                ends.clear();
-                (buf, ends)
+            Some(mut f) => {
+                f.text.clear();
+                f.ends.clear();
+                (f.text, f.ends)
             }
             None => (
-                Vec::with_capacity(self.buf.len()),
+                String::with_capacity(self.buf.len()),
                 Vec::with_capacity(self.ends.len()),
             ),
         };
-        let buf = std::mem::replace(&mut self.buf, next_buf);
-        let ends = std::mem::replace(&mut self.ends, next_ends);
-        match String::from_utf8(buf) {
-            Ok(text) => Fields { text, ends },
-            // Splits happen only at ASCII bytes of valid UTF-8, so every field is valid and this
-            // never runs; if it did, each field is read lossily on its own, as before.
-            Err(e) => {
-                let buf = e.into_bytes();
-                let mut f = Fields::default();
-                let mut start = 0;
-                for end in ends {
-                    f.text.push_str(&String::from_utf8_lossy(&buf[start..end]));
-                    f.ends.push(f.text.len());
-                    start = end;
-                }
-                f
-            }
+        Fields {
+            text: std::mem::replace(&mut self.buf, next_buf),
+            ends: std::mem::replace(&mut self.ends, next_ends),
         }
+    }
+
+    /// Appends the character at byte `i` of `text` (at a character boundary) and returns its
+    /// length in bytes: a byte after a quote or escape may begin a multi-byte character.
+    fn push_char_at(&mut self, text: &str, i: usize) -> usize {
+        let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+        self.buf.push(c);
+        c.len_utf8()
     }
 
     /// Takes back the buffers of a record that was read, to split a later one into.
@@ -324,7 +318,7 @@ impl Splitter {
             self.skip_spaces = true;
             true
         } else {
-            self.buf.push(self.delim);
+            self.buf.push(char::from(self.delim));
             self.state = State::Unquoted;
             false
         }
@@ -451,7 +445,7 @@ impl Splitter {
                             self.state = State::FieldStart;
                             i += 1; // the delimiter
                         } else {
-                            self.buf.extend_from_slice(&bytes[start..=i]);
+                            self.buf.push_str(&text[start..=i]);
                             self.state = State::Unquoted;
                         }
                     }
@@ -475,7 +469,7 @@ impl Splitter {
                             self.line += 1;
                             self.spans_lines = true;
                         }
-                        self.buf.extend_from_slice(&bytes[start..=i]);
+                        self.buf.push_str(&text[start..=i]);
                     }
                 }
                 State::EscapeInQuoted => {
@@ -485,14 +479,14 @@ impl Splitter {
                     }
                     // `\"` is a quote; `\n`, `\t` and the like stay as written.
                     if b != self.quote && b != self.delim && Some(b) != self.escape {
-                        self.buf.push(self.escape.unwrap_or(b'\\'));
+                        self.buf.push(char::from(self.escape.unwrap_or(b'\\')));
                     }
-                    self.buf.push(b);
+                    i += self.push_char_at(text, i) - 1;
                     self.state = State::Quoted;
                 }
                 State::QuoteInQuoted => {
                     if b == self.quote {
-                        self.buf.push(b);
+                        self.buf.push(char::from(b));
                         self.state = State::Quoted;
                     } else if b == self.delim {
                         self.end_field();
@@ -505,7 +499,7 @@ impl Splitter {
                     } else {
                         // `"abc"def`: keep the stray text rather than lose it.
                         self.stray_quote = true;
-                        self.buf.push(b);
+                        i += self.push_char_at(text, i) - 1;
                         self.state = State::Unquoted;
                     }
                 }
@@ -519,8 +513,21 @@ impl Splitter {
         self.over_limit();
     }
 
-    /// Records an [`Overflow`] when the field or record being split passed a limit.
+    /// Records an [`Overflow`] when the field or record being split passed a limit. Runs per
+    /// byte run: the common answer (no overflow, within limits) is inlined, the rest is not.
+    #[inline]
     fn over_limit(&mut self) -> bool {
+        if self.overflow.is_none()
+            && self.field_len().max(self.comment_text.len()) <= self.max_field_bytes
+            && self.ends.len() <= self.max_fields
+        {
+            return false;
+        }
+        self.note_overflow()
+    }
+
+    #[inline(never)]
+    fn note_overflow(&mut self) -> bool {
         if self.overflow.is_none() {
             if self.field_len().max(self.comment_text.len()) > self.max_field_bytes {
                 self.overflow = Some(Overflow::Field {
@@ -543,7 +550,7 @@ impl Splitter {
         }
         let unterminated = matches!(self.state, State::Quoted | State::EscapeInQuoted);
         if std::mem::take(&mut self.pending_delim) {
-            self.buf.push(self.delim);
+            self.buf.push(char::from(self.delim));
             self.state = State::Unquoted;
         }
         match self.state {
