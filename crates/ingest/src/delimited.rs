@@ -59,8 +59,14 @@ impl Fields {
         self.get(0)
     }
 
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
-        (0..self.ends.len()).map(|i| self.field(i))
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
+        // Each field starts where the one before ended: no lookup of the previous end.
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = &self.text[start..end];
+            start = end;
+            field
+        })
     }
 
     /// Every field's text, one after another.

@@ -442,7 +442,7 @@ pub(crate) fn currency_parts(t: &str) -> Option<(&'static str, &'static str, boo
 }
 
 pub(crate) fn split_percent(t: &str) -> Option<&str> {
-    let t = t.trim();
+    let t = trim(t);
     t.strip_suffix('%').map(|r| r.trim_end())
 }
 
@@ -469,7 +469,7 @@ pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
     const FALSE: [&str; 9] = [
         "false", "no", "n", "f", "nein", "falsch", "non", "faux", "falso",
     ];
-    let t = t.trim();
+    let t = trim(t);
     if t.len() > 9 {
         return None;
     }
@@ -546,7 +546,7 @@ fn num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
 
 /// A numeric date whose order is not written in it: `a{sep}b{sep}yyyy`.
 pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
-    let t = t.trim();
+    let t = trim(t);
     let sep = t.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
     let parts: Vec<&str> = t.split(sep).collect();
     if parts.len() != 3 || parts[0].len() > 2 {
@@ -575,7 +575,7 @@ pub(crate) fn is_iso_date_shape(t: &str) -> bool {
 
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
 pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
-    let t = t.trim();
+    let t = trim(t);
     if t.len() < 8 || t.len() > 30 {
         return None;
     }
@@ -621,7 +621,7 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
 
 /// A time of day as `HH:MM:SS[.fff]`; accepts `9:05`, `09:05:30.25`, `9:05 PM`.
 pub(crate) fn parse_time(t: &str) -> Option<String> {
-    let t = t.trim();
+    let t = trim(t);
     let lower = t.to_ascii_lowercase();
     let (clock, pm) = if let Some(r) = lower.strip_suffix("pm") {
         (r.trim_end().to_string(), Some(true))
@@ -710,7 +710,7 @@ fn split_zone(t: &str) -> (&str, Option<String>) {
 
 /// A date with a time of day, rendered as ISO 8601 (`2024-01-15T10:30:00`, zone kept if given).
 pub(crate) fn parse_datetime(t: &str, order: DateOrder) -> Option<String> {
-    let t = t.trim();
+    let t = trim(t);
     let (date_part, time_part) = if t.len() > 11 && t.as_bytes().get(10) == Some(&b'T') {
         (&t[..10], &t[11..])
     } else {
@@ -750,7 +750,7 @@ pub(crate) fn iso_date((y, m, d): (i32, u32, u32)) -> String {
 }
 
 pub(crate) fn is_email(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let Some((local, domain)) = t.split_once('@') else {
         return false;
     };
@@ -772,7 +772,7 @@ pub(crate) fn is_url(t: &str) -> bool {
 }
 
 pub(crate) fn is_uuid(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let b = t.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
@@ -785,7 +785,7 @@ pub(crate) fn is_uuid(t: &str) -> bool {
 }
 
 pub(crate) fn is_phone(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let digits = t.bytes().filter(u8::is_ascii_digit).count();
     let ok_chars = t
         .chars()
