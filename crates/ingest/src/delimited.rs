@@ -332,6 +332,16 @@ impl Splitter {
 
     pub(crate) fn feed(&mut self, text: &str, out: &mut Vec<Record>) {
         let bytes = text.as_bytes();
+        // The bytes that end a run of field text, outside quotes and inside: one table lookup
+        // per byte instead of three comparisons.
+        let mut ends_unquoted = [false; 256];
+        for c in [b'\n', b'\r', self.delim] {
+            ends_unquoted[usize::from(c)] = true;
+        }
+        let mut ends_quoted = [false; 256];
+        for c in [self.quote, self.escape.unwrap_or(self.quote), b'\n'] {
+            ends_quoted[usize::from(c)] = true;
+        }
         let mut i = 0;
         let mut rec_start = 0;
         if self.pending_delim && !bytes.is_empty() {
@@ -397,16 +407,12 @@ impl Splitter {
                     self.state = State::Quoted;
                     // Fast path: `"text",` whole in this chunk, with no quote, escape or line
                     // break inside, becomes a field straight from the text.
-                    let escape = self.escape.unwrap_or(self.quote);
                     let start = i + 1;
-                    let mut j = start;
-                    while j < bytes.len()
-                        && bytes[j] != self.quote
-                        && bytes[j] != escape
-                        && bytes[j] != b'\n'
-                    {
-                        j += 1;
-                    }
+                    let j = start
+                        + bytes[start..]
+                            .iter()
+                            .position(|&c| ends_quoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - start);
                     if j + 1 < bytes.len()
                         && bytes[j] == self.quote
                         && bytes[j + 1] == self.delim
@@ -437,12 +443,10 @@ impl Splitter {
                         // Fast path: copy the run of ordinary bytes at once; a whole field
                         // ended by a delimiter in this chunk is taken straight from the text.
                         let start = i;
-                        while i + 1 < bytes.len()
-                            && !matches!(bytes[i + 1], b'\n' | b'\r')
-                            && bytes[i + 1] != self.delim
-                        {
-                            i += 1;
-                        }
+                        i += bytes[i + 1..]
+                            .iter()
+                            .position(|&c| ends_unquoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - i - 1);
                         if i + 1 < bytes.len()
                             && bytes[i + 1] == self.delim
                             && self.direct_field(i + 1 - start)
@@ -463,14 +467,10 @@ impl Splitter {
                         self.state = State::EscapeInQuoted;
                     } else {
                         let start = i;
-                        let escape = self.escape.unwrap_or(self.quote);
-                        while i + 1 < bytes.len()
-                            && bytes[i + 1] != self.quote
-                            && bytes[i + 1] != escape
-                            && bytes[i + 1] != b'\n'
-                        {
-                            i += 1;
-                        }
+                        i += bytes[i + 1..]
+                            .iter()
+                            .position(|&c| ends_quoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - i - 1);
                         if b == b'\n' {
                             self.line += 1;
                             self.spans_lines = true;
