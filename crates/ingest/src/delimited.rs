@@ -18,7 +18,7 @@ use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::DateOrder;
 use crate::options::{Format, IngestOptions};
-use crate::values::{is_null_token, parse_date, parse_number};
+use crate::values::{is_null_token, parse_date, parse_number, trim};
 
 /// Decoded text read before the dialect is decided.
 const SNIFF_BYTES: usize = 16 * 1024;
@@ -108,7 +108,7 @@ pub(crate) struct Record {
 
 impl Record {
     fn is_blank(&self) -> bool {
-        !self.first_quoted && self.fields.iter().all(|f| f.trim().is_empty())
+        !self.first_quoted && self.fields.iter().all(|f| trim(f).is_empty())
     }
     fn starts_with_hash(&self) -> bool {
         !self.first_quoted && self.fields.first().is_some_and(|f| f.starts_with('#'))
