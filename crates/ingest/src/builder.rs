@@ -690,6 +690,7 @@ impl Stats {
 }
 
 /// `a < b`, decided by the first bytes when they differ (most pairs) without a `memcmp` call.
+#[inline]
 fn text_less(a: &str, b: &str) -> bool {
     match (a.as_bytes().first(), b.as_bytes().first()) {
         (Some(x), Some(y)) if x != y => x < y,

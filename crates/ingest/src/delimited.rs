@@ -232,15 +232,18 @@ impl Splitter {
     }
 
     /// Bytes of the field being split.
+    #[inline]
     fn field_len(&self) -> usize {
         self.buf.len() - self.ends.last().copied().unwrap_or(0)
     }
 
+    #[inline]
     fn end_field(&mut self) {
         self.ends.push(self.buf.len());
     }
 
     /// A whole field straight from the text (nothing of it was buffered).
+    #[inline]
     fn push_field(&mut self, text: &str) {
         self.buf.push_str(text);
         self.ends.push(self.buf.len());

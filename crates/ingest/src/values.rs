@@ -16,6 +16,7 @@ const NULL_TOKENS: [&str; 14] = [
 
 /// Whether `t` (trimmed) is a null spelling. Runs on every cell: compares in place, ASCII
 /// case-insensitively, instead of allocating a lower-cased copy.
+#[inline]
 pub(crate) fn is_null_token(t: &str) -> bool {
     // Every token starts with one of `n m - # (` (any case), or is empty: most cells are
     // answered by their first byte.
@@ -32,6 +33,7 @@ pub(crate) fn is_null_token(t: &str) -> bool {
 
 /// `s.trim()`, answered without decoding characters when both ends are visible ASCII (what
 /// nearly every cell is): such a byte is never whitespace, nor part of a multi-byte character.
+#[inline]
 pub(crate) fn trim(s: &str) -> &str {
     match s.as_bytes() {
         [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
