@@ -599,11 +599,8 @@ struct Stats {
     distinct: HashSet<u64, foldhash::fast::FixedState>,
     distinct_hasher: foldhash::fast::RandomState,
     distinct_overflow: bool,
-    min: Option<Value>,
-    max: Option<Value>,
-    /// `min`/`max` as f64 when they are numbers, so a comparison parses only the new value.
-    min_f64: Option<f64>,
-    max_f64: Option<f64>,
+    min: Option<Extreme>,
+    max: Option<Extreme>,
     samples: Vec<Value>,
     null_tokens: BTreeSet<String>,
 }
@@ -640,51 +637,73 @@ impl Stats {
         if !conforming {
             return;
         }
-        // Numbers are ordered by value (`min_f64`/`max_f64`, their f64), strings by text; a
-        // number and a string are unordered.
+        // Numbers are ordered by value (their f64), strings by text; a number and a string are
+        // unordered.
         match v {
             Value::Number(n) => {
                 let vf = simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0));
-                let below = match &self.min {
-                    None => true,
-                    Some(Value::Number(_)) => vf < self.min_f64.unwrap_or(0.0),
-                    Some(_) => false,
-                };
-                if below {
-                    self.min = Some(v.clone());
-                    self.min_f64 = Some(vf);
+                if self.min.as_ref().is_none_or(|m| m.f64.is_some_and(|m| vf < m)) {
+                    Extreme::set(&mut self.min, n.as_str(), Some(vf));
                 }
-                let above = match &self.max {
-                    None => true,
-                    Some(Value::Number(_)) => self.max_f64.unwrap_or(0.0) < vf,
-                    Some(_) => false,
-                };
-                if above {
-                    self.max = Some(v.clone());
-                    self.max_f64 = Some(vf);
+                if self.max.as_ref().is_none_or(|m| m.f64.is_some_and(|m| m < vf)) {
+                    Extreme::set(&mut self.max, n.as_str(), Some(vf));
                 }
             }
             Value::String(t) => {
-                let below = match &self.min {
-                    None => true,
-                    Some(Value::String(m)) => text_less(t, m),
-                    Some(_) => false,
-                };
-                if below {
-                    set_text(&mut self.min, t);
-                    self.min_f64 = None;
+                if self
+                    .min
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_none() && text_less(t, &m.text))
+                {
+                    Extreme::set(&mut self.min, t, None);
                 }
-                let above = match &self.max {
-                    None => true,
-                    Some(Value::String(m)) => text_less(m, t),
-                    Some(_) => false,
-                };
-                if above {
-                    set_text(&mut self.max, t);
-                    self.max_f64 = None;
+                if self
+                    .max
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_none() && text_less(&m.text, t))
+                {
+                    Extreme::set(&mut self.max, t, None);
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A column's least or greatest value so far, held as its text (a number's JSON text) so that
+/// a new one, in a column of rising ids or dates nearly every row, reuses the buffer.
+#[derive(Debug, Clone)]
+struct Extreme {
+    text: String,
+    /// The number's f64, compared with the next ones; `None` for a string.
+    f64: Option<f64>,
+}
+
+impl Extreme {
+    fn set(slot: &mut Option<Extreme>, text: &str, f64: Option<f64>) {
+        match slot {
+            Some(e) => {
+                text.clone_into(&mut e.text);
+                e.f64 = f64;
+            }
+            None => {
+                *slot = Some(Extreme {
+                    text: text.to_owned(),
+                    f64,
+                })
+            }
+        }
+    }
+
+    /// The value again: a number's text read back is the same number (`arbitrary_precision`
+    /// keeps every digit as written).
+    fn into_value(self) -> Value {
+        match self.f64 {
+            Some(_) => match self.text.parse::<serde_json::Number>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => Value::String(self.text),
+            },
+            None => Value::String(self.text),
         }
     }
 }
@@ -695,14 +714,6 @@ fn text_less(a: &str, b: &str) -> bool {
     match (a.as_bytes().first(), b.as_bytes().first()) {
         (Some(x), Some(y)) if x != y => x < y,
         _ => a < b,
-    }
-}
-
-/// `*slot = Some(Value::String(text.clone()))`, reusing the text already there.
-fn set_text(slot: &mut Option<Value>, text: &str) {
-    match slot {
-        Some(Value::String(s)) => text.clone_into(s),
-        _ => *slot = Some(Value::String(text.to_owned())),
     }
 }
 
@@ -1224,7 +1235,7 @@ impl TableBuilder {
                     ) {
                         None
                     } else {
-                        s.min
+                        s.min.map(Extreme::into_value)
                     },
                     max: if matches!(
                         ty,
@@ -1232,7 +1243,7 @@ impl TableBuilder {
                     ) {
                         None
                     } else {
-                        s.max
+                        s.max.map(Extreme::into_value)
                     },
                     samples: s.samples,
                     null_tokens: s.null_tokens.into_iter().collect(),
@@ -1274,6 +1285,27 @@ impl TableBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_extreme_gives_back_the_value_it_was_set_from() {
+        let mut values: Vec<Value> = [1e20, -0.0, 1.5e-7, 1234.5, 0.1, -3.0, 1e300, 5e-324]
+            .iter()
+            .map(|f| Value::Number(serde_json::Number::from_f64(*f).unwrap()))
+            .collect();
+        values.extend([Value::from(0), Value::from(-42), Value::from(9_007_199_254_740_992u64)]);
+        values.push(serde_json::from_str("12.277999999999999").unwrap());
+        values.push(serde_json::from_str("1.50").unwrap());
+        values.push(Value::String("x".into()));
+        for v in values {
+            let mut slot = None;
+            match &v {
+                Value::Number(n) => Extreme::set(&mut slot, n.as_str(), n.as_f64()),
+                Value::String(t) => Extreme::set(&mut slot, t, None),
+                _ => unreachable!(),
+            }
+            assert_eq!(slot.unwrap().into_value(), v);
+        }
+    }
 
     #[test]
     fn keys_are_snake_case_unique_and_named_when_empty() {
