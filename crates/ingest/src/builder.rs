@@ -166,7 +166,7 @@ fn boolean_name(key: &str) -> bool {
             .any(|h| key == *h || key.ends_with(&format!("_{h}")))
 }
 
-fn text_of<'c>(cell: &'c Cell) -> Option<&'c str> {
+fn text_of(cell: &Cell) -> Option<&str> {
     match cell {
         Cell::Text(s) => Some(s),
         Cell::Json(_) => None,

@@ -638,7 +638,7 @@ fn known_type(field: &str) -> bool {
 /// A line that names columns: at least two non-empty fields, none of them a number or date.
 fn header_like(r: &Record) -> bool {
     let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
-    filled >= 2 && !r.fields.iter().any(|f| looks_typed(f))
+    filled >= 2 && !r.fields.iter().any(looks_typed)
 }
 
 fn trimmed(r: &Record) -> Vec<String> {
@@ -827,7 +827,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
         if !p.starts_with_hash()
             && p.fields.len().abs_diff(mode) == 1
             && header_like(p)
-            && first.is_some_and(|f| f.fields.iter().any(|x| looks_typed(x)))
+            && first.is_some_and(|f| f.fields.iter().any(looks_typed))
         {
             let mut names = trimmed(p);
             let message = if names.len() > mode {
@@ -886,7 +886,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
                     .collect();
                 let distinct =
                     names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
-                !h.fields.iter().any(|f| looks_typed(f)) && distinct && (!names.is_empty())
+                !h.fields.iter().any(looks_typed) && distinct && (!names.is_empty())
             }
             None => false,
         };
@@ -906,12 +906,12 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
                     .skip(header_span + 1)
                     .take(50)
                     .copied()
-                    .filter(|r| r.fields.len() == mode && r.fields.iter().any(|f| looks_typed(f)))
+                    .filter(|r| r.fields.len() == mode && r.fields.iter().any(looks_typed))
                     .collect();
                 let repeated = trimmed(next) == lines[0];
                 if next.fields.len() != mode
                     || !(repeated
-                        || (!next.fields.iter().any(|f| looks_typed(f))
+                        || (!next.fields.iter().any(looks_typed)
                             && names_typed_columns(next, &below)))
                 {
                     break;
