@@ -1096,7 +1096,11 @@ impl TableBuilder {
         let mut out = Vec::with_capacity(self.columns.len());
         let mut cells = cells.into_iter();
         for col in self.columns.iter_mut() {
-            let cell = cells.next().unwrap_or_else(|| CellOf::Json(Value::Null));
+            // Not `unwrap_or`: that builds (and drops) the null for every cell.
+            let cell = match cells.next() {
+                Some(cell) => cell,
+                None => CellOf::Json(Value::Null),
+            };
             let plan = col.plan.get_or_insert_with(Plan::string);
             // The sample's typed texts, to find the format they were written in.
             let text = match (&col.source, &cell) {

@@ -25,8 +25,9 @@ const SNIFF_BYTES: usize = 16 * 1024;
 const CANDIDATE_DELIMITERS: [u8; 5] = [b',', b';', b'\t', b'|', b' '];
 /// Header lines a stacked header may span.
 const MAX_HEADER_LINES: usize = 3;
-/// Record buffers a [`Splitter`] keeps for reuse: about the records of one 64 KiB chunk.
-const MAX_SPARE: usize = 1024;
+/// Bytes of record buffers a [`Splitter`] keeps for reuse: the records of a few 64 KiB chunks,
+/// and a bound on what records with huge cells can leave behind.
+const MAX_SPARE_BYTES: usize = 1 << 20;
 
 /// A record's fields: their texts one after another in one buffer, and where each one ends.
 /// A record then costs two allocations however many fields it has (it was one per field).
@@ -67,6 +68,11 @@ impl Fields {
             start = end;
             field
         })
+    }
+
+    /// Bytes the buffers hold room for.
+    fn capacity(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
     }
 
     /// Every field's text, one after another.
@@ -149,8 +155,9 @@ pub(crate) struct Splitter {
     buf: String,
     ends: Vec<usize>,
     /// Buffers of records already taken, handed back to be filled again (no allocation per
-    /// record); at most [`MAX_SPARE`].
+    /// record); their capacity, `spare_bytes`, at most [`MAX_SPARE_BYTES`].
     spare: Vec<Fields>,
+    spare_bytes: usize,
     first_quoted: bool,
     line: u64,
     record_line: u64,
@@ -192,6 +199,7 @@ impl Splitter {
             buf: String::new(),
             ends: Vec::new(),
             spare: Vec::new(),
+            spare_bytes: 0,
             first_quoted: false,
             line: 1,
             record_line: 1,
@@ -254,6 +262,7 @@ impl Splitter {
     fn take_fields(&mut self) -> Fields {
         let (next_buf, next_ends) = match self.spare.pop() {
             Some(mut f) => {
+                self.spare_bytes -= f.capacity();
                 f.text.clear();
                 f.ends.clear();
                 (f.text, f.ends)
@@ -279,7 +288,9 @@ impl Splitter {
 
     /// Takes back the buffers of a record that was read, to split a later one into.
     pub(crate) fn recycle(&mut self, fields: Fields) {
-        if self.spare.len() < MAX_SPARE {
+        let bytes = fields.capacity();
+        if self.spare_bytes + bytes <= MAX_SPARE_BYTES {
+            self.spare_bytes += bytes;
             self.spare.push(fields);
         }
     }
@@ -1667,6 +1678,22 @@ mod tests {
             }
         }
         assert!(direct > 10_000, "the generator makes fields: {direct}");
+    }
+
+    #[test]
+    fn recycled_record_buffers_stay_bounded() {
+        let mut sp = Splitter::new(b',', b'"', None);
+        let text = format!("{},a\n", "x".repeat(300_000)).repeat(10);
+        let mut out = Vec::new();
+        sp.feed(&text, &mut out);
+        assert_eq!(out.len(), 10);
+        for r in out {
+            sp.recycle(r.fields);
+        }
+        assert!(sp.spare_bytes <= MAX_SPARE_BYTES, "{}", sp.spare_bytes);
+        assert!((1..10).contains(&sp.spare.len()), "{}", sp.spare.len());
+        let kept: usize = sp.spare.iter().map(Fields::capacity).sum();
+        assert_eq!(kept, sp.spare_bytes);
     }
 
     #[test]
