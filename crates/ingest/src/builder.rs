@@ -45,7 +45,6 @@ impl<'a> CellOf<'a> {
     }
 }
 
-
 /// Clean, unique snake_case keys for header names; `column_N` (1-based position) for empty ones.
 pub fn clean_keys(names: &[String]) -> Vec<String> {
     let mut used = HashSet::new();
@@ -232,11 +231,7 @@ pub(crate) fn infer_plan(
         return plan;
     }
     let n = values.len();
-    let texts: Vec<&str> = values
-        .iter()
-        .filter_map(|c| text_of(c))
-        .map(trim)
-        .collect();
+    let texts: Vec<&str> = values.iter().filter_map(|c| text_of(c)).map(trim).collect();
     let json_count = |f: &dyn Fn(&Value) -> bool| {
         values
             .iter()
@@ -642,10 +637,18 @@ impl Stats {
         match v {
             Value::Number(n) => {
                 let vf = simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0));
-                if self.min.as_ref().is_none_or(|m| m.f64.is_some_and(|m| vf < m)) {
+                if self
+                    .min
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_some_and(|m| vf < m))
+                {
                     Extreme::set(&mut self.min, n.as_str(), Some(vf));
                 }
-                if self.max.as_ref().is_none_or(|m| m.f64.is_some_and(|m| m < vf)) {
+                if self
+                    .max
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_some_and(|m| m < vf))
+                {
                     Extreme::set(&mut self.max, n.as_str(), Some(vf));
                 }
             }
@@ -1296,7 +1299,11 @@ mod tests {
             .iter()
             .map(|f| Value::Number(serde_json::Number::from_f64(*f).unwrap()))
             .collect();
-        values.extend([Value::from(0), Value::from(-42), Value::from(9_007_199_254_740_992u64)]);
+        values.extend([
+            Value::from(0),
+            Value::from(-42),
+            Value::from(9_007_199_254_740_992u64),
+        ]);
         values.push(serde_json::from_str("12.277999999999999").unwrap());
         values.push(serde_json::from_str("1.50").unwrap());
         values.push(Value::String("x".into()));

@@ -1561,7 +1561,10 @@ impl DelimitedStream {
         // text, so only those stored as text are copied.
         let may_hold_nul = fields.text().as_bytes().contains(&0);
         let pushed = builder.push_cells(
-            fields.iter().map(|f| CellOf::Text(Cow::Borrowed(f))).collect(),
+            fields
+                .iter()
+                .map(|f| CellOf::Text(Cow::Borrowed(f)))
+                .collect(),
             Some(r.line),
             may_hold_nul,
             sink,

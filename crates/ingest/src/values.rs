@@ -885,13 +885,28 @@ mod tests {
             seed
         };
         for t in [
-            "0", "-0", "0.0", "-0.5", "123456789012345", "99999999999999.9", "-1.25", "0.5",
+            "0",
+            "-0",
+            "0.0",
+            "-0.5",
+            "123456789012345",
+            "99999999999999.9",
+            "-1.25",
+            "0.5",
         ] {
             let want = t.parse::<f64>().unwrap().to_bits();
             assert_eq!(simple_f64(t).map(f64::to_bits), Some(want), "{t}");
         }
         for t in [
-            "", "-", "1e5", "1.", ".5", "1.2.3", "12a", "1234567890123456", "12.277999999999999",
+            "",
+            "-",
+            "1e5",
+            "1.",
+            ".5",
+            "1.2.3",
+            "12a",
+            "1234567890123456",
+            "12.277999999999999",
         ] {
             assert_eq!(simple_f64(t), None, "{t}");
         }
@@ -997,7 +1012,10 @@ mod tests {
         }
         // The first-byte check lets every token through, in any case.
         for n in NULL_TOKENS {
-            assert!(is_null_token(n) && is_null_token(&n.to_ascii_uppercase()), "{n:?}");
+            assert!(
+                is_null_token(n) && is_null_token(&n.to_ascii_uppercase()),
+                "{n:?}"
+            );
         }
     }
 

@@ -802,10 +802,7 @@ fn grid_to_table(
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
     for (row_no, r) in grid.into_iter().skip(start) {
-        let mut cells: Vec<Cell> = r
-            .into_iter()
-            .map(|c| c.unwrap_or(Cell::text("")))
-            .collect();
+        let mut cells: Vec<Cell> = r.into_iter().map(|c| c.unwrap_or(Cell::text(""))).collect();
         cells.resize_with(width, || Cell::text(""));
         builder
             .push(cells, Some(row_no), &mut rows)
