@@ -5,7 +5,9 @@
 //! are taken from what was *stored*, not from the sample, so a column that later meets a value
 //! that does not fit reports itself as `mixed` instead of claiming a type it no longer has.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
+use std::hash::BuildHasher;
 
 use serde_json::Value;
 
@@ -17,13 +19,30 @@ use crate::options::{DateOrder, Format, IngestOptions};
 use crate::source_format::{Kind, Observer, SourceFormat};
 use crate::values::*;
 
-/// One cell as read from the source.
+/// One cell as read from the source. Its text may borrow the record it was split from (CSV):
+/// a cell that becomes a number, boolean or null then never owns a copy of its text.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
+pub(crate) enum CellOf<'a> {
     /// Text to be recognised (every cell of CSV and XLSX strings, JSON strings).
-    Text(String),
+    Text(Cow<'a, str>),
     /// A value whose type the source already stated (JSON numbers, booleans, objects, null).
     Json(Value),
+}
+
+/// A cell that owns its text (JSON, XLSX, and the sample rows held for inference).
+pub(crate) type Cell = CellOf<'static>;
+
+impl<'a> CellOf<'a> {
+    pub(crate) fn text(s: impl Into<Cow<'a, str>>) -> Self {
+        CellOf::Text(s.into())
+    }
+
+    fn into_owned(self) -> Cell {
+        match self {
+            CellOf::Text(s) => CellOf::Text(Cow::Owned(s.into_owned())),
+            CellOf::Json(v) => CellOf::Json(v),
+        }
+    }
 }
 
 /// Clean, unique snake_case keys for header names; `column_N` (1-based position) for empty ones.
@@ -148,14 +167,14 @@ fn boolean_name(key: &str) -> bool {
 
 fn text_of(cell: &Cell) -> Option<&str> {
     match cell {
-        Cell::Text(s) => Some(s.as_str()),
+        Cell::Text(s) => Some(s),
         Cell::Json(_) => None,
     }
 }
 
 fn is_null_cell(cell: &Cell, null_tokens: bool) -> bool {
     match cell {
-        Cell::Text(s) => null_tokens && is_null_token(s.trim()),
+        Cell::Text(s) => null_tokens && is_null_token(trim(s)),
         Cell::Json(v) => v.is_null(),
     }
 }
@@ -212,11 +231,7 @@ pub(crate) fn infer_plan(
         return plan;
     }
     let n = values.len();
-    let texts: Vec<&str> = values
-        .iter()
-        .filter_map(|c| text_of(c))
-        .map(str::trim)
-        .collect();
+    let texts: Vec<&str> = values.iter().filter_map(|c| text_of(c)).map(trim).collect();
     let json_count = |f: &dyn Fn(&Value) -> bool| {
         values
             .iter()
@@ -469,10 +484,10 @@ impl Plan {
         !matches!(self.source_kind(), Kind::Text)
     }
 
-    fn clean(&self, cell: Cell) -> Cleaned {
+    fn clean(&self, cell: CellOf<'_>) -> Cleaned {
         let text = match cell {
-            Cell::Json(Value::Null) => return Cleaned::Null(None),
-            Cell::Json(v) => {
+            CellOf::Json(Value::Null) => return Cleaned::Null(None),
+            CellOf::Json(v) => {
                 let fits = match self.ty {
                     ColumnType::Integer => v.is_i64() || v.is_u64(),
                     ColumnType::Number => v.is_number(),
@@ -492,9 +507,9 @@ impl Plan {
                     )
                 };
             }
-            Cell::Text(s) => s,
+            CellOf::Text(s) => s,
         };
-        let t = text.trim();
+        let t = trim(&text);
         if self.null_tokens && is_null_token(t) {
             return Cleaned::Null(Some(t.to_string()));
         }
@@ -504,11 +519,11 @@ impl Plan {
             && is_iso_date_shape(t)
             && parse_date(t, self.date_order).is_some()
         {
-            return Cleaned::Fits(Value::String(text));
+            return Cleaned::Fits(Value::String(text.into_owned()));
         }
         let converted: Result<Value, &str> = match self.ty {
             ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
-                return Cleaned::Fits(Value::String(text))
+                return Cleaned::Fits(Value::String(text.into_owned()))
             }
             ColumnType::Json => Err("not JSON"),
             ColumnType::Boolean => parse_bool(t, self.bool_digits)
@@ -562,7 +577,7 @@ impl Plan {
         };
         match converted {
             Ok(v) => Cleaned::Fits(v),
-            Err(reason) => Cleaned::Kept(Value::String(text), reason.to_string()),
+            Err(reason) => Cleaned::Kept(Value::String(text.into_owned()), reason.to_string()),
         }
     }
 }
@@ -573,25 +588,16 @@ struct Stats {
     null_count: u64,
     non_null: u64,
     nonconforming: u64,
-    distinct: HashSet<String, foldhash::fast::RandomState>,
+    /// The 64-bit hashes of the distinct values' texts, not the texts: no copy per new value.
+    /// Two of at most `distinct_cap` texts share a hash with odds of about cap² / 2^65
+    /// (3·10^-12 at 10,000), and the seed is random, so an upload cannot aim for a collision.
+    distinct: HashSet<u64, foldhash::fast::FixedState>,
+    distinct_hasher: foldhash::fast::RandomState,
     distinct_overflow: bool,
-    min: Option<Value>,
-    max: Option<Value>,
-    /// `min`/`max` as f64 when they are numbers, so a comparison parses only the new value.
-    min_f64: Option<f64>,
-    max_f64: Option<f64>,
+    min: Option<Extreme>,
+    max: Option<Extreme>,
     samples: Vec<Value>,
     null_tokens: BTreeSet<String>,
-}
-
-/// `a < b` for the statistics: numbers by value (`af`/`bf`, their f64), strings by text; other
-/// pairs are unordered.
-fn less(a: &Value, af: Option<f64>, b: &Value, bf: Option<f64>) -> bool {
-    match (a, b) {
-        (Value::Number(_), Value::Number(_)) => af.unwrap_or(0.0) < bf.unwrap_or(0.0),
-        (Value::String(x), Value::String(y)) => x < y,
-        _ => false,
-    }
 }
 
 impl Stats {
@@ -602,7 +608,7 @@ impl Stats {
         }
         // Past the cap the count is a floor; skip the per-value work.
         if !self.distinct_overflow {
-            // The text a value is told apart by; looked up borrowed, copied only when new.
+            // The text a value is told apart by, borrowed; only its hash is kept.
             let owned;
             let key: &str = match v {
                 Value::String(s) => s,
@@ -614,36 +620,103 @@ impl Stats {
                     &owned
                 }
             };
-            if !self.distinct.contains(key) {
-                if self.distinct.len() >= cap {
-                    self.distinct_overflow = true;
-                } else {
-                    if self.samples.len() < 5 {
-                        self.samples.push(v.clone());
-                    }
-                    self.distinct.insert(key.to_string());
+            let hash = self.distinct_hasher.hash_one(key);
+            if self.distinct.len() < cap {
+                if self.distinct.insert(hash) && self.samples.len() < 5 {
+                    self.samples.push(v.clone());
+                }
+            } else if !self.distinct.contains(&hash) {
+                self.distinct_overflow = true;
+            }
+        }
+        if !conforming {
+            return;
+        }
+        // Numbers are ordered by value (their f64), strings by text; a number and a string are
+        // unordered.
+        match v {
+            Value::Number(n) => {
+                let vf = simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0));
+                if self
+                    .min
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_some_and(|m| vf < m))
+                {
+                    Extreme::set(&mut self.min, n.as_str(), Some(vf));
+                }
+                if self
+                    .max
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_some_and(|m| m < vf))
+                {
+                    Extreme::set(&mut self.max, n.as_str(), Some(vf));
                 }
             }
-        }
-        if conforming && (v.is_number() || v.is_string()) {
-            let vf = v.as_number().map(|n| n.as_f64().unwrap_or(0.0));
-            if self
-                .min
-                .as_ref()
-                .is_none_or(|m| less(v, vf, m, self.min_f64))
-            {
-                self.min = Some(v.clone());
-                self.min_f64 = vf;
+            Value::String(t) => {
+                if self
+                    .min
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_none() && text_less(t, &m.text))
+                {
+                    Extreme::set(&mut self.min, t, None);
+                }
+                if self
+                    .max
+                    .as_ref()
+                    .is_none_or(|m| m.f64.is_none() && text_less(&m.text, t))
+                {
+                    Extreme::set(&mut self.max, t, None);
+                }
             }
-            if self
-                .max
-                .as_ref()
-                .is_none_or(|m| less(m, self.max_f64, v, vf))
-            {
-                self.max = Some(v.clone());
-                self.max_f64 = vf;
+            _ => {}
+        }
+    }
+}
+
+/// A column's least or greatest value so far, held as its text (a number's JSON text) so that
+/// a new one, in a column of rising ids or dates nearly every row, reuses the buffer.
+#[derive(Debug, Clone)]
+struct Extreme {
+    text: String,
+    /// The number's f64, compared with the next ones; `None` for a string.
+    f64: Option<f64>,
+}
+
+impl Extreme {
+    fn set(slot: &mut Option<Extreme>, text: &str, f64: Option<f64>) {
+        match slot {
+            Some(e) => {
+                text.clone_into(&mut e.text);
+                e.f64 = f64;
+            }
+            None => {
+                *slot = Some(Extreme {
+                    text: text.to_owned(),
+                    f64,
+                })
             }
         }
+    }
+
+    /// The value again: a number's text read back is the same number (`arbitrary_precision`
+    /// keeps every digit as written).
+    fn into_value(self) -> Value {
+        match self.f64 {
+            Some(_) => match self.text.parse::<serde_json::Number>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => Value::String(self.text),
+            },
+            None => Value::String(self.text),
+        }
+    }
+}
+
+/// `a < b`, decided by the first bytes when they differ (most pairs) without a `memcmp` call.
+#[inline]
+fn text_less(a: &str, b: &str) -> bool {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
     }
 }
 
@@ -655,7 +728,7 @@ fn column_key(columns: &[ColumnState], i: usize) -> String {
 }
 
 /// Replaces U+0000 by U+FFFD in a cell (JSON: in every nested string and key); `true` if any.
-fn replace_nul(cell: &mut Cell) -> bool {
+fn replace_nul(cell: &mut CellOf<'_>) -> bool {
     fn in_value(v: &mut Value) -> bool {
         match v {
             Value::String(s) => in_text(s),
@@ -682,8 +755,14 @@ fn replace_nul(cell: &mut Cell) -> bool {
         true
     }
     match cell {
-        Cell::Text(s) => in_text(s),
-        Cell::Json(v) => in_value(v),
+        CellOf::Text(s) => {
+            if !s.as_bytes().contains(&0) {
+                return false;
+            }
+            *s = Cow::Owned(s.replace('\0', "\u{fffd}"));
+            true
+        }
+        CellOf::Json(v) => in_value(v),
     }
 }
 
@@ -835,7 +914,7 @@ impl TableBuilder {
         let (mut filled, mut hits) = (0usize, 0usize);
         for p in &self.sample {
             if let Some(Cell::Text(t)) = p.cells.get(col) {
-                let t = t.trim();
+                let t = trim(t);
                 if t.is_empty() || is_null_token(t) {
                     continue;
                 }
@@ -849,8 +928,20 @@ impl TableBuilder {
     /// Adds one record; rows that are ready (after the sample) are appended to `out`.
     pub(crate) fn push(
         &mut self,
-        mut cells: Vec<Cell>,
+        cells: Vec<Cell>,
         line: Option<u64>,
+        out: &mut Vec<Row>,
+    ) -> Result<(), IngestError> {
+        self.push_cells(cells, line, true, out)
+    }
+
+    /// [`TableBuilder::push`] of cells that may borrow their record's text; `may_hold_nul`
+    /// false when the caller checked the whole record for NUL at once (no cell holds one).
+    pub(crate) fn push_cells(
+        &mut self,
+        mut cells: Vec<CellOf<'_>>,
+        line: Option<u64>,
+        may_hold_nul: bool,
         out: &mut Vec<Row>,
     ) -> Result<(), IngestError> {
         self.row_count += 1;
@@ -863,7 +954,7 @@ impl TableBuilder {
             .at_row(row));
         }
         for (i, c) in cells.iter_mut().enumerate() {
-            if replace_nul(c) {
+            if may_hold_nul && replace_nul(c) {
                 let mut is = Issue::new(
                     IssueKind::NulReplaced,
                     "a NUL character (U+0000) cannot be stored (PostgreSQL text and jsonb refuse it); it was replaced by U+FFFD",
@@ -872,12 +963,12 @@ impl TableBuilder {
                 is.line = line;
                 is.column = Some(column_key(&self.columns, i));
                 is.original = Some(match c {
-                    Cell::Text(s) => s.replace('\u{fffd}', "\\u0000"),
-                    Cell::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
+                    CellOf::Text(s) => s.replace('\u{fffd}', "\\u0000"),
+                    CellOf::Json(v) => v.to_string().replace('\u{fffd}', "\\u0000"),
                 });
                 self.issues.push(is);
             }
-            if let Cell::Text(s) = c {
+            if let CellOf::Text(s) = c {
                 if s.len() > self.opts.max_cell_bytes {
                     let col = column_key(&self.columns, i);
                     return Err(IngestError::new(
@@ -898,7 +989,7 @@ impl TableBuilder {
             let width = self.header_width;
             if got > width {
                 while cells.len() > self.columns.len().max(width)
-                    && matches!(cells.last(), Some(Cell::Text(s)) if s.trim().is_empty())
+                    && matches!(cells.last(), Some(CellOf::Text(s)) if trim(s).is_empty())
                 {
                     cells.pop();
                 }
@@ -953,6 +1044,7 @@ impl TableBuilder {
         if self.typed {
             out.push(self.clean_row(row, line, cells));
         } else {
+            let cells = cells.into_iter().map(CellOf::into_owned).collect();
             self.sample.push(Pending { row, line, cells });
             if self.sample.len() >= self.opts.sample_rows {
                 self.fix_types(out);
@@ -1000,18 +1092,22 @@ impl TableBuilder {
         }
     }
 
-    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<Cell>) -> Row {
+    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<CellOf<'_>>) -> Row {
         if self.keys.len() != self.columns.len() {
             self.keys = Keys::new(self.columns.iter().map(|c| c.key.clone()).collect());
         }
         let mut out = Vec::with_capacity(self.columns.len());
         let mut cells = cells.into_iter();
         for col in self.columns.iter_mut() {
-            let cell = cells.next().unwrap_or(Cell::Json(Value::Null));
+            // Not `unwrap_or`: that builds (and drops) the null for every cell.
+            let cell = match cells.next() {
+                Some(cell) => cell,
+                None => CellOf::Json(Value::Null),
+            };
             let plan = col.plan.get_or_insert_with(Plan::string);
             // The sample's typed texts, to find the format they were written in.
             let text = match (&col.source, &cell) {
-                (Some(_), Cell::Text(s)) if plan.source_kind_is_typed() => Some(s.clone()),
+                (Some(_), CellOf::Text(s)) if plan.source_kind_is_typed() => Some(s.to_string()),
                 _ => None,
             };
             let value = match plan.clean(cell) {
@@ -1069,7 +1165,7 @@ impl TableBuilder {
                     .sample
                     .iter()
                     .filter_map(|p| match p.cells.get(i) {
-                        Some(Cell::Text(t)) => Some(t.trim()),
+                        Some(Cell::Text(t)) => Some(trim(t)),
                         Some(Cell::Json(Value::String(t))) => Some(t.as_str()),
                         _ => None,
                     })
@@ -1146,7 +1242,7 @@ impl TableBuilder {
                     ) {
                         None
                     } else {
-                        s.min
+                        s.min.map(Extreme::into_value)
                     },
                     max: if matches!(
                         ty,
@@ -1154,7 +1250,7 @@ impl TableBuilder {
                     ) {
                         None
                     } else {
-                        s.max
+                        s.max.map(Extreme::into_value)
                     },
                     samples: s.samples,
                     null_tokens: s.null_tokens.into_iter().collect(),
@@ -1196,6 +1292,31 @@ impl TableBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_extreme_gives_back_the_value_it_was_set_from() {
+        let mut values: Vec<Value> = [1e20, -0.0, 1.5e-7, 1234.5, 0.1, -3.0, 1e300, 5e-324]
+            .iter()
+            .map(|f| Value::Number(serde_json::Number::from_f64(*f).unwrap()))
+            .collect();
+        values.extend([
+            Value::from(0),
+            Value::from(-42),
+            Value::from(9_007_199_254_740_992u64),
+        ]);
+        values.push(serde_json::from_str("12.277999999999999").unwrap());
+        values.push(serde_json::from_str("1.50").unwrap());
+        values.push(Value::String("x".into()));
+        for v in values {
+            let mut slot = None;
+            match &v {
+                Value::Number(n) => Extreme::set(&mut slot, n.as_str(), n.as_f64()),
+                Value::String(t) => Extreme::set(&mut slot, t, None),
+                _ => unreachable!(),
+            }
+            assert_eq!(slot.unwrap().into_value(), v);
+        }
+    }
 
     #[test]
     fn keys_are_snake_case_unique_and_named_when_empty() {

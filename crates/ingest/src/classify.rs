@@ -14,6 +14,8 @@
 //! header alone never decides, and a table of `x,y` stays `data`. Deterministic and explainable
 //! (the answer lists every kind's points and reasons): an LLM may refine it, never replace it.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::builder::snake_case;
@@ -338,20 +340,17 @@ fn header_points(name: &str, key: &str) -> Vec<(usize, u32, String)> {
     }
     let tokens: Vec<&str> = joined.split('_').filter(|t| !t.is_empty()).collect();
     let mut out = Vec::new();
-    for (k, (_, langs)) in KINDS.iter().enumerate() {
+    for (k, words) in header_lexicon().iter().enumerate() {
         let mut best: Option<(u32, String)> = None;
-        for (lang, words) in LANGUAGES.iter().zip(langs) {
-            for entry in words.split_whitespace() {
-                let (word, points) = match entry.split_once(':') {
-                    Some((w, p)) => (w, p.parse().unwrap_or(2)),
-                    None => (entry, 2),
-                };
-                if best.as_ref().is_some_and(|(b, _)| *b >= points) {
-                    continue;
-                }
-                if header_has(&fold(word), &joined, &tokens, *lang == "de") {
-                    best = Some((points, format!("header {source:?}: {word:?} ({lang})")));
-                }
+        for w in words {
+            if best.as_ref().is_some_and(|(b, _)| *b >= w.points) {
+                continue;
+            }
+            if header_has(&w.folded, &joined, &tokens, w.lang == "de") {
+                best = Some((
+                    w.points,
+                    format!("header {source:?}: {:?} ({})", w.word, w.lang),
+                ));
             }
         }
         if let Some((points, reason)) = best {
@@ -359,6 +358,45 @@ fn header_points(name: &str, key: &str) -> Vec<(usize, u32, String)> {
         }
     }
     out
+}
+
+/// One header word of [`KINDS`], parsed and folded.
+struct HeaderWord {
+    word: &'static str,
+    folded: String,
+    points: u32,
+    lang: &'static str,
+}
+
+/// The header words of each kind (in [`KINDS`] order, languages in [`LANGUAGES`] order), folded
+/// once per process instead of once per column of every table.
+fn header_lexicon() -> &'static [Vec<HeaderWord>] {
+    static LEXICON: OnceLock<Vec<Vec<HeaderWord>>> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        KINDS
+            .iter()
+            .map(|(_, langs)| {
+                LANGUAGES
+                    .iter()
+                    .zip(langs)
+                    .flat_map(|(lang, words)| {
+                        words.split_whitespace().map(move |entry| {
+                            let (word, points) = match entry.split_once(':') {
+                                Some((w, p)) => (w, p.parse().unwrap_or(2)),
+                                None => (entry, 2),
+                            };
+                            HeaderWord {
+                                word,
+                                folded: fold(word),
+                                points,
+                                lang,
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 fn kind_index(kind: &str) -> usize {

@@ -10,23 +10,96 @@
 //! splits at ASCII bytes, so fields are valid UTF-8 by construction and a chunk boundary can fall
 //! anywhere.
 
-use crate::builder::{Cell, TableBuilder};
+use std::borrow::Cow;
+
+use crate::builder::{CellOf, TableBuilder};
 use crate::decode::{Decoder, TextEncoding};
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::DateOrder;
 use crate::options::{Format, IngestOptions};
-use crate::values::{is_null_token, parse_date, parse_number};
+use crate::values::{is_null_token, parse_date, parse_number, trim};
 
 /// Decoded text read before the dialect is decided.
 const SNIFF_BYTES: usize = 16 * 1024;
 const CANDIDATE_DELIMITERS: [u8; 5] = [b',', b';', b'\t', b'|', b' '];
 /// Header lines a stacked header may span.
 const MAX_HEADER_LINES: usize = 3;
+/// Bytes of record buffers a [`Splitter`] keeps for reuse: the records of a few 64 KiB chunks,
+/// and a bound on what records with huge cells can leave behind.
+const MAX_SPARE_BYTES: usize = 1 << 20;
+
+/// A record's fields: their texts one after another in one buffer, and where each one ends.
+/// A record then costs two allocations however many fields it has (it was one per field).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Fields {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Fields {
+    fn one(text: String) -> Fields {
+        let ends = vec![text.len()];
+        Fields { text, ends }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        (i < self.ends.len()).then(|| self.field(i))
+    }
+
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.get(0)
+    }
+
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
+        // Each field starts where the one before ended: no lookup of the previous end.
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = &self.text[start..end];
+            start = end;
+            field
+        })
+    }
+
+    /// Bytes the buffers hold room for.
+    fn capacity(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// Every field's text, one after another.
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len < self.ends.len() {
+            self.ends.truncate(len);
+            self.text.truncate(self.ends.last().copied().unwrap_or(0));
+        }
+    }
+
+    fn join(&self, sep: &str) -> String {
+        self.iter().collect::<Vec<_>>().join(sep)
+    }
+
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
-    pub fields: Vec<String>,
+    pub fields: Fields,
     /// 1-based physical line where the record starts.
     pub line: u64,
     pub comment: bool,
@@ -41,7 +114,7 @@ pub(crate) struct Record {
 
 impl Record {
     fn is_blank(&self) -> bool {
-        !self.first_quoted && self.fields.iter().all(|f| f.trim().is_empty())
+        !self.first_quoted && self.fields.iter().all(|f| trim(f).is_empty())
     }
     fn starts_with_hash(&self) -> bool {
         !self.first_quoted && self.fields.first().is_some_and(|f| f.starts_with('#'))
@@ -76,8 +149,15 @@ pub(crate) struct Splitter {
     skip_spaces: bool,
     comment: Option<u8>,
     state: State,
-    field: Vec<u8>,
-    fields: Vec<String>,
+    /// The current record's fields so far, one after another; the last one, not yet ended,
+    /// runs from the last of `ends` to the end.
+    /// Pieces are only ever cut at ASCII bytes (or whole characters), so it is UTF-8 as built.
+    buf: String,
+    ends: Vec<usize>,
+    /// Buffers of records already taken, handed back to be filled again (no allocation per
+    /// record); their capacity, `spare_bytes`, at most [`MAX_SPARE_BYTES`].
+    spare: Vec<Fields>,
+    spare_bytes: usize,
     first_quoted: bool,
     line: u64,
     record_line: u64,
@@ -116,8 +196,10 @@ impl Splitter {
             skip_spaces: false,
             comment,
             state: State::FieldStart,
-            field: Vec::new(),
-            fields: Vec::new(),
+            buf: String::new(),
+            ends: Vec::new(),
+            spare: Vec::new(),
+            spare_bytes: 0,
             first_quoted: false,
             line: 1,
             record_line: 1,
@@ -157,22 +239,67 @@ impl Splitter {
         self
     }
 
+    /// Bytes of the field being split.
+    #[inline]
+    fn field_len(&self) -> usize {
+        self.buf.len() - self.ends.last().copied().unwrap_or(0)
+    }
+
+    #[inline]
     fn end_field(&mut self) {
-        // Copied out at its exact length; the buffer keeps its capacity for the next field.
-        // Splits happen only at ASCII bytes of valid UTF-8, so the lossy branch never runs.
-        let field = match std::str::from_utf8(&self.field) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&self.field).into_owned(),
+        self.ends.push(self.buf.len());
+    }
+
+    /// A whole field straight from the text (nothing of it was buffered).
+    #[inline]
+    fn push_field(&mut self, text: &str) {
+        self.buf.push_str(text);
+        self.ends.push(self.buf.len());
+    }
+
+    /// The record's fields, taken out; a spare record's buffers (or new ones with room for a
+    /// record as long) take their place.
+    fn take_fields(&mut self) -> Fields {
+        let (next_buf, next_ends) = match self.spare.pop() {
+            Some(mut f) => {
+                self.spare_bytes -= f.capacity();
+                f.text.clear();
+                f.ends.clear();
+                (f.text, f.ends)
+            }
+            None => (
+                String::with_capacity(self.buf.len()),
+                Vec::with_capacity(self.ends.len()),
+            ),
         };
-        self.field.clear();
-        self.fields.push(field);
+        Fields {
+            text: std::mem::replace(&mut self.buf, next_buf),
+            ends: std::mem::replace(&mut self.ends, next_ends),
+        }
+    }
+
+    /// Appends the character at byte `i` of `text` (at a character boundary) and returns its
+    /// length in bytes: a byte after a quote or escape may begin a multi-byte character.
+    fn push_char_at(&mut self, text: &str, i: usize) -> usize {
+        let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+        self.buf.push(c);
+        c.len_utf8()
+    }
+
+    /// Takes back the buffers of a record that was read, to split a later one into.
+    pub(crate) fn recycle(&mut self, fields: Fields) {
+        let bytes = fields.capacity();
+        if self.spare_bytes + bytes <= MAX_SPARE_BYTES {
+            self.spare_bytes += bytes;
+            self.spare.push(fields);
+        }
     }
 
     /// Whether a field of `len` bytes that a plain delimiter ends may skip the field buffer:
     /// nothing of it is buffered yet, and it is within the field limit (else the buffered path
     /// reports the overflow as before).
     fn direct_field(&self, len: usize) -> bool {
-        self.field.is_empty() && !self.space_after_delim && len <= self.max_field_bytes
+        self.field_len() == 0 && !self.space_after_delim && len <= self.max_field_bytes
     }
 
     /// `tail`: the record's text in the current chunk.
@@ -186,10 +313,8 @@ impl Splitter {
         };
         self.raw.clear();
         self.spans_lines = false;
-        // The next record likely has as many fields: room for them up front.
-        let width = self.fields.len();
         out.push(Record {
-            fields: std::mem::replace(&mut self.fields, Vec::with_capacity(width)),
+            fields: self.take_fields(),
             line: self.record_line,
             comment: false,
             first_quoted: self.first_quoted,
@@ -201,7 +326,7 @@ impl Splitter {
     }
 
     fn in_record(&self) -> bool {
-        !(self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty())
+        !(self.state == State::FieldStart && self.buf.is_empty() && self.ends.is_empty())
             && self.state != State::Comment
     }
 
@@ -213,7 +338,7 @@ impl Splitter {
             self.skip_spaces = true;
             true
         } else {
-            self.field.push(self.delim);
+            self.buf.push(char::from(self.delim));
             self.state = State::Unquoted;
             false
         }
@@ -221,6 +346,16 @@ impl Splitter {
 
     pub(crate) fn feed(&mut self, text: &str, out: &mut Vec<Record>) {
         let bytes = text.as_bytes();
+        // The bytes that end a run of field text, outside quotes and inside: one table lookup
+        // per byte instead of three comparisons.
+        let mut ends_unquoted = [false; 256];
+        for c in [b'\n', b'\r', self.delim] {
+            ends_unquoted[usize::from(c)] = true;
+        }
+        let mut ends_quoted = [false; 256];
+        for c in [self.quote, self.escape.unwrap_or(self.quote), b'\n'] {
+            ends_quoted[usize::from(c)] = true;
+        }
         let mut i = 0;
         let mut rec_start = 0;
         if self.pending_delim && !bytes.is_empty() {
@@ -242,7 +377,7 @@ impl Splitter {
                 }
             }
             let at_record_start =
-                self.state == State::FieldStart && self.fields.is_empty() && self.field.is_empty();
+                self.state == State::FieldStart && self.buf.is_empty() && self.ends.is_empty();
             if at_record_start {
                 self.record_line = self.line;
                 rec_start = i;
@@ -267,7 +402,7 @@ impl Splitter {
                         let text = String::from_utf8_lossy(&std::mem::take(&mut self.comment_text))
                             .into_owned();
                         out.push(Record {
-                            fields: vec![text],
+                            fields: Fields::one(text),
                             line: self.record_line,
                             comment: true,
                             first_quoted: false,
@@ -280,28 +415,24 @@ impl Splitter {
                     }
                 }
                 State::FieldStart if b == self.quote && self.quoting => {
-                    if self.fields.is_empty() {
+                    if self.ends.is_empty() {
                         self.first_quoted = true;
                     }
                     self.state = State::Quoted;
                     // Fast path: `"text",` whole in this chunk, with no quote, escape or line
                     // break inside, becomes a field straight from the text.
-                    let escape = self.escape.unwrap_or(self.quote);
                     let start = i + 1;
-                    let mut j = start;
-                    while j < bytes.len()
-                        && bytes[j] != self.quote
-                        && bytes[j] != escape
-                        && bytes[j] != b'\n'
-                    {
-                        j += 1;
-                    }
+                    let j = start
+                        + bytes[start..]
+                            .iter()
+                            .position(|&c| ends_quoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - start);
                     if j + 1 < bytes.len()
                         && bytes[j] == self.quote
                         && bytes[j + 1] == self.delim
                         && self.direct_field(j - start)
                     {
-                        self.fields.push(text[start..j].to_owned());
+                        self.push_field(&text[start..j]);
                         self.state = State::FieldStart;
                         i = j + 1; // the delimiter
                     }
@@ -326,21 +457,19 @@ impl Splitter {
                         // Fast path: copy the run of ordinary bytes at once; a whole field
                         // ended by a delimiter in this chunk is taken straight from the text.
                         let start = i;
-                        while i + 1 < bytes.len()
-                            && !matches!(bytes[i + 1], b'\n' | b'\r')
-                            && bytes[i + 1] != self.delim
-                        {
-                            i += 1;
-                        }
+                        i += bytes[i + 1..]
+                            .iter()
+                            .position(|&c| ends_unquoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - i - 1);
                         if i + 1 < bytes.len()
                             && bytes[i + 1] == self.delim
                             && self.direct_field(i + 1 - start)
                         {
-                            self.fields.push(text[start..=i].to_owned());
+                            self.push_field(&text[start..=i]);
                             self.state = State::FieldStart;
                             i += 1; // the delimiter
                         } else {
-                            self.field.extend_from_slice(&bytes[start..=i]);
+                            self.buf.push_str(&text[start..=i]);
                             self.state = State::Unquoted;
                         }
                     }
@@ -352,19 +481,15 @@ impl Splitter {
                         self.state = State::EscapeInQuoted;
                     } else {
                         let start = i;
-                        let escape = self.escape.unwrap_or(self.quote);
-                        while i + 1 < bytes.len()
-                            && bytes[i + 1] != self.quote
-                            && bytes[i + 1] != escape
-                            && bytes[i + 1] != b'\n'
-                        {
-                            i += 1;
-                        }
+                        i += bytes[i + 1..]
+                            .iter()
+                            .position(|&c| ends_quoted[usize::from(c)])
+                            .unwrap_or(bytes.len() - i - 1);
                         if b == b'\n' {
                             self.line += 1;
                             self.spans_lines = true;
                         }
-                        self.field.extend_from_slice(&bytes[start..=i]);
+                        self.buf.push_str(&text[start..=i]);
                     }
                 }
                 State::EscapeInQuoted => {
@@ -374,14 +499,14 @@ impl Splitter {
                     }
                     // `\"` is a quote; `\n`, `\t` and the like stay as written.
                     if b != self.quote && b != self.delim && Some(b) != self.escape {
-                        self.field.push(self.escape.unwrap_or(b'\\'));
+                        self.buf.push(char::from(self.escape.unwrap_or(b'\\')));
                     }
-                    self.field.push(b);
+                    i += self.push_char_at(text, i) - 1;
                     self.state = State::Quoted;
                 }
                 State::QuoteInQuoted => {
                     if b == self.quote {
-                        self.field.push(b);
+                        self.buf.push(char::from(b));
                         self.state = State::Quoted;
                     } else if b == self.delim {
                         self.end_field();
@@ -394,7 +519,7 @@ impl Splitter {
                     } else {
                         // `"abc"def`: keep the stray text rather than lose it.
                         self.stray_quote = true;
-                        self.field.push(b);
+                        i += self.push_char_at(text, i) - 1;
                         self.state = State::Unquoted;
                     }
                 }
@@ -408,15 +533,28 @@ impl Splitter {
         self.over_limit();
     }
 
-    /// Records an [`Overflow`] when the field or record being split passed a limit.
+    /// Records an [`Overflow`] when the field or record being split passed a limit. Runs per
+    /// byte run: the common answer (no overflow, within limits) is inlined, the rest is not.
+    #[inline]
     fn over_limit(&mut self) -> bool {
+        if self.overflow.is_none()
+            && self.field_len().max(self.comment_text.len()) <= self.max_field_bytes
+            && self.ends.len() <= self.max_fields
+        {
+            return false;
+        }
+        self.note_overflow()
+    }
+
+    #[inline(never)]
+    fn note_overflow(&mut self) -> bool {
         if self.overflow.is_none() {
-            if self.field.len().max(self.comment_text.len()) > self.max_field_bytes {
+            if self.field_len().max(self.comment_text.len()) > self.max_field_bytes {
                 self.overflow = Some(Overflow::Field {
                     line: self.record_line,
-                    column: self.fields.len() + 1,
+                    column: self.ends.len() + 1,
                 });
-            } else if self.fields.len() > self.max_fields {
+            } else if self.ends.len() > self.max_fields {
                 self.overflow = Some(Overflow::Fields {
                     line: self.record_line,
                 });
@@ -432,7 +570,7 @@ impl Splitter {
         }
         let unterminated = matches!(self.state, State::Quoted | State::EscapeInQuoted);
         if std::mem::take(&mut self.pending_delim) {
-            self.field.push(self.delim);
+            self.buf.push(char::from(self.delim));
             self.state = State::Unquoted;
         }
         match self.state {
@@ -440,7 +578,7 @@ impl Splitter {
                 let text =
                     String::from_utf8_lossy(&std::mem::take(&mut self.comment_text)).into_owned();
                 out.push(Record {
-                    fields: vec![text],
+                    fields: Fields::one(text),
                     line: self.record_line,
                     comment: true,
                     first_quoted: false,
@@ -448,8 +586,8 @@ impl Splitter {
                     stray_quote: false,
                 });
             }
-            _ if !self.fields.is_empty()
-                || !self.field.is_empty()
+            _ if !self.ends.is_empty()
+                || !self.buf.is_empty()
                 || self.state != State::FieldStart =>
             {
                 self.end_record(&[], out)
@@ -511,7 +649,7 @@ fn known_type(field: &str) -> bool {
 /// A line that names columns: at least two non-empty fields, none of them a number or date.
 fn header_like(r: &Record) -> bool {
     let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
-    filled >= 2 && !r.fields.iter().any(|f| looks_typed(f))
+    filled >= 2 && !r.fields.iter().any(looks_typed)
 }
 
 fn trimmed(r: &Record) -> Vec<String> {
@@ -700,7 +838,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
         if !p.starts_with_hash()
             && p.fields.len().abs_diff(mode) == 1
             && header_like(p)
-            && first.is_some_and(|f| f.fields.iter().any(|x| looks_typed(x)))
+            && first.is_some_and(|f| f.fields.iter().any(looks_typed))
         {
             let mut names = trimmed(p);
             let message = if names.len() > mode {
@@ -759,7 +897,7 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
                     .collect();
                 let distinct =
                     names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();
-                !h.fields.iter().any(|f| looks_typed(f)) && distinct && (!names.is_empty())
+                !h.fields.iter().any(looks_typed) && distinct && (!names.is_empty())
             }
             None => false,
         };
@@ -779,12 +917,12 @@ fn sniff(text: &str, complete: bool) -> Sniffed {
                     .skip(header_span + 1)
                     .take(50)
                     .copied()
-                    .filter(|r| r.fields.len() == mode && r.fields.iter().any(|f| looks_typed(f)))
+                    .filter(|r| r.fields.len() == mode && r.fields.iter().any(looks_typed))
                     .collect();
                 let repeated = trimmed(next) == lines[0];
                 if next.fields.len() != mode
                     || !(repeated
-                        || (!next.fields.iter().any(|f| looks_typed(f))
+                        || (!next.fields.iter().any(looks_typed)
                             && names_typed_columns(next, &below)))
                 {
                     break;
@@ -1133,6 +1271,8 @@ impl DelimitedStream {
             sp.feed(text, &mut recs);
             overflow = sp.overflow();
         }
+        // Room for a row per record at once: growing the vector step by step costs more.
+        out.reserve(recs.len());
         for r in recs.drain(..) {
             self.take_record(r, out)?;
         }
@@ -1229,7 +1369,7 @@ impl DelimitedStream {
         if r.comment {
             let mut is = Issue::new(IssueKind::CommentLine, "comment line skipped");
             is.line = Some(r.line);
-            is.original = r.fields.into_iter().next();
+            is.original = r.fields.first().map(str::to_owned);
             self.issues().push(is);
             return Ok(());
         }
@@ -1409,7 +1549,7 @@ impl DelimitedStream {
         let width = builder.width();
         if fields.len() > width
             && fields.len() <= width + trailing
-            && fields[width..].iter().all(|f| f.trim().is_empty())
+            && fields.iter().skip(width).all(|f| f.trim().is_empty())
         {
             fields.truncate(width);
         }
@@ -1417,11 +1557,22 @@ impl DelimitedStream {
             Some(rows) => rows,
             None => out,
         };
-        builder.push(
-            fields.into_iter().map(Cell::Text).collect(),
+        // One NUL search over the whole record instead of one per cell; the cells borrow its
+        // text, so only those stored as text are copied.
+        let may_hold_nul = fields.text().as_bytes().contains(&0);
+        let pushed = builder.push_cells(
+            fields
+                .iter()
+                .map(|f| CellOf::Text(Cow::Borrowed(f)))
+                .collect(),
             Some(r.line),
+            may_hold_nul,
             sink,
-        )
+        );
+        if let Some(sp) = self.splitter.as_mut() {
+            sp.recycle(fields);
+        }
+        pushed
     }
 }
 
@@ -1462,7 +1613,7 @@ mod tests {
             i = j;
         }
         sp.finish(&mut out);
-        out.into_iter().map(|r| r.fields).collect()
+        out.into_iter().map(|r| r.fields.to_vec()).collect()
     }
 
     #[test]
@@ -1530,6 +1681,22 @@ mod tests {
             }
         }
         assert!(direct > 10_000, "the generator makes fields: {direct}");
+    }
+
+    #[test]
+    fn recycled_record_buffers_stay_bounded() {
+        let mut sp = Splitter::new(b',', b'"', None);
+        let text = format!("{},a\n", "x".repeat(300_000)).repeat(10);
+        let mut out = Vec::new();
+        sp.feed(&text, &mut out);
+        assert_eq!(out.len(), 10);
+        for r in out {
+            sp.recycle(r.fields);
+        }
+        assert!(sp.spare_bytes <= MAX_SPARE_BYTES, "{}", sp.spare_bytes);
+        assert!((1..10).contains(&sp.spare.len()), "{}", sp.spare.len());
+        let kept: usize = sp.spare.iter().map(Fields::capacity).sum();
+        assert_eq!(kept, sp.spare_bytes);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::options::{Format, IngestOptions};
 
 fn to_cell(v: Value) -> Cell {
     match v {
-        Value::String(s) => Cell::Text(s),
+        Value::String(s) => Cell::text(s),
         other => Cell::Json(other),
     }
 }

@@ -16,11 +16,30 @@ const NULL_TOKENS: [&str; 14] = [
 
 /// Whether `t` (trimmed) is a null spelling. Runs on every cell: compares in place, ASCII
 /// case-insensitively, instead of allocating a lower-cased copy.
+#[inline]
 pub(crate) fn is_null_token(t: &str) -> bool {
+    // Every token starts with one of `n m - # (` (any case), or is empty: most cells are
+    // answered by their first byte.
+    let first = match t.as_bytes().first() {
+        Some(b) => b.to_ascii_lowercase(),
+        None => return true,
+    };
     t.len() <= 9
+        && matches!(first, b'n' | b'm' | b'-' | b'#' | b'(')
         && NULL_TOKENS
             .iter()
             .any(|n| n.len() == t.len() && n.as_bytes().eq_ignore_ascii_case(t.as_bytes()))
+}
+
+/// `s.trim()`, answered without decoding characters when both ends are visible ASCII (what
+/// nearly every cell is): such a byte is never whitespace, nor part of a multi-byte character.
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        [a] if a.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// A number recognised in a text.
@@ -40,7 +59,7 @@ const MAX_SAFE_INT: i64 = 9_007_199_254_740_992; // 2^53
 /// Parses a plain number with `dec` as decimal separator (`.` or `,`). Thousands separators are
 /// accepted only in well-formed groups of three.
 pub(crate) fn parse_number(t: &str, dec: char) -> Option<Num> {
-    let t = t.trim();
+    let t = trim(t);
     let (neg, body) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
         b'+' => (false, &t[1..]),
@@ -285,6 +304,37 @@ fn plain_number(neg: bool, b: &[u8], dec: char) -> Option<Num> {
     })
 }
 
+/// The f64 of a JSON number's text, as `str::parse::<f64>` reads it, for the texts the cleaning
+/// writes most (`-123`, `4.5`: at most 15 digits, no exponent) without the general parser:
+/// exact for the reason [`plain_number`] is. `None` for any other text.
+pub(crate) fn simple_f64(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    let (neg, b) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let (mut mantissa, mut digits, mut frac) = (0u64, 0usize, None);
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            digits += 1;
+        } else if c == b'.' && frac.is_none() && i > 0 {
+            frac = Some(b.len() - i - 1);
+        } else {
+            return None;
+        }
+    }
+    let frac = frac.unwrap_or(0);
+    if digits == 0 || digits > 15 || (frac == 0 && b.last() == Some(&b'.')) {
+        return None;
+    }
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let f = mantissa as f64 / POW10[frac];
+    Some(if neg { -f } else { f })
+}
+
 /// (significant digits, exponent of the first digit); zero is ("", 0).
 fn canonical(int: &str, frac: &str, exp: i32) -> (String, i32) {
     let all = format!("{int}{frac}");
@@ -348,17 +398,26 @@ pub(crate) fn split_currency(t: &str) -> Option<(&'static str, &'static str, Str
 /// [`split_currency`] without building the number text: (marker, ISO code, whether a `-`
 /// came before the marker, the trimmed rest). Runs on every cell of a currency column.
 pub(crate) fn currency_parts(t: &str) -> Option<(&'static str, &'static str, bool, &str)> {
-    let t = t.trim();
+    let t = trim(t);
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest.trim_start()),
         None => (false, t),
     };
+    let (Some(&first), Some(&last)) = (body.as_bytes().first(), body.as_bytes().last()) else {
+        return None;
+    };
     for (sym, code) in SYMBOLS {
-        if let Some(rest) = body.strip_prefix(sym) {
-            return Some((sym, code, neg, rest.trim()));
+        // A symbol's first (last) byte is compared before the whole symbol is.
+        let s = sym.as_bytes();
+        if s[0] == first {
+            if let Some(rest) = body.strip_prefix(sym) {
+                return Some((sym, code, neg, trim(rest)));
+            }
         }
-        if let Some(rest) = body.strip_suffix(sym) {
-            return Some((sym, code, neg, rest.trim()));
+        if s[s.len() - 1] == last {
+            if let Some(rest) = body.strip_suffix(sym) {
+                return Some((sym, code, neg, trim(rest)));
+            }
         }
     }
     // An ISO code is three ASCII capitals at either end.
@@ -385,7 +444,7 @@ pub(crate) fn currency_parts(t: &str) -> Option<(&'static str, &'static str, boo
 }
 
 pub(crate) fn split_percent(t: &str) -> Option<&str> {
-    let t = t.trim();
+    let t = trim(t);
     t.strip_suffix('%').map(|r| r.trim_end())
 }
 
@@ -412,7 +471,7 @@ pub(crate) fn parse_bool(t: &str, allow_digits: bool) -> Option<bool> {
     const FALSE: [&str; 9] = [
         "false", "no", "n", "f", "nein", "falsch", "non", "faux", "falso",
     ];
-    let t = t.trim();
+    let t = trim(t);
     if t.len() > 9 {
         return None;
     }
@@ -489,7 +548,7 @@ fn num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
 
 /// A numeric date whose order is not written in it: `a{sep}b{sep}yyyy`.
 pub(crate) fn numeric_date_parts(t: &str) -> Option<(u32, u32, i32, char)> {
-    let t = t.trim();
+    let t = trim(t);
     let sep = t.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
     let parts: Vec<&str> = t.split(sep).collect();
     if parts.len() != 3 || parts[0].len() > 2 {
@@ -518,7 +577,7 @@ pub(crate) fn is_iso_date_shape(t: &str) -> bool {
 
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
 pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
-    let t = t.trim();
+    let t = trim(t);
     if t.len() < 8 || t.len() > 30 {
         return None;
     }
@@ -564,7 +623,7 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
 
 /// A time of day as `HH:MM:SS[.fff]`; accepts `9:05`, `09:05:30.25`, `9:05 PM`.
 pub(crate) fn parse_time(t: &str) -> Option<String> {
-    let t = t.trim();
+    let t = trim(t);
     let lower = t.to_ascii_lowercase();
     let (clock, pm) = if let Some(r) = lower.strip_suffix("pm") {
         (r.trim_end().to_string(), Some(true))
@@ -653,7 +712,7 @@ fn split_zone(t: &str) -> (&str, Option<String>) {
 
 /// A date with a time of day, rendered as ISO 8601 (`2024-01-15T10:30:00`, zone kept if given).
 pub(crate) fn parse_datetime(t: &str, order: DateOrder) -> Option<String> {
-    let t = t.trim();
+    let t = trim(t);
     let (date_part, time_part) = if t.len() > 11 && t.as_bytes().get(10) == Some(&b'T') {
         (&t[..10], &t[11..])
     } else {
@@ -693,7 +752,7 @@ pub(crate) fn iso_date((y, m, d): (i32, u32, u32)) -> String {
 }
 
 pub(crate) fn is_email(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let Some((local, domain)) = t.split_once('@') else {
         return false;
     };
@@ -715,7 +774,7 @@ pub(crate) fn is_url(t: &str) -> bool {
 }
 
 pub(crate) fn is_uuid(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let b = t.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
@@ -728,7 +787,7 @@ pub(crate) fn is_uuid(t: &str) -> bool {
 }
 
 pub(crate) fn is_phone(t: &str) -> bool {
-    let t = t.trim();
+    let t = trim(t);
     let digits = t.bytes().filter(u8::is_ascii_digit).count();
     let ok_chars = t
         .chars()
@@ -817,6 +876,66 @@ mod tests {
     }
 
     #[test]
+    fn simple_f64_reads_as_str_parse_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for t in [
+            "0",
+            "-0",
+            "0.0",
+            "-0.5",
+            "123456789012345",
+            "99999999999999.9",
+            "-1.25",
+            "0.5",
+        ] {
+            let want = t.parse::<f64>().unwrap().to_bits();
+            assert_eq!(simple_f64(t).map(f64::to_bits), Some(want), "{t}");
+        }
+        for t in [
+            "",
+            "-",
+            "1e5",
+            "1.",
+            ".5",
+            "1.2.3",
+            "12a",
+            "1234567890123456",
+            "12.277999999999999",
+        ] {
+            assert_eq!(simple_f64(t), None, "{t}");
+        }
+        for _ in 0..100_000 {
+            let r = next();
+            let digits = 1 + (r % 15) as usize;
+            let mantissa = next() % 10u64.pow(digits as u32);
+            let frac = (next() % (digits as u64 + 1)) as usize;
+            let mut t = format!("{mantissa:0digits$}");
+            if frac > 0 {
+                t.insert(digits - frac, '.');
+            }
+            if t.starts_with('.') {
+                t.insert(0, '0');
+            }
+            if r & 1 == 1 {
+                t.insert(0, '-');
+            }
+            let want = t.parse::<f64>().unwrap();
+            let got = simple_f64(&t);
+            if t.matches(|c: char| c.is_ascii_digit()).count() <= 15 {
+                assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "{t}");
+            } else {
+                assert_eq!(got, None, "{t}");
+            }
+        }
+    }
+
+    #[test]
     fn the_plain_number_fast_path_answers_as_the_general_path() {
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut fast, mut total) = (0usize, 0usize);
@@ -890,6 +1009,13 @@ mod tests {
             "nul",
         ] {
             assert_eq!(is_null_token(t), old(t), "{t:?}");
+        }
+        // The first-byte check lets every token through, in any case.
+        for n in NULL_TOKENS {
+            assert!(
+                is_null_token(n) && is_null_token(&n.to_ascii_uppercase()),
+                "{n:?}"
+            );
         }
     }
 

@@ -697,9 +697,9 @@ fn sheet_grid(
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| ctx.strings.get(i))
-                        .map(|s| Cell::Text(s.to_owned())),
-                    "inlineStr" | "str" => Some(Cell::Text(unescape_xstring(text.clone()))),
-                    "e" => Some(Cell::Text(text.clone())),
+                        .map(|s| Cell::text(s.to_owned())),
+                    "inlineStr" | "str" => Some(Cell::text(unescape_xstring(text.clone()))),
+                    "e" => Some(Cell::text(text.clone())),
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
                     _ if text.is_empty() => None,
                     _ => {
@@ -708,14 +708,14 @@ fn sheet_grid(
                         match (st.date, text.trim().parse::<f64>()) {
                             (Some(k), Ok(f)) => Some(
                                 serial_to_iso(f, k, ctx.date1904)
-                                    .map_or_else(|| Cell::Text(text.clone()), Cell::Text),
+                                    .map_or_else(|| Cell::text(text.clone()), Cell::text),
                             ),
                             _ => match excel_number(&text, percent) {
                                 Some(v) => {
                                     hints.note(col, st.number);
                                     Some(Cell::Json(v))
                                 }
-                                None => Some(Cell::Text(text.clone())),
+                                None => Some(Cell::text(text.clone())),
                             },
                         }
                     }
@@ -776,7 +776,7 @@ fn grid_to_table(
         is.line = Some(grid[header_at].0);
         is.original = grid[header_at].1.iter().flatten().find_map(|c| {
             if let Cell::Text(s) = c {
-                Some(s.clone())
+                Some(s.to_string())
             } else {
                 None
             }
@@ -802,11 +802,8 @@ fn grid_to_table(
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
     for (row_no, r) in grid.into_iter().skip(start) {
-        let mut cells: Vec<Cell> = r
-            .into_iter()
-            .map(|c| c.unwrap_or(Cell::Text(String::new())))
-            .collect();
-        cells.resize_with(width, || Cell::Text(String::new()));
+        let mut cells: Vec<Cell> = r.into_iter().map(|c| c.unwrap_or(Cell::text(""))).collect();
+        cells.resize_with(width, || Cell::text(""));
         builder
             .push(cells, Some(row_no), &mut rows)
             .map_err(|e| e.in_sheet(sheet))?;
