@@ -287,25 +287,26 @@ fn warm_up(stack: &Stack, token: &str, workers: &Workers) -> Result<()> {
     for port in [stack.ports.worker, workers.plain.port] {
         let conn = http::Client::local(port, REQUEST_TIMEOUT);
         for path in &paths {
+            let headers = [("Authorization", bearer.as_str())];
             for _ in 0..WARM_UP_CALLS {
-                let (status, answer) = conn.request(
-                    "GET",
-                    path,
-                    &[("Authorization", bearer.as_str())],
-                    0,
-                    &mut std::io::empty(),
-                )?;
-                if status != 200 {
-                    return Err(Error::new(
-                        "bench_warm_up_failed",
-                        format!(
-                            "GET {path} on port {port} answered {status}: {}",
-                            String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                        ),
-                    ));
-                }
+                get_ok(&conn, path, &headers, &format!("warm-up, port {port}"))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `GET path` with `headers`; anything but a 200 fails the bench, naming `how` it was sent.
+fn get_ok(conn: &http::Client, path: &str, headers: &[(&str, &str)], how: &str) -> Result<()> {
+    let (status, answer) = conn.request("GET", path, headers, 0, &mut std::io::empty())?;
+    if status != 200 {
+        return Err(Error::new(
+            "bench_worker_failed",
+            format!(
+                "GET {path} ({how}): HTTP {status}: {}",
+                String::from_utf8_lossy(&answer[..answer.len().min(300)])
+            ),
+        ));
     }
     Ok(())
 }
@@ -375,20 +376,7 @@ fn cpu_per_request(
         for (how, port, measured) in &ways {
             let (how, port) = (*how, *port);
             let conn = http::Client::local(port, REQUEST_TIMEOUT);
-            let call = || -> Result<()> {
-                let (status, answer) =
-                    conn.request("GET", &path, &headers, 0, &mut std::io::empty())?;
-                if status != 200 {
-                    return Err(Error::new(
-                        "bench_worker_failed",
-                        format!(
-                            "GET {path} ({how}): HTTP {status}: {}",
-                            String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                        ),
-                    ));
-                }
-                Ok(())
-            };
+            let call = || get_ok(&conn, &path, &headers, how);
             for _ in 0..10 {
                 call()?;
             }
@@ -797,9 +785,9 @@ fn pgbench_on_off(stack: &Stack, script: &Path, calls: usize, claims: &str) -> R
     Ok((median(on), median(off)))
 }
 
-/// The latencies of `calls` calls of a one-statement script in one pgbench session as `role`
-/// with the JWT claims PostgREST would set, in seconds, from pgbench's per-transaction log
-/// (`-l`), after [`PGBENCH_WARM_UP_CALLS`] untimed ones. The role and claims are connection
+/// Seconds per call of a one-statement script in one pgbench session as `role` with the JWT
+/// claims PostgREST would set, for `calls` calls after [`PGBENCH_WARM_UP_CALLS`] untimed ones, as
+/// [`block_means`] of the calls' end times in pgbench's per-transaction log (`-l`). The role and claims are connection
 /// options, so the script is the call alone.
 fn pgbench(
     stack: &Stack,
@@ -828,8 +816,13 @@ fn pgbench(
             .args(["-U", "postgres", "postgres"]),
         "pgbench_failed",
     )?;
-    // Each line: client_id transaction_no (from 1) latency_us script_no epoch_s epoch_us.
-    let mut secs = Vec::new();
+    // Each line: client_id transaction_no (from 1) latency_us script_no epoch_s epoch_us. The
+    // latency field is not used: pgbench reads the clock lazily, and a call whose answer is
+    // already there when pgbench looks is logged with its start time as its end (0 µs; most
+    // calls of a sub-millisecond read here). The end times still add up, so each timed call's
+    // share is read off them in blocks: a block's mean is exact up to one call's error at its
+    // two ends.
+    let mut ends = Vec::new();
     let entries = fs::read_dir(&log_dir).map_err(|e| {
         Error::io(
             "pgbench_log_missing",
@@ -839,23 +832,38 @@ fn pgbench(
     })?;
     for entry in entries.flatten() {
         let text = fs::read_to_string(entry.path()).unwrap_or_default();
-        secs.extend(text.lines().filter_map(|l| {
-            let mut fields = l.split_whitespace().skip(1);
-            let transaction: usize = fields.next()?.parse().ok()?;
-            let us: f64 = fields.next()?.parse().ok()?;
-            (transaction > PGBENCH_WARM_UP_CALLS).then_some(us / 1e6)
+        ends.extend(text.lines().filter_map(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            let transaction: usize = fields.get(1)?.parse().ok()?;
+            let secs: f64 = fields.get(4)?.parse().ok()?;
+            let micros: f64 = fields.get(5)?.parse().ok()?;
+            Some((transaction, secs + micros / 1e6))
         }));
     }
-    if secs.len() != calls {
+    ends.sort_by_key(|&(transaction, _)| transaction);
+    let ends: Vec<f64> = ends.into_iter().map(|(_, end)| end).collect();
+    if ends.len() != calls + PGBENCH_WARM_UP_CALLS {
         return Err(Error::new(
             "pgbench_log_invalid",
             format!(
-                "{} timed transactions in pgbench's log, expected {calls}",
-                secs.len()
+                "{} transactions in pgbench's log, expected {}",
+                ends.len(),
+                calls + PGBENCH_WARM_UP_CALLS
             ),
         ));
     }
-    Ok(secs)
+    Ok(block_means(&ends[PGBENCH_WARM_UP_CALLS - 1..]))
+}
+
+/// Seconds per call in consecutive blocks of the calls that ended at `ends[1..]` (`ends[0]` is
+/// the end of the call before them): blocks of 10 calls, smaller for a read with few calls, so
+/// the median over blocks still has ten or more to choose from.
+fn block_means(ends: &[f64]) -> Vec<f64> {
+    let calls = ends.len().saturating_sub(1);
+    let block = (calls / 10).clamp(1, 10);
+    (0..calls / block)
+        .map(|b| (ends[(b + 1) * block] - ends[b * block]) / block as f64)
+        .collect()
 }
 
 fn median(mut secs: Vec<f64>) -> f64 {
@@ -1035,8 +1043,9 @@ fn print_table(
         );
     }
     println!(
-        "\nSQL: pgbench, 2 alternating sessions per side, median of their per-transaction logs \
-         (each session's first 6 calls untimed: they compile and plan afresh); RLS on = role \
+        "\nSQL: pgbench, 2 alternating sessions per side, the median of the mean per call in blocks \
+         of up to 10 calls, from the end times of pgbench's per-transaction logs (each session's \
+         first 6 calls untimed: they compile and plan afresh); RLS on = role \
          authenticated with the client's request.jwt.claims, off = service_role. data API: POST \
          /rest/v1/rpc/<function> with the client's token, one kept-alive connection."
     );
@@ -1067,4 +1076,26 @@ fn print_table(
         write_cost.1,
         write_cost.1 / write_cost.0
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_means;
+
+    #[test]
+    fn block_means_split_the_time_between_end_times_evenly() {
+        // 40 calls of 2 ms after a start at t = 1 s, two of them logged late (lazy clock): the
+        // blocks of 4 still average 2 ms wherever the late end falls inside a block.
+        let mut ends: Vec<f64> = (0..=40).map(|i| 1.0 + i as f64 * 0.002).collect();
+        ends[3] -= 0.0015;
+        ends[17] -= 0.0019;
+        let means = block_means(&ends);
+        assert_eq!(means.len(), 10);
+        for m in &means {
+            assert!((m - 0.002).abs() < 1e-9, "{means:?}");
+        }
+        // Few calls: one per block.
+        assert_eq!(block_means(&[0.0, 0.5, 1.5]), vec![0.5, 1.0]);
+        assert!(block_means(&[2.0]).is_empty());
+    }
 }
