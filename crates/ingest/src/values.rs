@@ -316,6 +316,10 @@ pub(crate) fn simple_f64(t: &str) -> Option<f64> {
     let (mut mantissa, mut digits, mut frac) = (0u64, 0usize, None);
     for (i, &c) in b.iter().enumerate() {
         if c.is_ascii_digit() {
+            // More than 15 digits is not this path's (and 20 would overflow the u64).
+            if digits == 15 {
+                return None;
+            }
             mantissa = mantissa * 10 + u64::from(c - b'0');
             digits += 1;
         } else if c == b'.' && frac.is_none() && i > 0 {
@@ -907,6 +911,10 @@ mod tests {
             "12a",
             "1234567890123456",
             "12.277999999999999",
+            // 20 digits and more: past u64 (a debug build panicked on the overflow; fuzz ndjson).
+            "99999999999999999999",
+            "-123456789012345678901234567890",
+            "1.00000000000000000000001",
         ] {
             assert_eq!(simple_f64(t), None, "{t}");
         }
