@@ -48,19 +48,19 @@ begin
     perform private.query_raise('invalid_query', 'order must be a list of at most 10 {field, dir, nulls}',
                                 jsonb_build_object('path', 'order'));
   end if;
-  if jsonb_array_length(p_order) = 0
-     and not exists (select from jsonb_array_elements(coalesce(p_columns, '[]')) c
-                      where lower(c ->> 'key') = 'created_at' or lower(c ->> 'name') = 'created_at') then
-    -- The default order (file order) without the field lookups: what the loop below makes of
-    -- [{"field": "created_at", "dir": "asc"}] when no field of the table is named created_at
-    -- (one that is keeps that field the key, as before).
-    v_keys := '[{"key": "created_at", "type": "created_at", "expr": "d.created_at", "dir": "asc", "nulls": "last"}]';
-    v_parts := array['d.created_at asc nulls last'];
-    v_values := array['to_jsonb(d.created_at at time zone ''UTC'')'];
-    v_id_dir := 'asc';
-  end if;
-  if jsonb_array_length(p_order) = 0 and v_id_dir is null then
-    p_order := '[{"field": "created_at", "dir": "asc"}]';
+  if jsonb_array_length(p_order) = 0 then
+    if not exists (select from jsonb_array_elements(coalesce(p_columns, '[]')) c
+                    where lower(c ->> 'key') = 'created_at' or lower(c ->> 'name') = 'created_at') then
+      -- The default order (file order) without the field lookups: what the loop below makes of
+      -- [{"field": "created_at", "dir": "asc"}] when no field of the table is named created_at.
+      v_keys := '[{"key": "created_at", "type": "created_at", "expr": "d.created_at", "dir": "asc", "nulls": "last"}]';
+      v_parts := array['d.created_at asc nulls last'];
+      v_values := array['to_jsonb(d.created_at at time zone ''UTC'')'];
+      v_id_dir := 'asc';
+    else
+      -- A field named created_at is the key, as before.
+      p_order := '[{"field": "created_at", "dir": "asc"}]';
+    end if;
   end if;
 
   for v_item in select e.o, n - 1 as i from jsonb_array_elements(p_order) with ordinality e(o, n) loop

@@ -284,12 +284,13 @@ fn warm_up(stack: &Stack, token: &str, workers: &Workers) -> Result<()> {
         format!("/api/data/{BIG_CLIENT}?limit=50"),
         format!("/api/data/{BIG_CLIENT}/count"),
     ];
+    let headers = [("Authorization", bearer.as_str())];
     for port in [stack.ports.worker, workers.plain.port] {
         let conn = http::Client::local(port, REQUEST_TIMEOUT);
+        let how = format!("warm-up, port {port}");
         for path in &paths {
-            let headers = [("Authorization", bearer.as_str())];
             for _ in 0..WARM_UP_CALLS {
-                get_ok(&conn, path, &headers, &format!("warm-up, port {port}"))?;
+                get_ok(&conn, path, &headers, &how)?;
             }
         }
     }
