@@ -79,3 +79,63 @@ pub fn formatted_corpus() -> Vec<FormattedFile> {
         },
     ]
 }
+
+/// A workbook and its values as Excel shows them (what `as=source` must write).
+pub struct FormattedWorkbook {
+    pub bytes: Vec<u8>,
+    pub shown: String,
+}
+
+/// An XLSX whose cells hold bare numbers and serials, each column in one number format:
+/// `"$"#,##0.00`, `0.0%`, the built-in date (14), `dd/mm/yyyy`, `h:mm AM/PM`,
+/// `#,##0.00\ [$€-407]`, `#,##0`, General, and a text column with an empty cell.
+pub fn formatted_workbook() -> FormattedWorkbook {
+    use crate::{xlsx, XlsxCell};
+    let f = |v: f64, code: &str| XlsxCell::Formatted(v, code.into());
+    let t = |s: &str| XlsxCell::Text(s.into());
+    let nine_oh_five = 545.0 / 1440.0;
+    let rows = vec![
+        [
+            "Price",
+            "Share",
+            "Sold On",
+            "Shipped On",
+            "Pickup",
+            "Amount",
+            "Units",
+            "Plain",
+            "Note",
+        ]
+        .map(t)
+        .to_vec(),
+        vec![
+            f(1234.5, "\"$\"#,##0.00"),
+            f(0.125, "0.0%"),
+            XlsxCell::Date(43128.0),
+            f(43128.0, "dd/mm/yyyy"),
+            f(0.5625, "h:mm AM/PM"),
+            f(1234.5, "#,##0.00\\ [$€-407]"),
+            f(12000.0, "#,##0"),
+            XlsxCell::Number(3.5),
+            t("first"),
+        ],
+        vec![
+            f(74.69, "\"$\"#,##0.00"),
+            f(0.03, "0.0%"),
+            XlsxCell::Date(43435.0),
+            f(43435.0, "dd/mm/yyyy"),
+            f(nine_oh_five, "h:mm AM/PM"),
+            f(2.0, "#,##0.00\\ [$€-407]"),
+            f(5.0, "#,##0"),
+            XlsxCell::Number(4.0),
+            XlsxCell::Empty,
+        ],
+    ];
+    FormattedWorkbook {
+        bytes: xlsx(&[("Orders", rows)]),
+        shown: "Price,Share,Sold On,Shipped On,Pickup,Amount,Units,Plain,Note\n\
+                \"$1,234.50\",12.5%,1/28/2018,28/01/2018,1:30 PM,\"1,234.50 €\",\"12,000\",3.5,first\n\
+                $74.69,3.0%,12/1/2018,01/12/2018,9:05 AM,2.00 €,5,4,\n"
+            .to_string(),
+    }
+}

@@ -10,7 +10,7 @@ mod data_type;
 mod formatted;
 mod structure;
 pub use data_type::{data_type_corpus, score_data_types, DataTypeCase, DataTypeScore};
-pub use formatted::{formatted_corpus, FormattedFile};
+pub use formatted::{formatted_corpus, formatted_workbook, FormattedFile, FormattedWorkbook};
 pub use structure::{structure_corpus, ExpectedTable, StructureCase, STRUCTURE_ISSUES};
 
 /// A small deterministic pseudo-random generator (xorshift64*).

@@ -795,6 +795,8 @@ pub(crate) struct TableBuilder {
     null_tokens: bool,
     /// Per column, a number format the source stated (XLSX), applied to numeric plans.
     number_styles: Vec<Option<NumberStyle>>,
+    /// Per column, the source format the file itself gave ([`Self::hint_source_format`]).
+    source_hints: Vec<Option<SourceFormat>>,
     /// `data_type` and its points, decided with the types from the sample (so a stream knows
     /// it before its last row, and the end agrees).
     classification: Option<Classification>,
@@ -874,6 +876,7 @@ impl TableBuilder {
             row_count: 0,
             null_tokens: true,
             number_styles: Vec::new(),
+            source_hints: Vec::new(),
             classification: None,
         })
     }
@@ -884,6 +887,15 @@ impl TableBuilder {
             self.number_styles.resize(col + 1, None);
         }
         self.number_styles[col] = Some(style);
+    }
+
+    /// How column `col`'s values were shown in the source, read from the file (an XLSX cell
+    /// style's number format) rather than derived from its texts.
+    pub(crate) fn hint_source_format(&mut self, col: usize, format: SourceFormat) {
+        if self.source_hints.len() <= col {
+            self.source_hints.resize(col + 1, None);
+        }
+        self.source_hints[col] = Some(format);
     }
 
     /// Texts are values as written: no null spellings (JSON strings; `"NA"` is North America).
@@ -1086,9 +1098,14 @@ impl TableBuilder {
             let row = self.clean_row(p.row, p.line, p.cells);
             out.push(row);
         }
-        for col in self.columns.iter_mut() {
+        for (i, col) in self.columns.iter_mut().enumerate() {
             let kind = col.plan.as_ref().map_or(Kind::Text, Plan::source_kind);
-            col.source_format = col.source.take().and_then(|o| o.finish(kind));
+            let derived = col.source.take().and_then(|o| o.finish(kind));
+            col.source_format = self
+                .source_hints
+                .get_mut(i)
+                .and_then(Option::take)
+                .or(derived);
         }
     }
 

@@ -22,6 +22,7 @@ mod classify;
 mod decode;
 mod delimited;
 mod error;
+mod excel_format;
 pub mod inspect;
 mod json;
 mod model;

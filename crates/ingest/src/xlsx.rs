@@ -19,8 +19,10 @@ use serde_json::Value;
 
 use crate::builder::{Cell, TableBuilder};
 use crate::error::{ErrorCode, IngestError};
+use crate::excel_format::{builtin_code, shown_format, Shows};
 use crate::model::*;
 use crate::options::{Format, IngestOptions};
+use crate::source_format::SourceFormat;
 use crate::values::NumberStyle;
 
 fn bad(msg: impl Into<String>) -> IngestError {
@@ -399,6 +401,41 @@ fn builtin_date_kind(id: u32) -> Option<DateKind> {
 struct CellStyle {
     date: Option<DateKind>,
     number: Option<NumberStyle>,
+    /// Its format as the file-back export writes it: an index into [`Styles::shown`].
+    shown: Option<u16>,
+}
+
+/// The cell styles of a workbook and the distinct formats they show values in.
+#[derive(Debug, Default)]
+struct Styles {
+    cells: Vec<CellStyle>,
+    shown: Vec<SourceFormat>,
+}
+
+impl Styles {
+    /// The index of `format` in `shown`, added if new.
+    fn shown_index(&mut self, format: Option<SourceFormat>) -> Option<u16> {
+        let format = format?;
+        let at = match self.shown.iter().position(|f| *f == format) {
+            Some(at) => at,
+            None => {
+                self.shown.push(format);
+                self.shown.len() - 1
+            }
+        };
+        u16::try_from(at).ok()
+    }
+}
+
+/// What a number format code shows a value in, for a cell whose serial is a `date` (or a number).
+fn shown_of_code(code: &str, date: Option<DateKind>) -> Option<SourceFormat> {
+    let shows = match date {
+        None => Shows::Number,
+        Some(DateKind::Date) => Shows::Date,
+        Some(DateKind::Time) => Shows::Time,
+        Some(DateKind::DateTime) => Shows::DateTime,
+    };
+    shown_format(code, shows)
 }
 
 /// The percent or currency of a number format code: `0.0%`, `"$"#,##0.00`, `[$€-407] #,##0`,
@@ -439,11 +476,12 @@ fn number_style_of_code(code: &str) -> Option<NumberStyle> {
     crate::values::currency_of_marker(literal).map(|(s, c)| NumberStyle::Currency(s, c))
 }
 
-/// For each cell style index, whether it formats numbers as dates, percents or currency.
-fn styles(xml: &str) -> Result<Vec<CellStyle>, IngestError> {
+/// For each cell style index, whether it formats numbers as dates, percents or currency, and
+/// the format it shows them in.
+fn styles(xml: &str) -> Result<Styles, IngestError> {
     let mut r = Reader::from_str(xml);
     let mut custom = HashMap::new();
-    let mut xfs = Vec::new();
+    let mut out = Styles::default();
     let mut in_cell_xfs = false;
     loop {
         match next_event(&mut r, "styles.xml")? {
@@ -454,7 +492,15 @@ fn styles(xml: &str) -> Result<Vec<CellStyle>, IngestError> {
                         .is_none()
                         .then(|| number_style_of_code(&code))
                         .flatten();
-                    custom.insert(id.parse::<u32>().unwrap_or(0), CellStyle { date, number });
+                    let shown = out.shown_index(shown_of_code(&code, date));
+                    custom.insert(
+                        id.parse::<u32>().unwrap_or(0),
+                        CellStyle {
+                            date,
+                            number,
+                            shown,
+                        },
+                    );
                 }
             }
             Event::Start(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = true,
@@ -465,18 +511,27 @@ fn styles(xml: &str) -> Result<Vec<CellStyle>, IngestError> {
                 let id: u32 = attr(&e, b"numFmtId")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                xfs.push(custom.get(&id).copied().unwrap_or_else(|| CellStyle {
-                    date: builtin_date_kind(id),
-                    // Built-in 9 and 10 are `0%` and `0.00%`; the built-in currency formats
-                    // (5-8) depend on the reader's locale, so they name no currency.
-                    number: matches!(id, 9 | 10).then_some(NumberStyle::Percent),
-                }));
+                let style = match custom.get(&id) {
+                    Some(style) => *style,
+                    None => {
+                        let date = builtin_date_kind(id);
+                        let shown = builtin_code(id).and_then(|code| shown_of_code(code, date));
+                        CellStyle {
+                            date,
+                            // Built-in 9 and 10 are `0%` and `0.00%`; the built-in currency
+                            // formats (5-8) depend on the reader's locale: no currency.
+                            number: matches!(id, 9 | 10).then_some(NumberStyle::Percent),
+                            shown: out.shown_index(shown),
+                        }
+                    }
+                };
+                out.cells.push(style);
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    Ok(xfs)
+    Ok(out)
 }
 
 /// The number Excel shows for a `<v>` text: Excel keeps doubles and shows at most 15
@@ -592,34 +647,54 @@ fn column_index(cell_ref: &str) -> Option<usize> {
 
 struct Ctx<'a> {
     strings: &'a Strings,
-    styles: &'a [CellStyle],
+    styles: &'a Styles,
     date1904: bool,
     max_columns: usize,
 }
 
-/// Per column, the number format its numbers share, if they all share one.
-#[derive(Debug, Default)]
-struct Hints {
-    /// (the format of the column's first number, whether a later one differed)
-    columns: Vec<Option<(Option<NumberStyle>, bool)>>,
+/// Per column, what all its cells of one kind share, if they share it.
+#[derive(Debug)]
+struct Shared<T> {
+    /// (the first cell's, whether a later one differed, how many cells)
+    columns: Vec<Option<(T, bool, u64)>>,
 }
 
-impl Hints {
-    fn note(&mut self, col: usize, style: Option<NumberStyle>) {
-        if self.columns.len() <= col {
-            self.columns.resize(col + 1, None);
-        }
-        match &mut self.columns[col] {
-            slot @ None => *slot = Some((style, false)),
-            Some((first, differs)) => *differs |= *first != style,
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared {
+            columns: Vec::new(),
         }
     }
-    fn of(&self, col: usize) -> Option<NumberStyle> {
+}
+
+impl<T: PartialEq + Copy> Shared<T> {
+    fn note(&mut self, col: usize, value: T) {
+        if self.columns.len() <= col {
+            self.columns.resize_with(col + 1, || None);
+        }
+        match &mut self.columns[col] {
+            slot @ None => *slot = Some((value, false, 1)),
+            Some((first, differs, n)) => {
+                *differs |= *first != value;
+                *n += 1;
+            }
+        }
+    }
+    /// The shared value and the number of cells that share it.
+    fn of(&self, col: usize) -> Option<(T, u64)> {
         match self.columns.get(col) {
-            Some(Some((style, false))) => *style,
+            Some(Some((value, false, n))) => Some((*value, *n)),
             _ => None,
         }
     }
+}
+
+/// Per column, the number format its numbers share, and the shown format its numbers and dates
+/// share (an index into [`Styles::shown`]).
+#[derive(Debug, Default)]
+struct Hints {
+    numbers: Shared<Option<NumberStyle>>,
+    shown: Shared<Option<u16>>,
 }
 
 /// One sheet row that holds a value: its 1-based row number in the sheet, and its cells.
@@ -703,16 +778,20 @@ fn sheet_grid(
                     "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
                     _ if text.is_empty() => None,
                     _ => {
-                        let st = ctx.styles.get(style).copied().unwrap_or_default();
+                        let st = ctx.styles.cells.get(style).copied().unwrap_or_default();
                         let percent = st.number == Some(NumberStyle::Percent);
                         match (st.date, text.trim().parse::<f64>()) {
-                            (Some(k), Ok(f)) => Some(
-                                serial_to_iso(f, k, ctx.date1904)
-                                    .map_or_else(|| Cell::text(text.clone()), Cell::text),
-                            ),
+                            (Some(k), Ok(f)) => Some(match serial_to_iso(f, k, ctx.date1904) {
+                                Some(iso) => {
+                                    hints.shown.note(col, st.shown);
+                                    Cell::text(iso)
+                                }
+                                None => Cell::text(text.clone()),
+                            }),
                             _ => match excel_number(&text, percent) {
                                 Some(v) => {
-                                    hints.note(col, st.number);
+                                    hints.numbers.note(col, st.number);
+                                    hints.shown.note(col, st.shown);
                                     Some(Cell::Json(v))
                                 }
                                 None => Some(Cell::text(text.clone())),
@@ -744,6 +823,7 @@ fn filled(row: &[Option<Cell>]) -> usize {
 fn grid_to_table(
     grid: Vec<GridRow>,
     hints: &Hints,
+    shown: &[SourceFormat],
     opts: &IngestOptions,
     sheet: &str,
     cells: &mut CellBudget,
@@ -795,8 +875,15 @@ fn grid_to_table(
     let mut builder =
         TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
     for col in 0..width {
-        if let Some(style) = hints.of(col) {
+        if let Some((Some(style), _)) = hints.numbers.of(col) {
             builder.hint_number_style(col, style);
+        }
+        if let Some((Some(at), cells)) = hints.shown.of(col) {
+            let format = SourceFormat {
+                checked: cells,
+                ..shown[usize::from(at)].clone()
+            };
+            builder.hint_source_format(col, format);
         }
     }
     let mut rows = Vec::new();
@@ -834,7 +921,7 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
     };
     let styles = match text("xl/styles.xml")? {
         Some(x) => styles(&x)?,
-        None => Vec::new(),
+        None => Styles::default(),
     };
     let mut targets = HashMap::new();
     let mut r = Reader::from_str(&rels);
@@ -889,7 +976,7 @@ pub(crate) fn ingest_xlsx(bytes: &[u8], opts: &IngestOptions) -> Result<Vec<Tabl
         };
         let (grid, hints) = sheet_grid(&xml, &ctx, &name, &mut cells)?;
         drop(xml);
-        if let Some(t) = grid_to_table(grid, &hints, opts, &name, &mut cells)? {
+        if let Some(t) = grid_to_table(grid, &hints, &ctx.styles.shown, opts, &name, &mut cells)? {
             tables.push(t);
         }
     }

@@ -3,7 +3,7 @@
 //! its text (`misses` 0).
 
 use ingest::{ingest, render, schema_def, ColumnType, IngestOptions, SourceCsv, SourceFormat};
-use ingest_testdata::formatted_corpus;
+use ingest_testdata::{formatted_corpus, formatted_workbook};
 use serde_json::{json, Value};
 
 fn write_back(bytes: &[u8]) -> (String, ingest::Table) {
@@ -103,5 +103,40 @@ fn the_documented_normalisations() {
             .unwrap()
             .misses,
         1
+    );
+}
+
+#[test]
+fn an_xlsx_comes_back_as_excel_showed_it() {
+    let book = formatted_workbook();
+    let (back, table) = write_back(&book.bytes);
+    assert_eq!(back, book.shown);
+    let price = table
+        .column("price")
+        .unwrap()
+        .source_format
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (price.checked, price.misses),
+        (2, 0),
+        "read from the style, for every cell"
+    );
+}
+
+#[test]
+fn an_xlsx_column_of_mixed_formats_keeps_the_plain_form() {
+    use ingest_testdata::{xlsx, XlsxCell};
+    let f = |v: f64, code: &str| XlsxCell::Formatted(v, code.into());
+    let rows = vec![
+        vec![XlsxCell::Text("Amount".into())],
+        vec![f(1.5, "\"$\"#,##0.00")],
+        vec![f(2.5, "0.00")],
+        vec![f(3.0, "0.00E+00")],
+    ];
+    let (back, _) = write_back(&xlsx(&[("S", rows)]));
+    assert_eq!(
+        back, "Amount\n1.5\n2.5\n3\n",
+        "no one format shows them all"
     );
 }

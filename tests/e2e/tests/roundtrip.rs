@@ -1,10 +1,11 @@
 //! The file back as written, end to end: each file of the formatted corpus (US, German `;` with
 //! CRLF, times and month names, every written digit) is uploaded through the Worker, stored
 //! typed, and `GET …/export?format=csv&as=source` answers the uploaded bytes; `/schema` shows
-//! each column's `x-source-format`; appends, filters and paging keep it.
+//! each column's `x-source-format`; appends, filters and paging keep it. A workbook comes back
+//! as its cells' number formats showed it.
 
 use e2e::{multipart, unique, Stack};
-use ingest_testdata::formatted_corpus;
+use ingest_testdata::{formatted_corpus, formatted_workbook};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -21,7 +22,17 @@ async fn upload(
     fields: &[(&str, &str)],
     file: &[u8],
 ) -> Value {
-    let (content_type, body) = multipart(fields, Some(("data.csv", "text/csv", file)));
+    // A zip is a workbook; everything else goes up as CSV (the server sniffs either way).
+    let part = if file.starts_with(b"PK\x03\x04") {
+        (
+            "data.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            file,
+        )
+    } else {
+        ("data.csv", "text/csv", file)
+    };
+    let (content_type, body) = multipart(fields, Some(part));
     let response = stack
         .http()
         .post(format!("{}{path}", stack.worker_url))
@@ -98,6 +109,27 @@ async fn every_formatted_file_comes_back_as_uploaded() {
         let (_, _, plain) = export(&stack, &c, "format=csv").await;
         assert_ne!(plain, file.bytes, "{}", file.name);
     }
+}
+
+#[tokio::test]
+async fn an_xlsx_comes_back_as_excel_showed_it() {
+    // Bare numbers and serials in the file; the cells' number formats say how they looked.
+    let stack = Stack::connect().await;
+    let book = formatted_workbook();
+    let c = client_from(&stack, "roundtrip-xlsx", &book.bytes).await;
+    let (status, _, body) = export(&stack, &c, "format=csv&as=source").await;
+    assert_eq!(status, 200, "{}", text(&body));
+    assert_eq!(text(&body), book.shown);
+    let a = stack
+        .get(&format!("/api/data/{}/schema", c.id), Some(&c.token))
+        .await;
+    let props = &a.body["tables"][0]["json_schema"]["properties"];
+    assert_eq!(
+        props["price"]["x-source-format"],
+        json!({"currency": "$", "thousands": ",", "decimals": 2, "checked": 2, "misses": 0})
+    );
+    assert_eq!(props["sold_on"]["x-source-format"]["pattern"], "%-m/%-d/%Y");
+    assert_eq!(props["pickup"]["x-source-format"]["pattern"], "%-I:%M %p");
 }
 
 #[tokio::test]
