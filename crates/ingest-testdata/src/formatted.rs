@@ -88,7 +88,8 @@ pub struct FormattedWorkbook {
 
 /// An XLSX whose cells hold bare numbers and serials, each column in one number format:
 /// `"$"#,##0.00`, `0.0%`, the built-in date (14), `dd/mm/yyyy`, `h:mm AM/PM`,
-/// `#,##0.00\ [$€-407]`, `#,##0`, General, and a text column with an empty cell.
+/// `#,##0.00\ [$€-407]`, `#,##0`, General, booleans (Excel shows `TRUE`/`FALSE`), and a text
+/// column with an empty cell.
 pub fn formatted_workbook() -> FormattedWorkbook {
     use crate::{xlsx, XlsxCell};
     let f = |v: f64, code: &str| XlsxCell::Formatted(v, code.into());
@@ -104,6 +105,7 @@ pub fn formatted_workbook() -> FormattedWorkbook {
             "Amount",
             "Units",
             "Plain",
+            "Paid",
             "Note",
         ]
         .map(t)
@@ -117,6 +119,7 @@ pub fn formatted_workbook() -> FormattedWorkbook {
             f(1234.5, "#,##0.00\\ [$€-407]"),
             f(12000.0, "#,##0"),
             XlsxCell::Number(3.5),
+            XlsxCell::Bool(true),
             t("first"),
         ],
         vec![
@@ -128,14 +131,15 @@ pub fn formatted_workbook() -> FormattedWorkbook {
             f(2.0, "#,##0.00\\ [$€-407]"),
             f(5.0, "#,##0"),
             XlsxCell::Number(4.0),
+            XlsxCell::Bool(false),
             XlsxCell::Empty,
         ],
     ];
     FormattedWorkbook {
         bytes: xlsx(&[("Orders", rows)]),
-        shown: "Price,Share,Sold On,Shipped On,Pickup,Amount,Units,Plain,Note\n\
-                \"$1,234.50\",12.5%,1/28/2018,28/01/2018,1:30 PM,\"1,234.50 €\",\"12,000\",3.5,first\n\
-                $74.69,3.0%,12/1/2018,01/12/2018,9:05 AM,2.00 €,5,4,\n"
+        shown: "Price,Share,Sold On,Shipped On,Pickup,Amount,Units,Plain,Paid,Note\n\
+                \"$1,234.50\",12.5%,1/28/2018,28/01/2018,1:30 PM,\"1,234.50 €\",\"12,000\",3.5,TRUE,first\n\
+                $74.69,3.0%,12/1/2018,01/12/2018,9:05 AM,2.00 €,5,4,FALSE,\n"
             .to_string(),
     }
 }

@@ -406,10 +406,28 @@ struct CellStyle {
 }
 
 /// The cell styles of a workbook and the distinct formats they show values in.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Styles {
     cells: Vec<CellStyle>,
+    /// `shown[0]` is how Excel shows a boolean cell: `TRUE`, `FALSE`.
     shown: Vec<SourceFormat>,
+}
+
+/// The index of the boolean format in [`Styles::shown`].
+const SHOWN_BOOLEAN: u16 = 0;
+
+impl Default for Styles {
+    fn default() -> Self {
+        let boolean = SourceFormat {
+            true_text: Some("TRUE".into()),
+            false_text: Some("FALSE".into()),
+            ..SourceFormat::default()
+        };
+        Styles {
+            cells: Vec::new(),
+            shown: vec![boolean],
+        }
+    }
 }
 
 impl Styles {
@@ -775,7 +793,10 @@ fn sheet_grid(
                         .map(|s| Cell::text(s.to_owned())),
                     "inlineStr" | "str" => Some(Cell::text(unescape_xstring(text.clone()))),
                     "e" => Some(Cell::text(text.clone())),
-                    "b" => Some(Cell::Json(Value::Bool(text.trim() == "1"))),
+                    "b" => {
+                        hints.shown.note(col, Some(SHOWN_BOOLEAN));
+                        Some(Cell::Json(Value::Bool(text.trim() == "1")))
+                    }
                     _ if text.is_empty() => None,
                     _ => {
                         let st = ctx.styles.cells.get(style).copied().unwrap_or_default();
