@@ -553,7 +553,7 @@ impl Plan {
                 Some(n) if n.leading_zero => Err("leading zeros would be lost"),
                 Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
                 Some(n) if n.is_int => {
-                    row.push_value(n.value);
+                    row.push_num(&n.value);
                     Ok(())
                 }
                 _ => Err("not an integer"),
@@ -573,7 +573,7 @@ impl Plan {
                     Some(n) if n.leading_zero && n.is_int => Err("leading zeros would be lost"),
                     Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
                     Some(n) => {
-                        row.push_value(n.value);
+                        row.push_num(&n.value);
                         Ok(())
                     }
                     None if self.semantic == Some(SemanticType::Currency) => {

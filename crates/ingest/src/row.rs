@@ -17,6 +17,8 @@ use std::sync::{Arc, OnceLock};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+use crate::values::NumValue;
+
 /// The column keys of a table's rows, shared by every row built with them. Keys are unique.
 #[derive(Clone, PartialEq)]
 pub struct Keys(Arc<KeyList>);
@@ -223,9 +225,20 @@ impl Row {
         self.push_number(itoa::Buffer::new().format(v));
     }
 
-    /// A number cell of a finite f64, as `serde_json::Number::from_f64` writes it.
+    /// A number cell of a finite f64, as `serde_json::Number::from_f64` writes it (zmij, the
+    /// formatter serde_json uses).
     pub(crate) fn push_f64(&mut self, f: f64) {
-        self.push_number(ryu::Buffer::new().format_finite(f));
+        self.push_number(zmij::Buffer::new().format_finite(f));
+    }
+
+    /// A recognised number's cell (null for one that is not stored as a number).
+    pub(crate) fn push_num(&mut self, n: &NumValue) {
+        match n {
+            NumValue::None => self.push_null(),
+            NumValue::Int(v) => self.push_i64(*v),
+            NumValue::Float(f) => self.push_f64(*f),
+            NumValue::Exact(n) => self.push_number(n.as_str()),
+        }
     }
 
     /// Any value: strings, numbers, booleans and null into the buffer, the rest held whole.
@@ -242,11 +255,6 @@ impl Row {
     fn push_other(&mut self, v: Value) {
         self.slots.push(Slot::Other(self.others.len() as u32));
         self.others.push(v);
-    }
-
-    /// Cell `i`.
-    pub(crate) fn cell(&self, i: usize) -> CellRef<'_> {
-        self.view(self.slots[i])
     }
 
     /// The cell last pushed.
