@@ -961,14 +961,16 @@ impl TableBuilder {
         line: Option<u64>,
         out: &mut Vec<Row>,
     ) -> Result<(), IngestError> {
-        self.push_cells(cells, line, true, out)
+        let mut cells = cells;
+        self.push_cells(&mut cells, line, true, out)
     }
 
     /// [`TableBuilder::push`] of cells that may borrow their record's text; `may_hold_nul`
     /// false when the caller checked the whole record for NUL at once (no cell holds one).
+    /// `cells` is left empty, its capacity kept for the caller's next record.
     pub(crate) fn push_cells(
         &mut self,
-        mut cells: Vec<CellOf<'_>>,
+        cells: &mut Vec<CellOf<'_>>,
         line: Option<u64>,
         may_hold_nul: bool,
         out: &mut Vec<Row>,
@@ -1071,9 +1073,10 @@ impl TableBuilder {
             self.issues.push(is);
         }
         if self.typed {
-            out.push(self.clean_row(row, line, cells));
+            let row = self.clean_row(row, line, cells.drain(..));
+            out.push(row);
         } else {
-            let cells = cells.into_iter().map(CellOf::into_owned).collect();
+            let cells = cells.drain(..).map(CellOf::into_owned).collect();
             self.sample.push(Pending { row, line, cells });
             if self.sample.len() >= self.opts.sample_rows {
                 self.fix_types(out);
@@ -1112,7 +1115,7 @@ impl TableBuilder {
             col.source = Some(Observer::default());
         }
         for p in std::mem::take(&mut self.sample) {
-            let row = self.clean_row(p.row, p.line, p.cells);
+            let row = self.clean_row(p.row, p.line, p.cells.into_iter());
             out.push(row);
         }
         for col in self.columns.iter_mut() {
@@ -1121,12 +1124,16 @@ impl TableBuilder {
         }
     }
 
-    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<CellOf<'_>>) -> Row {
+    fn clean_row<'a>(
+        &mut self,
+        row: u64,
+        line: Option<u64>,
+        mut cells: impl Iterator<Item = CellOf<'a>>,
+    ) -> Row {
         if self.keys.len() != self.columns.len() {
             self.keys = Keys::new(self.columns.iter().map(|c| c.key.clone()).collect());
         }
         let mut out = Row::empty(self.keys.clone(), self.row_text);
-        let mut cells = cells.into_iter();
         for col in self.columns.iter_mut() {
             // Not `unwrap_or`: that builds (and drops) the null for every cell.
             let mut cell = match cells.next() {

@@ -12,7 +12,7 @@
 
 use std::fmt;
 use std::ops::Index;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -20,15 +20,34 @@ use serde_json::{Map, Value};
 use crate::values::NumValue;
 
 /// The column keys of a table's rows, shared by every row built with them. Keys are unique.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Keys(Arc<KeyList>);
 
-#[derive(PartialEq)]
+impl PartialEq for Keys {
+    fn eq(&self, other: &Keys) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.names == other.0.names
+    }
+}
+
 struct KeyList {
     names: Vec<String>,
     /// `"name":` as JSON text, one per name.
     json: Vec<String>,
+    /// The emptied buffers of dropped rows, for the next rows built with these keys: in the
+    /// steady state of a stream (rows built, handed out, dropped) a row allocates nothing.
+    spare: Mutex<Spare>,
 }
+
+#[derive(Default)]
+struct Spare {
+    buffers: Vec<(String, Vec<Slot>)>,
+    /// Their capacity in bytes, kept under [`SPARE_BYTES`].
+    bytes: usize,
+}
+
+/// At most this much capacity is held in spare row buffers per table (a stream's rows of one
+/// 64 KiB chunk take about that much).
+const SPARE_BYTES: usize = 1 << 20;
 
 impl Keys {
     /// Keys from unique names (the caller keeps them unique, as a table's column keys are).
@@ -41,7 +60,11 @@ impl Keys {
                 s
             })
             .collect();
-        Keys(Arc::new(KeyList { names, json }))
+        Keys(Arc::new(KeyList {
+            names,
+            json,
+            spare: Mutex::new(Spare::default()),
+        }))
     }
 
     pub fn len(&self) -> usize {
@@ -164,6 +187,21 @@ impl Row {
     /// A row with no cells yet, to be filled with `push_*` up to its keys' count; `text` is the
     /// buffer capacity to reserve.
     pub(crate) fn empty(keys: Keys, text: usize) -> Row {
+        // A dropped row's buffers, emptied, when there are any (`try_lock`: never waits).
+        let spare = keys.0.spare.try_lock().ok().and_then(|mut spare| {
+            let (t, s) = spare.buffers.pop()?;
+            spare.bytes -= buffer_bytes(&t, &s);
+            Some((t, s))
+        });
+        if let Some((text, slots)) = spare {
+            return Row {
+                keys,
+                text,
+                slots,
+                others: Vec::new(),
+                values: OnceLock::new(),
+            };
+        }
         let slots = Vec::with_capacity(keys.len());
         Row {
             keys,
@@ -336,6 +374,31 @@ impl Row {
             cell.write_json(out);
         }
         out.push(b'}');
+    }
+}
+
+fn buffer_bytes(text: &String, slots: &Vec<Slot>) -> usize {
+    text.capacity() + slots.capacity() * std::mem::size_of::<Slot>()
+}
+
+/// A dropped row gives its buffers, emptied, to the next row of its table (up to
+/// [`SPARE_BYTES`] of them; never waiting for the lock).
+impl Drop for Row {
+    fn drop(&mut self) {
+        let bytes = buffer_bytes(&self.text, &self.slots);
+        if self.slots.capacity() == 0 || bytes > SPARE_BYTES / 16 {
+            return;
+        }
+        if let Ok(mut spare) = self.keys.0.spare.try_lock() {
+            if spare.bytes + bytes <= SPARE_BYTES {
+                let mut text = std::mem::take(&mut self.text);
+                let mut slots = std::mem::take(&mut self.slots);
+                text.clear();
+                slots.clear();
+                spare.bytes += bytes;
+                spare.buffers.push((text, slots));
+            }
+        }
     }
 }
 
