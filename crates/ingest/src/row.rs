@@ -502,6 +502,93 @@ mod tests {
     }
 
     #[test]
+    fn pushed_cells_write_serde_jsons_bytes_and_read_back_as_values() {
+        let texts: Vec<String> = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .chain(["", "plain", "é\u{2028}😀", "\"q\"", "\\"].map(String::from))
+            .collect();
+        let ints = [0i64, -1, 7, i64::MIN, i64::MAX, 9_007_199_254_740_992];
+        let floats = [
+            0.0f64,
+            -0.0,
+            1.5,
+            -1e-7,
+            1e20,
+            1234.56,
+            5e-324,
+            1.7976931348623157e308,
+        ];
+        let keys = Keys::new(
+            (0..texts.len() + ints.len() + floats.len() + 3)
+                .map(|i| format!("k{i}"))
+                .collect(),
+        );
+        let mut row = Row::empty(keys.clone(), 0);
+        let mut want = Vec::new();
+        for t in &texts {
+            row.push_text(t);
+            want.push(Value::String(t.clone()));
+        }
+        for i in ints {
+            row.push_i64(i);
+            want.push(Value::Number(i.into()));
+        }
+        for f in floats {
+            row.push_f64(f);
+            want.push(Value::Number(serde_json::Number::from_f64(f).unwrap()));
+        }
+        row.push_null();
+        want.push(Value::Null);
+        row.push_bool(false);
+        want.push(Value::Bool(false));
+        row.push_value(json!([1, {"a": "b"}]));
+        want.push(json!([1, {"a": "b"}]));
+        let mut out = Vec::new();
+        row.write_json(&mut out);
+        let from_values = Row::new(keys, want.clone());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&from_values).unwrap()
+        );
+        assert_eq!(row.values(), &want[..]);
+        assert_eq!(row, from_values);
+        assert_eq!(Value::from(row.clone()), Value::from(from_values));
+    }
+
+    #[test]
+    fn dropped_rows_lend_their_buffers_to_the_next_ones_up_to_a_bound() {
+        let keys = Keys::new(vec!["a".into()]);
+        let mut row = Row::empty(keys.clone(), 0);
+        row.push_text(&"x".repeat(100));
+        let ptr = row.text.as_ptr();
+        drop(row);
+        let again = Row::empty(keys.clone(), 0);
+        assert_eq!(again.text.as_ptr(), ptr, "the spare buffer is reused");
+        assert!(again.text.is_empty() && again.slots.is_empty());
+        drop(again);
+        // Many rows dropped at once: the spares stay under the bound.
+        let rows: Vec<Row> = (0..5000)
+            .map(|_| {
+                let mut r = Row::empty(keys.clone(), 0);
+                r.push_text(&"y".repeat(1000));
+                r
+            })
+            .collect();
+        drop(rows);
+        let spare = keys.0.spare.lock().unwrap();
+        assert!(spare.bytes <= SPARE_BYTES);
+        assert_eq!(
+            spare.bytes,
+            spare
+                .buffers
+                .iter()
+                .map(|(t, s)| buffer_bytes(t, s))
+                .sum::<usize>()
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "no key")]
     fn indexing_a_missing_key_panics() {
         let _ = &row(&[("x", json!(1))])["y"];
