@@ -134,6 +134,7 @@ impl CellRef<'_> {
     }
 
     /// The cell as JSON text onto `out`: the bytes serde_json writes for its value.
+    #[inline]
     fn write_json(self, out: &mut Vec<u8>) {
         match self {
             CellRef::Null => out.extend_from_slice(b"null"),
@@ -156,7 +157,7 @@ impl CellRef<'_> {
 /// `"…"` with serde_json's escapes (`\\"`, `\\\\`, `\\n`, `\\u0001`, …): its bytes for a string.
 fn write_json_str(t: &str, out: &mut Vec<u8>) {
     // Most texts need no escape: one scan, one copy.
-    if !t.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(t.as_bytes()) {
         out.reserve(t.len() + 2);
         out.push(b'"');
         out.extend_from_slice(t.as_bytes());
@@ -168,6 +169,29 @@ fn write_json_str(t: &str, out: &mut Vec<u8>) {
         out.truncate(start);
         out.extend_from_slice(b"null");
     }
+}
+
+/// Whether `b` holds a byte JSON must escape (a control character, `"` or `\\`). Eight bytes at
+/// a time: a false "yes" would only take serde_json's (exact) path, and there is no false "no".
+#[inline]
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` below `n` (n ≤ 128) sets its high bit here.
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let v = u64::from_le_bytes(w);
+        if below(v, 0x20) | below(v ^ (ONES * 0x22), 1) | below(v ^ (ONES * 0x5c), 1) != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 impl Row {
@@ -300,6 +324,7 @@ impl Row {
         self.slots.last().map(|s| self.view(*s))
     }
 
+    #[inline]
     fn view(&self, slot: Slot) -> CellRef<'_> {
         match slot {
             Slot::Null => CellRef::Null,
@@ -554,6 +579,22 @@ mod tests {
         assert_eq!(row.values(), &want[..]);
         assert_eq!(row, from_values);
         assert_eq!(Value::from(row.clone()), Value::from(from_values));
+    }
+
+    #[test]
+    fn the_escape_scan_finds_every_byte_json_escapes_at_every_position() {
+        for len in 0..20 {
+            let plain = vec![b'a'; len];
+            assert!(!needs_escape(&plain));
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut t = plain.clone();
+                    t[at] = b;
+                    let want = b < 0x20 || b == b'"' || b == b'\\';
+                    assert_eq!(needs_escape(&t), want, "byte {b:#x} at {at} of {len}");
+                }
+            }
+        }
     }
 
     #[test]
