@@ -16,6 +16,7 @@ use crate::decode::TextEncoding;
 use crate::error::{ErrorCode, IngestError};
 use crate::model::*;
 use crate::options::{DateOrder, Format, IngestOptions};
+use crate::row::CellRef;
 use crate::source_format::{Kind, Observer, SourceFormat};
 use crate::values::*;
 
@@ -130,11 +131,13 @@ pub(crate) struct Plan {
     null_tokens: bool,
 }
 
-enum Cleaned {
-    Null(Option<String>),
-    Fits(Value),
+/// What cleaning a cell stored; the value itself went into the row.
+enum Cleaned<'c> {
+    /// Null, with the cell's (trimmed) text when it was a null spelling.
+    Null(Option<&'c str>),
+    Fits,
     /// Stored as it came, with the reason it did not fit.
-    Kept(Value, String),
+    Kept(String),
 }
 
 const BOOL_NAME_HINTS: &[&str] = &[
@@ -484,9 +487,14 @@ impl Plan {
         !matches!(self.source_kind(), Kind::Text)
     }
 
-    fn clean(&self, cell: CellOf<'_>) -> Cleaned {
-        let text = match cell {
-            CellOf::Json(Value::Null) => return Cleaned::Null(None),
+    /// Cleans `cell` into the next cell of `row`. A JSON value is moved out of `cell`; a
+    /// text is only read (a string is copied once, into the row's buffer).
+    fn clean<'c>(&self, cell: &'c mut CellOf<'_>, row: &mut Row) -> Cleaned<'c> {
+        let text: &'c str = match cell {
+            CellOf::Json(Value::Null) => {
+                row.push_null();
+                return Cleaned::Null(None);
+            }
             CellOf::Json(v) => {
                 let fits = match self.ty {
                     ColumnType::Integer => v.is_i64() || v.is_u64(),
@@ -495,23 +503,22 @@ impl Plan {
                     ColumnType::Json | ColumnType::Mixed => true,
                     _ => false,
                 };
+                row.push_value(std::mem::take(v));
                 return if fits {
-                    Cleaned::Fits(v)
+                    Cleaned::Fits
                 } else {
-                    Cleaned::Kept(
-                        v,
-                        format!(
-                            "a JSON value in a {} column, kept as it came",
-                            self.ty.as_str()
-                        ),
-                    )
+                    Cleaned::Kept(format!(
+                        "a JSON value in a {} column, kept as it came",
+                        self.ty.as_str()
+                    ))
                 };
             }
             CellOf::Text(s) => s,
         };
-        let t = trim(&text);
+        let t = trim(text);
         if self.null_tokens && is_null_token(t) {
-            return Cleaned::Null(Some(t.to_string()));
+            row.push_null();
+            return Cleaned::Null(Some(t));
         }
         // A date already written as ISO `YYYY-MM-DD` is stored as its own text, not rebuilt.
         if self.ty == ColumnType::Date
@@ -519,30 +526,36 @@ impl Plan {
             && is_iso_date_shape(t)
             && parse_date(t, self.date_order).is_some()
         {
-            return Cleaned::Fits(Value::String(text.into_owned()));
+            row.push_text(text);
+            return Cleaned::Fits;
         }
-        let converted: Result<Value, &str> = match self.ty {
+        let converted: Result<(), &str> = match self.ty {
             ColumnType::String | ColumnType::Empty | ColumnType::Mixed => {
-                return Cleaned::Fits(Value::String(text.into_owned()))
+                row.push_text(text);
+                return Cleaned::Fits;
             }
             ColumnType::Json => Err("not JSON"),
             ColumnType::Boolean => parse_bool(t, self.bool_digits)
-                .map(Value::Bool)
+                .map(|b| row.push_bool(b))
                 .ok_or("not a boolean"),
-            // Fast path for the common case: plain digits that fit.
+            // Fast path for the common case: plain digits that fit, which are already the JSON
+            // text `Number::from(i64)` would write (no sign, no leading zero).
             ColumnType::Integer
                 if t.len() < 16
+                    && !t.is_empty()
                     && t.bytes().all(|b| b.is_ascii_digit())
                     && !(t.len() > 1 && t.starts_with('0')) =>
             {
-                t.parse::<i64>()
-                    .map(Value::from)
-                    .map_err(|_| "not an integer")
+                row.push_number(t);
+                Ok(())
             }
             ColumnType::Integer => match parse_number(t, self.decimal) {
                 Some(n) if n.leading_zero => Err("leading zeros would be lost"),
                 Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
-                Some(n) if n.is_int => Ok(n.value),
+                Some(n) if n.is_int => {
+                    row.push_num(&n.value);
+                    Ok(())
+                }
                 _ => Err("not an integer"),
             },
             ColumnType::Number => {
@@ -559,7 +572,10 @@ impl Plan {
                 match parsed {
                     Some(n) if n.leading_zero && n.is_int => Err("leading zeros would be lost"),
                     Some(n) if n.too_big => Err("integer beyond ±2^53 would lose precision"),
-                    Some(n) => Ok(n.value),
+                    Some(n) => {
+                        row.push_num(&n.value);
+                        Ok(())
+                    }
                     None if self.semantic == Some(SemanticType::Currency) => {
                         Err("not an amount in the column's currency")
                     }
@@ -567,17 +583,22 @@ impl Plan {
                 }
             }
             ColumnType::Date => parse_date(t, self.date_order)
-                .map(|d| Value::String(iso_date(d)))
+                .map(|d| row.push_text(&iso_date(d)))
                 .ok_or("not a date"),
             ColumnType::Datetime => parse_datetime(t, self.date_order)
                 .or_else(|| parse_date(t, self.date_order).map(iso_date))
-                .map(Value::String)
+                .map(|d| row.push_text(&d))
                 .ok_or("not a date-time"),
-            ColumnType::Time => parse_time(t).map(Value::String).ok_or("not a time of day"),
+            ColumnType::Time => parse_time(t)
+                .map(|d| row.push_text(&d))
+                .ok_or("not a time of day"),
         };
         match converted {
-            Ok(v) => Cleaned::Fits(v),
-            Err(reason) => Cleaned::Kept(Value::String(text.into_owned()), reason.to_string()),
+            Ok(()) => Cleaned::Fits,
+            Err(reason) => {
+                row.push_text(text);
+                Cleaned::Kept(reason.to_string())
+            }
         }
     }
 }
@@ -601,7 +622,7 @@ struct Stats {
 }
 
 impl Stats {
-    fn record(&mut self, v: &Value, conforming: bool, cap: usize) {
+    fn record(&mut self, v: CellRef<'_>, conforming: bool, cap: usize) {
         self.non_null += 1;
         if !conforming {
             self.nonconforming += 1;
@@ -611,19 +632,18 @@ impl Stats {
             // The text a value is told apart by, borrowed; only its hash is kept.
             let owned;
             let key: &str = match v {
-                Value::String(s) => s,
-                Value::Number(n) => n.as_str(),
-                Value::Bool(true) => "true",
-                Value::Bool(false) => "false",
+                CellRef::Text(s) | CellRef::Number(s) => s,
+                CellRef::Bool(true) => "true",
+                CellRef::Bool(false) => "false",
                 other => {
-                    owned = other.to_string();
+                    owned = other.to_value().to_string();
                     &owned
                 }
             };
             let hash = self.distinct_hasher.hash_one(key);
             if self.distinct.len() < cap {
                 if self.distinct.insert(hash) && self.samples.len() < 5 {
-                    self.samples.push(v.clone());
+                    self.samples.push(v.to_value());
                 }
             } else if !self.distinct.contains(&hash) {
                 self.distinct_overflow = true;
@@ -635,24 +655,30 @@ impl Stats {
         // Numbers are ordered by value (their f64), strings by text; a number and a string are
         // unordered.
         match v {
-            Value::Number(n) => {
-                let vf = simple_f64(n.as_str()).unwrap_or_else(|| n.as_f64().unwrap_or(0.0));
+            CellRef::Number(n) => {
+                let vf = simple_f64(n).unwrap_or_else(|| {
+                    // As `Number::as_f64` reads its text.
+                    n.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .unwrap_or(0.0)
+                });
                 if self
                     .min
                     .as_ref()
                     .is_none_or(|m| m.f64.is_some_and(|m| vf < m))
                 {
-                    Extreme::set(&mut self.min, n.as_str(), Some(vf));
+                    Extreme::set(&mut self.min, n, Some(vf));
                 }
                 if self
                     .max
                     .as_ref()
                     .is_none_or(|m| m.f64.is_some_and(|m| m < vf))
                 {
-                    Extreme::set(&mut self.max, n.as_str(), Some(vf));
+                    Extreme::set(&mut self.max, n, Some(vf));
                 }
             }
-            Value::String(t) => {
+            CellRef::Text(t) => {
                 if self
                     .min
                     .as_ref()
@@ -802,6 +828,8 @@ pub(crate) struct TableBuilder {
     classification: Option<Classification>,
     /// The keys the rows are built with, made again when a ragged row adds a column.
     keys: Keys,
+    /// The text capacity a new row's buffer starts with: a bit more than the last row used.
+    row_text: usize,
 }
 
 impl TableBuilder {
@@ -878,6 +906,7 @@ impl TableBuilder {
             number_styles: Vec::new(),
             source_hints: Vec::new(),
             classification: None,
+            row_text: 0,
         })
     }
 
@@ -944,14 +973,16 @@ impl TableBuilder {
         line: Option<u64>,
         out: &mut Vec<Row>,
     ) -> Result<(), IngestError> {
-        self.push_cells(cells, line, true, out)
+        let mut cells = cells;
+        self.push_cells(&mut cells, line, true, out)
     }
 
     /// [`TableBuilder::push`] of cells that may borrow their record's text; `may_hold_nul`
     /// false when the caller checked the whole record for NUL at once (no cell holds one).
+    /// `cells` is left empty, its capacity kept for the caller's next record.
     pub(crate) fn push_cells(
         &mut self,
-        mut cells: Vec<CellOf<'_>>,
+        cells: &mut Vec<CellOf<'_>>,
         line: Option<u64>,
         may_hold_nul: bool,
         out: &mut Vec<Row>,
@@ -1054,9 +1085,10 @@ impl TableBuilder {
             self.issues.push(is);
         }
         if self.typed {
-            out.push(self.clean_row(row, line, cells));
+            let row = self.clean_row(row, line, cells.drain(..));
+            out.push(row);
         } else {
-            let cells = cells.into_iter().map(CellOf::into_owned).collect();
+            let cells = cells.drain(..).map(CellOf::into_owned).collect();
             self.sample.push(Pending { row, line, cells });
             if self.sample.len() >= self.opts.sample_rows {
                 self.fix_types(out);
@@ -1095,7 +1127,7 @@ impl TableBuilder {
             col.source = Some(Observer::default());
         }
         for p in std::mem::take(&mut self.sample) {
-            let row = self.clean_row(p.row, p.line, p.cells);
+            let row = self.clean_row(p.row, p.line, p.cells.into_iter());
             out.push(row);
         }
         for (i, col) in self.columns.iter_mut().enumerate() {
@@ -1109,15 +1141,19 @@ impl TableBuilder {
         }
     }
 
-    fn clean_row(&mut self, row: u64, line: Option<u64>, cells: Vec<CellOf<'_>>) -> Row {
+    fn clean_row<'a>(
+        &mut self,
+        row: u64,
+        line: Option<u64>,
+        mut cells: impl Iterator<Item = CellOf<'a>>,
+    ) -> Row {
         if self.keys.len() != self.columns.len() {
             self.keys = Keys::new(self.columns.iter().map(|c| c.key.clone()).collect());
         }
-        let mut out = Vec::with_capacity(self.columns.len());
-        let mut cells = cells.into_iter();
+        let mut out = Row::empty(self.keys.clone(), self.row_text);
         for col in self.columns.iter_mut() {
             // Not `unwrap_or`: that builds (and drops) the null for every cell.
-            let cell = match cells.next() {
+            let mut cell = match cells.next() {
                 Some(cell) => cell,
                 None => CellOf::Json(Value::Null),
             };
@@ -1127,28 +1163,28 @@ impl TableBuilder {
                 (Some(_), CellOf::Text(s)) if plan.source_kind_is_typed() => Some(s.to_string()),
                 _ => None,
             };
-            let value = match plan.clean(cell) {
+            match plan.clean(&mut cell, &mut out) {
                 Cleaned::Null(token) => {
-                    if let (Some(o), Some(t)) = (col.source.as_mut(), token.as_deref()) {
+                    if let (Some(o), Some(t)) = (col.source.as_mut(), token) {
                         o.null(t);
                     }
                     col.stats.null_count += 1;
                     if let Some(t) = token.filter(|t| !t.is_empty()) {
-                        if col.stats.null_tokens.len() < 10 {
-                            col.stats.null_tokens.insert(t);
+                        if col.stats.null_tokens.len() < 10 && !col.stats.null_tokens.contains(t) {
+                            col.stats.null_tokens.insert(t.to_owned());
                         }
                     }
-                    Value::Null
                 }
-                Cleaned::Fits(v) => {
+                Cleaned::Fits => {
+                    let v = out.last().expect("clean stores a cell");
                     if let (Some(o), Some(t)) = (col.source.as_mut(), text.as_deref()) {
-                        o.value(t, &v);
+                        o.value(t, &v.to_value());
                     }
-                    col.stats.record(&v, true, self.opts.distinct_cap);
-                    v
+                    col.stats.record(v, true, self.opts.distinct_cap);
                 }
-                Cleaned::Kept(v, reason) => {
-                    col.stats.record(&v, false, self.opts.distinct_cap);
+                Cleaned::Kept(reason) => {
+                    let v = out.last().expect("clean stores a cell");
+                    col.stats.record(v, false, self.opts.distinct_cap);
                     let mut is = Issue::new(
                         IssueKind::ValueNotConverted,
                         format!("{reason}; stored as the original value"),
@@ -1156,17 +1192,17 @@ impl TableBuilder {
                     is.row = Some(row);
                     is.line = line;
                     is.column = Some(col.key.clone());
-                    is.original = Some(match &v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
+                    is.original = Some(match v {
+                        CellRef::Text(s) => s.to_owned(),
+                        other => other.to_value().to_string(),
                     });
                     self.issues.push(is);
-                    v
                 }
-            };
-            out.push(value);
+            }
         }
-        Row::new(self.keys.clone(), out)
+        // The next row's buffer starts at about this one's size (most rows are alike).
+        self.row_text = out.text_len() + out.text_len() / 4;
+        out
     }
 
     /// `data_type` from the header, the plans and the sample's values (at most

@@ -1071,6 +1071,8 @@ pub struct DelimitedStream {
     pending_text: String,
     sniffed: Option<Sniffed>,
     splitter: Option<Splitter>,
+    /// The cell vector of the last record, emptied, for the next one.
+    spare_cells: Vec<CellOf<'static>>,
     preamble_left: u64,
     header_left: usize,
     header_done: bool,
@@ -1100,6 +1102,7 @@ impl DelimitedStream {
             pending_text: String::new(),
             sniffed: None,
             splitter: None,
+            spare_cells: Vec::new(),
             preamble_left: 0,
             header_left: 0,
             header_done: false,
@@ -1560,20 +1563,23 @@ impl DelimitedStream {
         // One NUL search over the whole record instead of one per cell; the cells borrow its
         // text, so only those stored as text are copied.
         let may_hold_nul = fields.text().as_bytes().contains(&0);
-        let pushed = builder.push_cells(
-            fields
-                .iter()
-                .map(|f| CellOf::Text(Cow::Borrowed(f)))
-                .collect(),
-            Some(r.line),
-            may_hold_nul,
-            sink,
-        );
+        // `'static` cells are cells of any shorter lifetime: no conversion this way.
+        let mut cells: Vec<CellOf<'_>> = std::mem::take(&mut self.spare_cells);
+        cells.extend(fields.iter().map(|f| CellOf::Text(Cow::Borrowed(f))));
+        let pushed = builder.push_cells(&mut cells, Some(r.line), may_hold_nul, sink);
+        self.spare_cells = reuse_cells(cells);
         if let Some(sp) = self.splitter.as_mut() {
             sp.recycle(fields);
         }
         pushed
     }
+}
+
+/// An emptied cell vector with its capacity, for cells of another lifetime (the next record's):
+/// the in-place `collect` of a `vec::IntoIter` keeps the allocation.
+fn reuse_cells<'b>(mut cells: Vec<CellOf<'_>>) -> Vec<CellOf<'b>> {
+    cells.clear();
+    cells.into_iter().map(|_| unreachable!("cleared")).collect()
 }
 
 /// Reads a whole delimited file: one table, or several when tables follow one another.

@@ -45,13 +45,55 @@ pub(crate) fn trim(s: &str) -> &str {
 /// A number recognised in a text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Num {
-    pub value: serde_json::Value,
+    pub value: NumValue,
     pub is_int: bool,
     /// `007`, `00.5`: converting would change what the text says.
     pub leading_zero: bool,
     /// The integer is beyond ±2^53 (exact in PostgreSQL, not in JavaScript): kept as text.
     pub too_big: bool,
     pub grouped: bool,
+}
+
+/// A recognised number's value, held as what its JSON text is made from, so a row writes the
+/// text straight into its buffer (no `serde_json::Number`, a `String` under
+/// `arbitrary_precision`, per cell).
+#[derive(Debug, Clone)]
+pub(crate) enum NumValue {
+    /// An integer beyond ±2^53 (`too_big`): not stored as a number.
+    None,
+    /// Written as `Number::from(i64)` writes it.
+    Int(i64),
+    /// A finite f64 that is exactly the written decimal, written as `Number::from_f64` does.
+    Float(f64),
+    /// More digits than an f64 holds: the written decimal itself.
+    Exact(serde_json::Number),
+}
+
+impl PartialEq for NumValue {
+    /// Floats by their bits, so `-0.0` and `0.0` differ as their texts do.
+    fn eq(&self, other: &NumValue) -> bool {
+        match (self, other) {
+            (NumValue::None, NumValue::None) => true,
+            (NumValue::Int(a), NumValue::Int(b)) => a == b,
+            (NumValue::Float(a), NumValue::Float(b)) => a.to_bits() == b.to_bits(),
+            (NumValue::Exact(a), NumValue::Exact(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Num {
+    /// The value as serde_json holds it.
+    #[cfg(test)]
+    pub(crate) fn json(&self) -> serde_json::Value {
+        match &self.value {
+            NumValue::None => serde_json::Value::Null,
+            NumValue::Int(v) => (*v).into(),
+            NumValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            NumValue::Exact(n) => serde_json::Value::Number(n.clone()),
+        }
+    }
 }
 
 const MAX_SAFE_INT: i64 = 9_007_199_254_740_992; // 2^53
@@ -144,7 +186,7 @@ fn general_number(neg: bool, body: &str, dec: char) -> Option<Num> {
                     .unwrap_or(true));
         if too_big {
             return Some(Num {
-                value: serde_json::Value::Null,
+                value: NumValue::None,
                 is_int,
                 leading_zero,
                 too_big,
@@ -158,7 +200,7 @@ fn general_number(neg: bool, body: &str, dec: char) -> Option<Num> {
         };
         let v = if neg { -v } else { v };
         return Some(Num {
-            value: v.into(),
+            value: NumValue::Int(v),
             is_int,
             leading_zero,
             too_big: false,
@@ -186,8 +228,8 @@ fn general_number(neg: bool, body: &str, dec: char) -> Option<Num> {
     let (m, e) = shown.split_once('e')?;
     let (mi, mf) = m.split_once('.').unwrap_or((m, ""));
     let canon_f = canonical(mi, mf, e.parse().ok()?);
-    let number = if canon_in == canon_f {
-        serde_json::Number::from_f64(f)?
+    let value = if canon_in == canon_f {
+        NumValue::Float(f)
     } else {
         // More digits than an f64 holds (`12.277999999999999`): the written decimal itself,
         // which serde_json (arbitrary_precision) and jsonb (`numeric`) keep digit for digit.
@@ -203,9 +245,8 @@ fn general_number(neg: bool, body: &str, dec: char) -> Option<Num> {
             },
             exp.map_or(String::new(), |e| format!("e{e}"))
         );
-        text.parse::<serde_json::Number>().ok()?
+        NumValue::Exact(text.parse::<serde_json::Number>().ok()?)
     };
-    let value = serde_json::Value::Number(number);
     Some(Num {
         value,
         is_int: false,
@@ -269,7 +310,7 @@ fn plain_number(neg: bool, b: &[u8], dec: char) -> Option<Num> {
         }
         let v = mantissa as i64;
         return Some(Num {
-            value: (if neg { -v } else { v }).into(),
+            value: NumValue::Int(if neg { -v } else { v }),
             is_int: true,
             leading_zero,
             too_big: false,
@@ -296,7 +337,8 @@ fn plain_number(neg: bool, b: &[u8], dec: char) -> Option<Num> {
     let f = mantissa as f64 / POW10[frac_len];
     let f = if neg { -f } else { f };
     Some(Num {
-        value: serde_json::Value::Number(serde_json::Number::from_f64(f)?),
+        // Finite: at most 15 digits over a power of ten.
+        value: NumValue::Float(f),
         is_int: false,
         leading_zero,
         too_big: false,
@@ -839,14 +881,20 @@ mod tests {
 
     #[test]
     fn numbers_convert_only_when_exact() {
-        assert_eq!(parse_number("1,234.56", '.').unwrap().value, json!(1234.56));
-        assert_eq!(parse_number("1.234,56", ',').unwrap().value, json!(1234.56));
-        assert_eq!(parse_number("1 234,5", ',').unwrap().value, json!(1234.5));
+        assert_eq!(
+            parse_number("1,234.56", '.').unwrap().json(),
+            json!(1234.56)
+        );
+        assert_eq!(
+            parse_number("1.234,56", ',').unwrap().json(),
+            json!(1234.56)
+        );
+        assert_eq!(parse_number("1 234,5", ',').unwrap().json(), json!(1234.5));
         assert!(parse_number("1,23,4", '.').is_none());
-        assert_eq!(parse_number("-42", '.').unwrap().value, json!(-42));
+        assert_eq!(parse_number("-42", '.').unwrap().json(), json!(-42));
         assert!(parse_number("007", '.').unwrap().leading_zero);
         assert!(parse_number("9007199254740993", '.').unwrap().too_big);
-        assert_eq!(parse_number("1.5E+3", '.').unwrap().value, json!(1500.0));
+        assert_eq!(parse_number("1.5E+3", '.').unwrap().json(), json!(1500.0));
         // More significant digits than an f64 holds: every written digit is kept.
         for written in [
             "0.12345678901234567891",
@@ -854,14 +902,14 @@ mod tests {
             "8.3945900000000009",
         ] {
             assert_eq!(
-                parse_number(written, '.').unwrap().value.to_string(),
+                parse_number(written, '.').unwrap().json().to_string(),
                 written
             );
         }
         assert_eq!(
             parse_number("-1.234.567,1234567890123456789", ',')
                 .unwrap()
-                .value
+                .json()
                 .to_string(),
             "-1234567.1234567890123456789"
         );
@@ -986,7 +1034,10 @@ mod tests {
         // The generator must exercise the fast path, not only the fallback.
         assert!(fast * 4 > total, "{fast} of {total} on the fast path");
         for (written, value) in [("1,406.78", "1406.78"), ("-0.0", "-0.0"), ("007", "7")] {
-            assert_eq!(parse_number(written, '.').unwrap().value.to_string(), value);
+            assert_eq!(
+                parse_number(written, '.').unwrap().json().to_string(),
+                value
+            );
         }
     }
 
