@@ -351,9 +351,9 @@ async fn authorize(
 /// The request body as chunks; no body at all reads as an empty one.
 fn body_stream(req: &mut Incoming) -> uploads::BodyStream {
     match req.body.take() {
-        Some(stream) => Box::pin(
-            ByteStream::from(stream).map(|chunk| chunk.map_err(|e| e.to_string())),
-        ),
+        Some(stream) => {
+            Box::pin(ByteStream::from(stream).map(|chunk| chunk.map_err(|e| e.to_string())))
+        }
         None => Box::pin(futures_util::stream::empty()),
     }
 }

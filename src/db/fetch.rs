@@ -78,17 +78,20 @@ async fn whole_text(response: web_sys::Response) -> Result<String, JsValue> {
 }
 
 /// Sends `init` to `url` and reads the answer as text, all within `limit` (see the module doc).
-async fn exchange(url: &str, init: &RequestInit, limit: Duration) -> Result<(u16, String), Failure> {
+async fn exchange(
+    url: &str,
+    init: &RequestInit,
+    limit: Duration,
+) -> Result<(u16, String), Failure> {
     let millis = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
     let signal = AbortSignal::timeout_with_u32(millis);
     init.set_signal(Some(&signal));
     let answer = async {
         let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-        let response: web_sys::Response =
-            JsFuture::from(global.fetch_with_str_and_init(url, init))
-                .await
-                .map_err(|e| (false, e))?
-                .unchecked_into();
+        let response: web_sys::Response = JsFuture::from(global.fetch_with_str_and_init(url, init))
+            .await
+            .map_err(|e| (false, e))?
+            .unchecked_into();
         let status = response.status();
         let body = whole_text(response).await.map_err(|e| (true, e))?;
         Ok((status, body))
