@@ -22,7 +22,7 @@ mod openapi;
 mod routes;
 mod scheduled;
 
-use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{event, web_sys, Context, Env, Response, ScheduleContext, ScheduledEvent};
 
 /// The pure parsers a stranger's bytes reach, for `fuzz/` (cargo-fuzz links this crate natively
 /// with `--features fuzzing`) and for the replay of its regressions in this crate's tests. Not
@@ -43,8 +43,9 @@ pub mod fuzzing {
 mod fuzz_checks;
 
 // Panics are logged by the `worker` crate's own panic hook (console.error "Rust panic: …").
+// The runtime's own Request, not workers-rs's: see `app::Incoming`.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Ok(app::handle(req, &env).await)
 }
 

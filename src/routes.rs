@@ -102,6 +102,23 @@ fn client_id(id: &str) -> Result<String, ApiError> {
     Ok(id.to_ascii_lowercase())
 }
 
+/// The path of a request URL as the runtime serializes it (`http://host:port/p?q#f` → `/p`),
+/// not decoded: what workers-rs's `Request::path` gave. A serialized http(s) URL always has a
+/// path, and `?` and `#` inside it are percent-encoded, so the first `/` after the host starts
+/// it and the first `?` or `#` ends it.
+pub fn path_of(url: &str) -> &str {
+    let Some(host_start) = url.find("://").map(|i| i + 3) else {
+        return if url.starts_with('/') { url } else { "/" };
+    };
+    match url[host_start..].find('/') {
+        Some(i) => {
+            let path = &url[host_start + i..];
+            &path[..path.find(['?', '#']).unwrap_or(path.len())]
+        }
+        None => "/",
+    }
+}
+
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     // Every (method, route) a path allows.
@@ -275,6 +292,20 @@ mod tests {
         assert!(e.message.contains("GET or POST"), "{}", e.message);
         let e = route("DELETE", "/api/superadmin/clients/nope").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidClientId);
+    }
+
+    #[test]
+    fn the_path_is_the_urls_path_without_query_or_fragment() {
+        for (url, path) in [
+            ("http://127.0.0.1:8787/api/data/x?limit=50", "/api/data/x"),
+            ("https://h.example/health", "/health"),
+            ("https://h.example/a/b/#top", "/a/b/"),
+            ("https://h.example/a%3Fb?c=d", "/a%3Fb"),
+            ("https://h.example", "/"),
+            ("/already/a/path", "/already/a/path"),
+        ] {
+            assert_eq!(path_of(url), path, "{url}");
+        }
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! Design decision: each algorithm is bound to one key source. HS256 tokens are checked against
 //! the project secret only; ES256/RS256 only against the JWKS key with the token's `kid` and a
 //! matching key type — so an HS256 token "signed" with a public key, or an ES256 token claiming
-//! the secret, cannot verify. `jwt` and `password` are pure (tested natively); `crypto` and
+//! the secret, cannot verify. `jwt`, `password` and `verified` (the per-isolate cache of tokens
+//! whose signature verified, and why that is safe) are pure (tested natively); `crypto` and
 //! `jwks` do the I/O.
 
 pub mod crypto;
 pub mod jwks;
 pub mod jwt;
 pub mod password;
+pub mod verified;
 
 use serde_json::Value;
 use worker::js_sys;
@@ -65,15 +67,38 @@ async fn signature_ok(config: &Config, token: &jwt::UnverifiedJwt) -> Result<boo
     crypto::verify_with_jwk(public_alg, &jwk, data, &token.signature).await
 }
 
-/// Verifies a bearer token completely; `Principal` says who it speaks for.
+thread_local! {
+    static VERIFIED: std::cell::RefCell<verified::Verified> =
+        std::cell::RefCell::new(verified::Verified::default());
+}
+
+/// Verifies a bearer token completely; `Principal` says who it speaks for. A token whose
+/// signature verified before in this isolate skips only the signature (see `verified`).
 pub async fn verify(config: &Config, token: &str) -> Result<Principal, ApiError> {
+    let secret = config.jwt_secret.as_str();
+    let cached = VERIFIED.with(|v| v.borrow().get(secret, token, now_ms()));
+    if let Some(claims) = cached {
+        let now = (now_ms() / 1000.0) as i64;
+        jwt::validate_claims(&claims, now, &config.jwt_aud)?;
+        return Ok(jwt::principal(&claims, token));
+    }
     let parsed = jwt::parse(token)?;
     if !signature_ok(config, &parsed).await? {
         return Err(ApiError::invalid_token("JWT signature does not verify"));
     }
-    let now = (now_ms() / 1000.0) as i64;
+    let now_ms = now_ms();
+    let now = (now_ms / 1000.0) as i64;
     jwt::validate_claims(&parsed.claims, now, &config.jwt_aud)?;
-    Ok(jwt::principal(&parsed.claims, token))
+    let principal = jwt::principal(&parsed.claims, token);
+    let good_until_ms = match parsed.alg {
+        Alg::Hs256 => f64::INFINITY,
+        Alg::Es256 | Alg::Rs256 => now_ms + verified::PUBLIC_KEY_TTL_MS,
+    };
+    VERIFIED.with(|v| {
+        v.borrow_mut()
+            .insert(secret, token, parsed.claims, good_until_ms)
+    });
+    Ok(principal)
 }
 
 /// Signs an HS256 token for a client or a superadmin account that logged in with a password.

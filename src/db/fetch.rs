@@ -1,24 +1,30 @@
-//! The [`Rpc`] implementation the Worker runs with: PostgREST over `worker::Fetch`.
+//! The [`Rpc`] implementation the Worker runs with: PostgREST over the runtime's `fetch`.
 //!
 //! Design decision: the key choice per [`Who`] is a pure function ([`upstream_headers`]) so it is
 //! unit-tested natively; only [`FetchRpc::call`] and [`get_json`] touch the network.
 //!
-//! Every call is raced against a timer ([`timeout_for`]): `fetch` itself never gives up on a data
-//! API that accepted the connection and then stopped answering (a frozen process, a lost packet
-//! after the handshake), and one such call would hold its request, and the caller, forever. On
-//! expiry the fetch is aborted through its `AbortSignal` (so the connection is released) and the
-//! caller gets 504 `upstream_timeout`; the call may still have completed upstream, which is why
-//! the limit is long for the writes that move or delete many rows in one transaction.
+//! Every call has a time limit ([`timeout_for`]): `fetch` itself never gives up on a data API
+//! that accepted the connection and then stopped answering (a frozen process, a lost packet
+//! after the handshake), and one such call would hold its request, and the caller, forever. The
+//! limit is an `AbortSignal.timeout(ms)` given to `fetch`: on expiry workerd aborts the fetch
+//! (so the connection is released) and rejects it, or the body read if the headers had come,
+//! with a `TimeoutError`; the caller gets 504 `upstream_timeout`. The call may still have
+//! completed upstream, which is why the limit is long for the writes that move or delete many
+//! rows in one transaction.
+//!
+//! The call is `fetch(url, init)` through web-sys, not workers-rs's `Fetch`: that builds a
+//! `Request` first (a second `RequestInit`, the URL and headers read back into Rust), and racing
+//! its own timer needed a `setTimeout` closure and an `AbortController` per call. Measured in
+//! plain workerd, the direct call saves CPU on every read (numbers in the commit message).
 
-use std::future::Future;
-use std::pin::pin;
+use std::cell::RefCell;
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use serde_json::Value;
-use worker::wasm_bindgen::JsValue;
+use worker::js_sys;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::web_sys::{self, AbortSignal, Headers, RequestInit, WorkerGlobalScope};
 
 use super::{Failure, Rpc, Who};
 use crate::config::{ApiKey, Config};
@@ -58,47 +64,123 @@ pub fn timeout_for(function: &str) -> Duration {
     }
 }
 
-/// `work`'s output, or `None` when `limit` passed first (`work` is then dropped, unfinished).
-async fn within<T>(limit: Duration, work: impl Future<Output = T>) -> Option<T> {
-    match select(pin!(work), pin!(Delay::from(limit))).await {
-        Either::Left((done, _)) => Some(done),
-        Either::Right(_) => None,
-    }
-}
-
-/// The whole body as text, by the runtime's own `Response.text()`: one call. workers-rs's
-/// `Response::text` reads a streamed body chunk by chunk through wasm-streams (a reader, a JS
-/// round trip and a copy per chunk, then `releaseLock`): the largest part of a page read in a
-/// CPU profile, ~8 % of the runtime's CPU per read when measured without the profiler.
+/// The whole body as text, by the runtime's own `Response.arrayBuffer()`: one call, then one
+/// copy into wasm memory. workers-rs's `Response::text` reads a streamed body chunk by chunk
+/// through wasm-streams (a reader, a JS round trip and a copy per chunk, then `releaseLock`):
+/// the largest part of a page read in a CPU profile. `text()` would decode the UTF-8 into a JS
+/// string that wasm-bindgen then encodes back into UTF-8: two passes over the body for nothing.
+/// Invalid UTF-8 is replaced, as `text()` does.
 async fn whole_text(response: web_sys::Response) -> Result<String, JsValue> {
-    let text = JsFuture::from(response.text()?).await?;
-    text.as_string()
-        .ok_or_else(|| JsValue::from_str("the body is not text"))
+    let buffer = JsFuture::from(response.array_buffer()?).await?;
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
-/// Sends `request` and reads its answer as text within `limit`; aborts the fetch on expiry.
-async fn exchange(request: Request, url: &str, limit: Duration) -> Result<(u16, String), Failure> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let answer = within(limit, async {
-        let response = Fetch::Request(request)
-            .send_with_signal(&signal)
+/// Sends `init` to `url` and reads the answer as text, all within `limit` (see the module doc).
+async fn exchange(
+    url: &str,
+    init: &RequestInit,
+    limit: Duration,
+) -> Result<(u16, String), Failure> {
+    let millis = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
+    let signal = AbortSignal::timeout_with_u32(millis);
+    init.set_signal(Some(&signal));
+    let answer = async {
+        let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+        let response: web_sys::Response = JsFuture::from(global.fetch_with_str_and_init(url, init))
             .await
-            .map_err(|e| Failure::Unreachable(format!("{url}: {e}")))?;
-        let status = response.status_code();
-        let body = whole_text(response.into())
-            .await
-            .map_err(|e| Failure::Unreachable(format!("reading {url}: {e:?}")))?;
+            .map_err(|e| (false, e))?
+            .unchecked_into();
+        let status = response.status();
+        let body = whole_text(response).await.map_err(|e| (true, e))?;
         Ok((status, body))
-    })
+    }
     .await;
-    answer.unwrap_or_else(|| {
-        controller.abort();
-        Err(Failure::Timeout(format!(
-            "{url}: no complete answer within {} s",
-            limit.as_secs()
-        )))
+    answer.map_err(|(reading, e)| {
+        if signal.aborted() {
+            Failure::Timeout(format!(
+                "{url}: no complete answer within {} s",
+                limit.as_secs()
+            ))
+        } else if reading {
+            Failure::Unreachable(format!("reading {url}: {e:?}"))
+        } else {
+            Failure::Unreachable(format!("{url}: {}", js_message(&e)))
+        }
     })
+}
+
+/// A rejected fetch's message (a `TypeError`'s text), else its debug form.
+fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.to_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// The fixed headers of each kind of call, made once per isolate (the keys cannot change while
+/// it lives): a service call sends its template as is (`fetch` copies it into the request), a
+/// client call a copy with the caller's `Authorization` added — two JS calls instead of four
+/// `set` calls with two strings each.
+struct HeaderTemplates {
+    /// The keys they were made from, so another configuration never gets them.
+    keys: (String, String),
+    client: Headers,
+    service: Headers,
+}
+
+thread_local! {
+    static TEMPLATES: RefCell<Option<HeaderTemplates>> = const { RefCell::new(None) };
+}
+
+fn headers_from(pairs: &[(&str, String)]) -> Result<Headers, Failure> {
+    let headers = Headers::new().map_err(|e| Failure::Unreachable(format!("headers: {e:?}")))?;
+    for (k, v) in pairs {
+        headers
+            .set(k, v)
+            .map_err(|e| Failure::Unreachable(format!("header {k}: {e:?}")))?;
+    }
+    Ok(headers)
+}
+
+/// The headers of one call as `who`: [`upstream_headers`], from the per-isolate templates.
+fn call_headers(config: &Config, who: Who) -> Result<Headers, Failure> {
+    let (anon, service_key) = (config.anon_key.value(), config.service_key.value());
+    let cached = TEMPLATES.with(|t| {
+        t.borrow()
+            .as_ref()
+            .filter(|t| t.keys.0 == anon && t.keys.1 == service_key)
+            .map(|t| (t.client.clone(), t.service.clone()))
+    });
+    let (client, service) = match cached {
+        Some(both) => both,
+        None => {
+            // The client template is a client's headers without its own `Authorization`.
+            let mut client = upstream_headers(config, Who::Client { token: "" });
+            client.retain(|(k, _)| *k != "authorization");
+            let client = headers_from(&client)?;
+            let service = headers_from(&upstream_headers(config, Who::Service))?;
+            TEMPLATES.with(|t| {
+                *t.borrow_mut() = Some(HeaderTemplates {
+                    keys: (anon.to_owned(), service_key.to_owned()),
+                    client: client.clone(),
+                    service: service.clone(),
+                })
+            });
+            (client, service)
+        }
+    };
+    match who {
+        Who::Service => Ok(service),
+        Who::Client { token } => {
+            let headers = Headers::new_with_headers(&client)
+                .map_err(|e| Failure::Unreachable(format!("copying headers: {e:?}")))?;
+            headers
+                .set("authorization", &format!("Bearer {token}"))
+                .map_err(|e| Failure::Unreachable(format!("header authorization: {e:?}")))?;
+            Ok(headers)
+        }
+    }
 }
 
 /// PostgREST at `config.rest_url`.
@@ -109,19 +191,11 @@ pub struct FetchRpc<'a> {
 impl Rpc for FetchRpc<'_> {
     async fn call(&self, who: Who<'_>, function: &str, args: String) -> Result<String, Failure> {
         let url = format!("{}/rpc/{function}", self.config.rest_url);
-        let headers = Headers::new();
-        for (k, v) in upstream_headers(self.config, who) {
-            headers
-                .set(k, &v)
-                .map_err(|e| Failure::Unreachable(format!("header {k}: {e}")))?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(args.into()));
-        let request = Request::new_with_init(&url, &init)
-            .map_err(|e| Failure::Unreachable(format!("building request to {url}: {e}")))?;
-        let (status, body) = exchange(request, &url, timeout_for(function)).await?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers_headers(&call_headers(self.config, who)?);
+        init.set_body(&JsValue::from_str(&args));
+        let (status, body) = exchange(&url, &init, timeout_for(function)).await?;
         if (200..300).contains(&status) {
             Ok(body)
         } else {
@@ -132,11 +206,10 @@ impl Rpc for FetchRpc<'_> {
 
 /// Fetches a JSON document (the JWKS) with a plain GET.
 pub async fn get_json(url: &str) -> Result<Value, ApiError> {
-    // A Request rather than Fetch::Url: parsing with `url::Url` would pull the url crate in.
-    let request = Request::new(url, Method::Get)
-        .map_err(|e| ApiError::internal(format!("JWKS URL {url}: {e}")))?;
+    let init = RequestInit::new();
+    init.set_method("GET");
     let (status, body) =
-        exchange(request, url, CALL_TIMEOUT)
+        exchange(url, &init, CALL_TIMEOUT)
             .await
             .map_err(|failure| match failure {
                 Failure::Timeout(cause) => ApiError::upstream_timeout(format!("GET {cause}")),

@@ -2,10 +2,11 @@
 //! with serde structs for what each returns.
 //!
 //! Design decision: every call goes through the [`Rpc`] trait (one PostgREST RPC: a function
-//! name, JSON arguments, JSON answer), implemented by [`fetch::FetchRpc`] over `worker::Fetch`
-//! and, in tests, by an in-memory fake that scripts answers and counts calls. So the orchestration
-//! above (uploads above all) is unit-tested natively, and upstream errors (SQLSTATEs) become the
-//! Worker's [`ErrorCode`]s here and only here, per function, never rewritten later.
+//! name, JSON arguments, JSON answer), implemented by [`fetch::FetchRpc`] over the runtime's
+//! `fetch` and, in tests, by an in-memory fake that scripts answers and counts calls. So the
+//! orchestration above (uploads above all) is unit-tested natively, and upstream errors
+//! (SQLSTATEs) become the Worker's [`ErrorCode`]s here and only here, per function, never
+//! rewritten later.
 
 #[cfg(test)]
 pub mod fake;
