@@ -307,7 +307,12 @@ impl Splitter {
         self.end_field();
         let raw = if self.spans_lines {
             self.raw.extend_from_slice(tail);
-            Some(String::from_utf8_lossy(&self.raw).into_owned())
+            // The pieces were cut at ASCII bytes of UTF-8 text, so this moves the buffer in
+            // after a fast check (no copy); the lossy reading stays as a safety net.
+            Some(match String::from_utf8(std::mem::take(&mut self.raw)) {
+                Ok(text) => text,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
         } else {
             None
         };
