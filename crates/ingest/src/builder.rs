@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use serde_json::Value;
 
@@ -524,7 +524,7 @@ impl Plan {
         if self.ty == ColumnType::Date
             && t.len() == text.len()
             && is_iso_date_shape(t)
-            && parse_date(t, self.date_order).is_some()
+            && iso_ymd(t.as_bytes()).is_some()
         {
             row.push_text(text);
             return Cleaned::Fits;
@@ -603,6 +603,25 @@ impl Plan {
     }
 }
 
+/// Keys a set by a `u64` that already is a seeded hash, as itself: hashing it again bought
+/// nothing. (Other writes, which the set never makes, still mix every byte in.)
+#[derive(Debug, Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Statistics of the values actually stored in one column.
 #[derive(Debug, Clone, Default)]
 struct Stats {
@@ -612,7 +631,7 @@ struct Stats {
     /// The 64-bit hashes of the distinct values' texts, not the texts: no copy per new value.
     /// Two of at most `distinct_cap` texts share a hash with odds of about cap² / 2^65
     /// (3·10^-12 at 10,000), and the seed is random, so an upload cannot aim for a collision.
-    distinct: HashSet<u64, foldhash::fast::FixedState>,
+    distinct: HashSet<u64, BuildHasherDefault<Prehashed>>,
     distinct_hasher: foldhash::fast::RandomState,
     distinct_overflow: bool,
     min: Option<Extreme>,
@@ -640,7 +659,11 @@ impl Stats {
                     &owned
                 }
             };
-            let hash = self.distinct_hasher.hash_one(key);
+            // The bytes alone (`str`'s `Hash` adds a terminator, which one value a hash does
+            // not need).
+            let mut hasher = self.distinct_hasher.build_hasher();
+            hasher.write(key.as_bytes());
+            let hash = hasher.finish();
             if self.distinct.len() < cap {
                 if self.distinct.insert(hash) && self.samples.len() < 5 {
                     self.samples.push(v.to_value());

@@ -158,6 +158,19 @@ impl Decoder {
 
     /// Decodes `chunk` (appending text to `out`); `last` flushes everything held back.
     pub fn decode(&mut self, chunk: &[u8], last: bool, out: &mut String) {
+        // UTF-8 with nothing held back (nearly every chunk): decode the chunk where it is and
+        // hold back only an unfinished last character, instead of copying it into `pending`.
+        if self.pending.is_empty()
+            && matches!(
+                self.encoding,
+                Some(TextEncoding::Utf8 | TextEncoding::Utf8Bom)
+            )
+        {
+            let consumed = self.decode_utf8_bytes(chunk, last, out);
+            self.pending.extend_from_slice(&chunk[consumed..]);
+            self.offset += consumed as u64;
+            return;
+        }
         self.pending.extend_from_slice(chunk);
         if self.encoding.is_none() {
             if self.pending.len() < DETECT_BYTES && !last {
@@ -202,9 +215,17 @@ impl Decoder {
     }
 
     fn decode_utf8(&mut self, last: bool, out: &mut String) -> usize {
+        let buf = std::mem::take(&mut self.pending);
+        let pos = self.decode_utf8_bytes(&buf, last, out);
+        self.pending = buf;
+        pos
+    }
+
+    /// Decodes `buf`, which starts at `self.offset`, into `out`; returns the bytes consumed
+    /// (all but an unfinished last character when not `last`).
+    fn decode_utf8_bytes(&mut self, buf: &[u8], last: bool, out: &mut String) -> usize {
         let mut pos = 0;
         let mut found = Vec::new();
-        let buf = std::mem::take(&mut self.pending);
         loop {
             match std::str::from_utf8(&buf[pos..]) {
                 Ok(s) => {
@@ -240,7 +261,6 @@ impl Decoder {
                 }
             }
         }
-        self.pending = buf;
         for p in found {
             self.problem(p);
         }
@@ -323,4 +343,48 @@ pub fn decode_all(bytes: &[u8], max_problems: usize) -> (String, TextEncoding, D
     d.decode(bytes, true, &mut s);
     let enc = d.encoding().unwrap_or(TextEncoding::Utf8);
     (s, enc, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `bytes` in chunks of `size` and returns the text and the problems.
+    fn decode_in(bytes: &[u8], size: usize) -> (String, Vec<EncodingProblem>, u64) {
+        let mut d = Decoder::new(100);
+        let mut out = String::new();
+        for chunk in bytes.chunks(size) {
+            d.decode(chunk, false, &mut out);
+        }
+        d.decode(&[], true, &mut out);
+        (out, d.problems, d.problem_count)
+    }
+
+    /// Chunks decoded where they are (nothing held back) and after a held-back partial
+    /// character give the same text and problem offsets as one whole decode.
+    #[test]
+    fn utf8_decodes_alike_at_every_chunk_size() {
+        for bom in [false, true] {
+            let mut bytes = Vec::new();
+            if bom {
+                bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            // Past the detection window, so the invalid bytes below do not decide the encoding.
+            while bytes.len() < DETECT_BYTES + 100 {
+                bytes.extend_from_slice("a,é,€,😀\n".as_bytes());
+            }
+            bytes.extend_from_slice(b"x\xE9y,\xF0\x9F\x98,z\n");
+            bytes.extend_from_slice("Kraków,\"ü\"\n".as_bytes());
+            bytes.extend_from_slice(b"tail\xC3");
+            let whole = decode_in(&bytes, bytes.len());
+            assert_eq!(whole.2, 3, "three invalid stretches");
+            for size in (1..=9).chain([64, 4096, 65536]) {
+                assert_eq!(
+                    decode_in(&bytes, size),
+                    whole,
+                    "chunks of {size}, bom {bom}"
+                );
+            }
+        }
+    }
 }

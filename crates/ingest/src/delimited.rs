@@ -307,7 +307,12 @@ impl Splitter {
         self.end_field();
         let raw = if self.spans_lines {
             self.raw.extend_from_slice(tail);
-            Some(String::from_utf8_lossy(&self.raw).into_owned())
+            // The pieces were cut at ASCII bytes of UTF-8 text, so this moves the buffer in
+            // after a fast check (no copy); the lossy reading stays as a safety net.
+            Some(match String::from_utf8(std::mem::take(&mut self.raw)) {
+                Ok(text) => text,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
         } else {
             None
         };
@@ -434,7 +439,8 @@ impl Splitter {
                     {
                         self.push_field(&text[start..j]);
                         self.state = State::FieldStart;
-                        i = j + 1; // the delimiter
+                        // The next byte to read, less the loop's step.
+                        i = self.direct_fields(text, j + 2, &ends_unquoted, &ends_quoted) - 1;
                     }
                 }
                 State::FieldStart | State::Unquoted => {
@@ -467,7 +473,7 @@ impl Splitter {
                         {
                             self.push_field(&text[start..=i]);
                             self.state = State::FieldStart;
-                            i += 1; // the delimiter
+                            i = self.direct_fields(text, i + 2, &ends_unquoted, &ends_quoted) - 1;
                         } else {
                             self.buf.push_str(&text[start..=i]);
                             self.state = State::Unquoted;
@@ -531,6 +537,74 @@ impl Splitter {
                 .extend_from_slice(&bytes[rec_start.min(bytes.len())..]);
         }
         self.over_limit();
+    }
+
+    /// Splits the fields that follow a direct field (so not at a record's start, not buffered)
+    /// while each is a plain run or a plain quoted text ended by a delimiter, without the
+    /// per-byte checks of [`Splitter::feed`]'s loop; returns where that loop resumes, in the
+    /// same state it would have reached itself. A plain run ended by a line break or the chunk's
+    /// end is buffered first, as the loop does, so each record's last field is scanned once.
+    #[inline]
+    fn direct_fields(
+        &mut self,
+        text: &str,
+        mut i: usize,
+        ends_unquoted: &[bool; 256],
+        ends_quoted: &[bool; 256],
+    ) -> usize {
+        let bytes = text.as_bytes();
+        if self.space_after_delim {
+            return i;
+        }
+        // The loop checks the field count before each byte; a field starts here.
+        while i < bytes.len() && self.ends.len() <= self.max_fields {
+            let b = bytes[i];
+            if b == self.quote && self.quoting {
+                let start = i + 1;
+                let j = start
+                    + bytes[start..]
+                        .iter()
+                        .position(|&c| ends_quoted[usize::from(c)])
+                        .unwrap_or(bytes.len() - start);
+                if j + 1 < bytes.len()
+                    && bytes[j] == self.quote
+                    && bytes[j + 1] == self.delim
+                    && j - start <= self.max_field_bytes
+                {
+                    self.push_field(&text[start..j]);
+                    i = j + 2;
+                    continue;
+                }
+                return i;
+            }
+            if b == self.delim {
+                self.end_field();
+                i += 1;
+                continue;
+            }
+            if ends_unquoted[usize::from(b)] {
+                return i;
+            }
+            let start = i;
+            let end = start
+                + 1
+                + bytes[start + 1..]
+                    .iter()
+                    .position(|&c| ends_unquoted[usize::from(c)])
+                    .unwrap_or(bytes.len() - start - 1);
+            if end < bytes.len() && bytes[end] == self.delim {
+                if end - start > self.max_field_bytes {
+                    return i;
+                }
+                self.push_field(&text[start..end]);
+                i = end + 1;
+                continue;
+            }
+            self.buf.push_str(&text[start..end]);
+            self.state = State::Unquoted;
+            return end;
+        }
+        i
     }
 
     /// Records an [`Overflow`] when the field or record being split passed a limit. Runs per

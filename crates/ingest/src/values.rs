@@ -621,6 +621,14 @@ pub(crate) fn is_iso_date_shape(t: &str) -> bool {
         })
 }
 
+/// The date of a text of [`is_iso_date_shape`] (`YYYY-MM-DD`), if it is a real one: what
+/// [`parse_date`] answers for it, without its trimming and other spellings.
+#[inline]
+pub(crate) fn iso_ymd(b: &[u8]) -> Option<(i32, u32, u32)> {
+    let n = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+    valid_ymd(n(0..4) as i32, n(5..7), n(8..10))
+}
+
 /// A calendar date in any supported spelling; `order` resolves `a/b/yyyy`.
 pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
     let t = trim(t);
@@ -629,9 +637,7 @@ pub(crate) fn parse_date(t: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
     }
     let b = t.as_bytes();
     if is_iso_date_shape(t) {
-        let n =
-            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
-        return valid_ymd(n(0..4) as i32, n(5..7), n(8..10));
+        return iso_ymd(b);
     }
     if b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/' | b'.') {
         let parts: Vec<&str> = t.split(b[4] as char).collect();
