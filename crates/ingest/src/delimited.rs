@@ -427,11 +427,7 @@ impl Splitter {
                     // Fast path: `"text",` whole in this chunk, with no quote, escape or line
                     // break inside, becomes a field straight from the text.
                     let start = i + 1;
-                    let j = start
-                        + bytes[start..]
-                            .iter()
-                            .position(|&c| ends_quoted[usize::from(c)])
-                            .unwrap_or(bytes.len() - start);
+                    let j = next_stop(bytes, start, &ends_quoted);
                     if j + 1 < bytes.len()
                         && bytes[j] == self.quote
                         && bytes[j + 1] == self.delim
@@ -463,10 +459,7 @@ impl Splitter {
                         // Fast path: copy the run of ordinary bytes at once; a whole field
                         // ended by a delimiter in this chunk is taken straight from the text.
                         let start = i;
-                        i += bytes[i + 1..]
-                            .iter()
-                            .position(|&c| ends_unquoted[usize::from(c)])
-                            .unwrap_or(bytes.len() - i - 1);
+                        i = next_stop(bytes, i + 1, &ends_unquoted) - 1;
                         if i + 1 < bytes.len()
                             && bytes[i + 1] == self.delim
                             && self.direct_field(i + 1 - start)
@@ -487,10 +480,7 @@ impl Splitter {
                         self.state = State::EscapeInQuoted;
                     } else {
                         let start = i;
-                        i += bytes[i + 1..]
-                            .iter()
-                            .position(|&c| ends_quoted[usize::from(c)])
-                            .unwrap_or(bytes.len() - i - 1);
+                        i = next_stop(bytes, i + 1, &ends_quoted) - 1;
                         if b == b'\n' {
                             self.line += 1;
                             self.spans_lines = true;
@@ -561,11 +551,7 @@ impl Splitter {
             let b = bytes[i];
             if b == self.quote && self.quoting {
                 let start = i + 1;
-                let j = start
-                    + bytes[start..]
-                        .iter()
-                        .position(|&c| ends_quoted[usize::from(c)])
-                        .unwrap_or(bytes.len() - start);
+                let j = next_stop(bytes, start, ends_quoted);
                 if j + 1 < bytes.len()
                     && bytes[j] == self.quote
                     && bytes[j + 1] == self.delim
@@ -586,12 +572,7 @@ impl Splitter {
                 return i;
             }
             let start = i;
-            let end = start
-                + 1
-                + bytes[start + 1..]
-                    .iter()
-                    .position(|&c| ends_unquoted[usize::from(c)])
-                    .unwrap_or(bytes.len() - start - 1);
+            let end = next_stop(bytes, start + 1, ends_unquoted);
             if end < bytes.len() && bytes[end] == self.delim {
                 if end - start > self.max_field_bytes {
                     return i;
@@ -674,6 +655,16 @@ impl Splitter {
 }
 
 /// Splits a whole text with one dialect (sniffing, and re-reading a record locally).
+/// The index of the first byte at or after `from` that `stops` marks, or the end of `bytes`:
+/// where a run of bytes that need no look of their own ends.
+#[inline]
+fn next_stop(bytes: &[u8], from: usize, stops: &[bool; 256]) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&c| stops[usize::from(c)])
+        .map_or(bytes.len(), |at| from + at)
+}
+
 fn split_text(mut sp: Splitter, text: &str) -> (Vec<Record>, bool) {
     let mut recs = Vec::new();
     sp.feed(text, &mut recs);
