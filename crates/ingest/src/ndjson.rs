@@ -9,7 +9,8 @@
 //! first-seen key order, `duplicate_key` issues, `arbitrary_precision` numbers); its columns are
 //! the keys of the first `sample_rows` objects (or of those in the first [`SAMPLE_BYTES`] of
 //! record text, whichever ends first; a value that is not an object is skipped with an issue,
-//! never held or counted), and a key first seen later is refused with its line,
+//! never held or counted, and objects without a key do not end the sample while no key has been
+//! seen), and a key first seen later is refused with its line,
 //! since the rows before it are already stored. The column limit is checked on every record of
 //! the sample as it arrives, the row limit on every record after it, so a hostile file is
 //! refused at the record that crosses a limit, never after the whole file was read.
@@ -26,6 +27,10 @@ use crate::options::{Format, IngestOptions};
 
 /// A file up to this size is held and read whole (the cap that applied to all NDJSON before).
 pub const HOLD_BYTES: usize = 1024 * 1024;
+
+/// What one held record counts toward [`SAMPLE_BYTES`] at least (its parsed `Value` costs
+/// memory even when its text is `{}`).
+const HELD_RECORD_COST: usize = 32;
 
 /// The record text the type-inference sample may hold: with records of up to a line's limit
 /// (1 MiB), `sample_rows` of them could otherwise hold a gigabyte before the columns are fixed.
@@ -476,8 +481,13 @@ impl NdjsonStream {
                 return Ok(());
             }
             self.sample.push((value, line_no));
-            self.sample_bytes += l.len();
-            if self.sample.len() >= self.opts.sample_rows || self.sample_bytes > SAMPLE_BYTES {
+            // At least HELD_RECORD_COST each: a run of `{}` is held as Values, not as its text.
+            self.sample_bytes += l.len().max(HELD_RECORD_COST);
+            // Objects without a key (`{}`) fix no column: the sample waits for a key, as the
+            // whole read takes its columns from every record.
+            if (self.sample.len() >= self.opts.sample_rows && keys > 0)
+                || self.sample_bytes > SAMPLE_BYTES
+            {
                 self.start_builder(out)?;
             }
             return Ok(());

@@ -346,6 +346,29 @@ fn the_row_limit_stops_a_streamed_array_at_the_record_over_it() {
 }
 
 #[test]
+fn objects_without_a_key_do_not_end_the_sample_before_a_key_is_seen() {
+    // Three `{}` first: with a sample of 3 they once fixed "no columns" and the streamed read
+    // answered `invalid_json` where the whole read stored four rows (fuzz, ndjson target).
+    let opts = IngestOptions::new().with_sample_rows(3);
+    let lines = "{}\n{}\n{}\n{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n";
+    let array = "[{}, {}, {}, {\"a\": 1, \"b\": \"x\"}, {\"a\": 2, \"b\": \"y\"}]";
+    for (text, as_array) in [(lines, false), (array, true)] {
+        let got = if as_array {
+            streamed_array(text.as_bytes(), opts.clone())
+        } else {
+            streamed(text.as_bytes(), 7, opts.clone(), 0)
+        }
+        .unwrap();
+        let hint = if as_array { "x.json" } else { "x.ndjson" };
+        let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint(hint)).unwrap();
+        let whole = whole.tables.remove(0);
+        assert_eq!(got.0.len(), 5, "every record is a row ({hint})");
+        assert_eq!(got.0, whole.rows, "{hint}");
+        assert_eq!(schema_def(&got.1), schema_def(&whole), "{hint}");
+    }
+}
+
+#[test]
 fn values_that_are_not_objects_do_not_fill_the_sample_that_fixes_the_columns() {
     // Three skipped values first: with a sample of 3 they once fixed "no columns" and the
     // streamed read answered `invalid_json` where the whole read stored the objects after them.
