@@ -345,6 +345,24 @@ fn the_row_limit_stops_a_streamed_array_at_the_record_over_it() {
     assert_eq!(fed, 5500, "refused in the chunk that held record 5001");
 }
 
+/// `text` read streamed (as NDJSON lines, or as a JSON array) and whole, with the hint that
+/// names its format.
+fn streamed_and_whole(
+    text: &str,
+    as_array: bool,
+    opts: &IngestOptions,
+) -> ((Vec<Row>, Table), Table, &'static str) {
+    let got = if as_array {
+        streamed_array(text.as_bytes(), opts.clone())
+    } else {
+        streamed(text.as_bytes(), 7, opts.clone(), 0)
+    }
+    .unwrap();
+    let hint = if as_array { "x.json" } else { "x.ndjson" };
+    let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint(hint)).unwrap();
+    (got, whole.tables.remove(0), hint)
+}
+
 #[test]
 fn objects_without_a_key_do_not_end_the_sample_before_a_key_is_seen() {
     // Three `{}` first: with a sample of 3 they once fixed "no columns" and the streamed read
@@ -353,15 +371,7 @@ fn objects_without_a_key_do_not_end_the_sample_before_a_key_is_seen() {
     let lines = "{}\n{}\n{}\n{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n";
     let array = "[{}, {}, {}, {\"a\": 1, \"b\": \"x\"}, {\"a\": 2, \"b\": \"y\"}]";
     for (text, as_array) in [(lines, false), (array, true)] {
-        let got = if as_array {
-            streamed_array(text.as_bytes(), opts.clone())
-        } else {
-            streamed(text.as_bytes(), 7, opts.clone(), 0)
-        }
-        .unwrap();
-        let hint = if as_array { "x.json" } else { "x.ndjson" };
-        let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint(hint)).unwrap();
-        let whole = whole.tables.remove(0);
+        let (got, whole, hint) = streamed_and_whole(text, as_array, &opts);
         assert_eq!(got.0.len(), 5, "every record is a row ({hint})");
         assert_eq!(got.0, whole.rows, "{hint}");
         assert_eq!(schema_def(&got.1), schema_def(&whole), "{hint}");
@@ -376,15 +386,7 @@ fn values_that_are_not_objects_do_not_fill_the_sample_that_fixes_the_columns() {
     let lines = "1\n\"two\"\nnull\n{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n";
     let array = "[1, \"two\", null, {\"a\": 1, \"b\": \"x\"}, {\"a\": 2, \"b\": \"y\"}]";
     for (text, as_array) in [(lines, false), (array, true)] {
-        let got = if as_array {
-            streamed_array(text.as_bytes(), opts.clone())
-        } else {
-            streamed(text.as_bytes(), 7, opts.clone(), 0)
-        }
-        .unwrap();
-        let hint = if as_array { "x.json" } else { "x.ndjson" };
-        let mut whole = ingest(text.as_bytes(), &opts.clone().with_hint(hint)).unwrap();
-        let whole = whole.tables.remove(0);
+        let (got, whole, hint) = streamed_and_whole(text, as_array, &opts);
         assert_eq!(got.0.len(), 2, "both objects are stored ({hint})");
         assert_eq!(got.0, whole.rows, "{hint}");
         assert_eq!(schema_def(&got.1), schema_def(&whole), "{hint}");
