@@ -831,6 +831,15 @@ struct Pending {
     cells: Vec<Cell>,
 }
 
+/// What a file states about a column itself, rather than what its texts show.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ColumnHint {
+    /// Its numbers are percent or currency: applied to a numeric plan.
+    pub number_style: Option<NumberStyle>,
+    /// How its values were shown: used instead of the format derived from its texts.
+    pub source_format: Option<SourceFormat>,
+}
+
 /// Turns records into typed rows; shared by every format.
 pub(crate) struct TableBuilder {
     opts: IngestOptions,
@@ -842,10 +851,8 @@ pub(crate) struct TableBuilder {
     pub(crate) issues: IssueLog,
     row_count: u64,
     null_tokens: bool,
-    /// Per column, a number format the source stated (XLSX), applied to numeric plans.
-    number_styles: Vec<Option<NumberStyle>>,
-    /// Per column, the source format the file itself gave ([`Self::hint_source_format`]).
-    source_hints: Vec<Option<SourceFormat>>,
+    /// Per column, what the file itself stated about it ([`Self::hint_column`]).
+    hints: Vec<ColumnHint>,
     /// `data_type` and its points, decided with the types from the sample (so a stream knows
     /// it before its last row, and the end agrees).
     classification: Option<Classification>,
@@ -926,28 +933,18 @@ impl TableBuilder {
             issues,
             row_count: 0,
             null_tokens: true,
-            number_styles: Vec::new(),
-            source_hints: Vec::new(),
+            hints: Vec::new(),
             classification: None,
             row_text: 0,
         })
     }
 
-    /// The source formats column `col`'s numbers as percent or currency.
-    pub(crate) fn hint_number_style(&mut self, col: usize, style: NumberStyle) {
-        if self.number_styles.len() <= col {
-            self.number_styles.resize(col + 1, None);
+    /// What the source stated about column `col` (an XLSX cell style's number format).
+    pub(crate) fn hint_column(&mut self, col: usize, hint: ColumnHint) {
+        if self.hints.len() <= col {
+            self.hints.resize_with(col + 1, ColumnHint::default);
         }
-        self.number_styles[col] = Some(style);
-    }
-
-    /// How column `col`'s values were shown in the source, read from the file (an XLSX cell
-    /// style's number format) rather than derived from its texts.
-    pub(crate) fn hint_source_format(&mut self, col: usize, format: SourceFormat) {
-        if self.source_hints.len() <= col {
-            self.source_hints.resize(col + 1, None);
-        }
-        self.source_hints[col] = Some(format);
+        self.hints[col] = hint;
     }
 
     /// Texts are values as written: no null spellings (JSON strings; `"NA"` is North America).
@@ -1128,7 +1125,7 @@ impl TableBuilder {
         for (i, col) in self.columns.iter_mut().enumerate() {
             let cells: Vec<&Cell> = self.sample.iter().filter_map(|p| p.cells.get(i)).collect();
             let mut plan = infer_plan(&col.key, &cells, &self.opts, self.null_tokens);
-            if let Some(style) = self.number_styles.get(i).copied().flatten() {
+            if let Some(style) = self.hints.get(i).and_then(|h| h.number_style) {
                 plan.apply_number_style(style);
             }
             if plan.format.date_order_assumed {
@@ -1157,9 +1154,9 @@ impl TableBuilder {
             let kind = col.plan.as_ref().map_or(Kind::Text, Plan::source_kind);
             let derived = col.source.take().and_then(|o| o.finish(kind));
             col.source_format = self
-                .source_hints
+                .hints
                 .get_mut(i)
-                .and_then(Option::take)
+                .and_then(|h| h.source_format.take())
                 .or(derived);
         }
     }

@@ -17,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use serde_json::Value;
 
-use crate::builder::{Cell, TableBuilder};
+use crate::builder::{Cell, ColumnHint, TableBuilder};
 use crate::error::{ErrorCode, IngestError};
 use crate::excel_format::{builtin_code, shown_format, Shows};
 use crate::model::*;
@@ -896,16 +896,16 @@ fn grid_to_table(
     let mut builder =
         TableBuilder::new(names, opts, issues, has_header).map_err(|e| e.in_sheet(sheet))?;
     for col in 0..width {
-        if let Some((Some(style), _)) = hints.numbers.of(col) {
-            builder.hint_number_style(col, style);
-        }
-        if let Some((Some(at), cells)) = hints.shown.of(col) {
-            let format = SourceFormat {
-                checked: cells,
-                ..shown[usize::from(at)].clone()
-            };
-            builder.hint_source_format(col, format);
-        }
+        let hint = ColumnHint {
+            number_style: hints.numbers.of(col).and_then(|(style, _)| style),
+            source_format: hints.shown.of(col).and_then(|(at, cells)| {
+                Some(SourceFormat {
+                    checked: cells,
+                    ..shown[usize::from(at?)].clone()
+                })
+            }),
+        };
+        builder.hint_column(col, hint);
     }
     let mut rows = Vec::new();
     let start = if has_header { header_at + 1 } else { header_at };
