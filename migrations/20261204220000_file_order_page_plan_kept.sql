@@ -13,7 +13,7 @@
 -- from, and a 90 %-deep page costs what page 1 does.
 --
 -- It is taken only where the dynamic statement would be exactly that one: a limit above 0, one
--- table, no filter and no search (the where clause is the client and the table alone), the
+-- table, no filter and no search (so the where clause is the client and the table alone), the
 -- whole rows, the order d.created_at asc, d.id asc (the default, or given as created_at), and a
 -- cursor, if any, whose created_at is written as the cursor writes it. Everything else, and every
 -- error, is query_client_data's as in 20261204190000 (pgTAP 35 compares the answers).
@@ -65,6 +65,7 @@ declare
   v_query jsonb := coalesce(p_query, '{}');
   v_table record;
   v_needs_table boolean;
+  v_unfiltered boolean;
   v_limit integer := 100;
   v_offset integer := 0;
   v_where text;
@@ -113,6 +114,8 @@ begin
     perform private.query_raise('invalid_query', 'count is exact or estimated', jsonb_build_object('path', 'count'));
   end if;
 
+  v_unfiltered := coalesce(jsonb_typeof(v_query -> 'filter'), 'null') = 'null'
+              and coalesce(jsonb_typeof(v_query -> 'q'), 'null') = 'null';
   v_needs_table := coalesce(jsonb_typeof(v_query -> 'filter'), 'null') <> 'null'
                 or coalesce(jsonb_typeof(v_query -> 'select'), 'null') <> 'null'
                 or coalesce(jsonb_typeof(v_query -> 'q'), 'null') <> 'null'
@@ -151,7 +154,7 @@ begin
     v_rows := '[]';
     v_more := false;
   elsif v_table.table_name is not null and v_data_sql = 'd.data'
-        and v_where = format('d.client_id = %L::uuid and d.table_name = %L', p_client_id, v_table.table_name)
+        and v_unfiltered
         and v_order.order_sql = 'd.created_at asc nulls last, d.id asc'
         and (v_order.after_sql is null
              or (v_query -> 'after' -> 'o' ->> 0) ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$') then
@@ -186,7 +189,7 @@ begin
   v_next := case when v_more then v_last end;
 
   if v_count = 'exact' or v_count = 'estimated' then
-    if coalesce(jsonb_typeof(v_query -> 'filter'), 'null') = 'null' and coalesce(jsonb_typeof(v_query -> 'q'), 'null') = 'null' then
+    if v_unfiltered then
       -- Kept true by the client_data triggers: no scan of the client's rows.
       select coalesce(sum(s.row_count), 0) into v_total from public.client_schemas s
        where s.client_id = p_client_id and (v_table.table_name is null or s.table_name = v_table.table_name);
