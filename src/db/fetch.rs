@@ -15,7 +15,7 @@
 //! The call is `fetch(url, init)` through web-sys, not workers-rs's `Fetch`: that builds a
 //! `Request` first (a second `RequestInit`, the URL and headers read back into Rust), and racing
 //! its own timer needed a `setTimeout` closure and an `AbortController` per call. Measured in
-//! plain workerd, the direct call saves CPU on every read (numbers in the commit message).
+//! plain workerd, the direct call saves CPU on every read (README "At scale", "Since the 20:53 run").
 
 use std::cell::RefCell;
 use std::time::Duration;
