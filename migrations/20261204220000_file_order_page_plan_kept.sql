@@ -116,9 +116,8 @@ begin
 
   v_unfiltered := coalesce(jsonb_typeof(v_query -> 'filter'), 'null') = 'null'
               and coalesce(jsonb_typeof(v_query -> 'q'), 'null') = 'null';
-  v_needs_table := coalesce(jsonb_typeof(v_query -> 'filter'), 'null') <> 'null'
+  v_needs_table := not v_unfiltered
                 or coalesce(jsonb_typeof(v_query -> 'select'), 'null') <> 'null'
-                or coalesce(jsonb_typeof(v_query -> 'q'), 'null') <> 'null'
                 or (jsonb_typeof(v_query -> 'order') = 'array'
                     and exists (select from jsonb_array_elements(v_query -> 'order') o
                                  where lower(o ->> 'field') is distinct from 'id'
